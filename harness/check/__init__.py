@@ -1,0 +1,44 @@
+"""Checkers over a run's ledger; importing this package registers every one of them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.check import availability, delivery, latency, order  # noqa: F401  (registration)
+from harness.check.base import CHECKERS, Checker, Finding, register
+from harness.check.history import History
+
+METRICS: tuple[str, ...] = tuple(name for cls in CHECKERS.values() for name in cls.metrics)
+"""Every figure a scenario may name in `expect:`."""
+
+__all__ = ["METRICS", "CHECKERS", "Checker", "Finding", "History", "check_history", "merged_metrics", "register"]
+
+
+def check_history(ledger_dir: Path, load_window_ns: tuple[int, int] | None = None) -> list[Finding]:
+    """Runs every registered checker; one that raises reports all its metrics as unknown, never as a pass."""
+    try:
+        history = History(Path(ledger_dir), load_window_ns).__enter__()
+    except Exception as exc:  # the ledger itself is unreadable: every checker is unknown
+        return [_unknown(cls, exc) for cls in CHECKERS.values()]
+    try:
+        findings = []
+        for cls in CHECKERS.values():
+            try:
+                findings.append(cls().check(history))
+            except Exception as exc:
+                findings.append(_unknown(cls, exc))
+        return findings
+    finally:
+        history.close()
+
+
+def merged_metrics(findings: list[Finding]) -> dict[str, int | float | None]:
+    """All metrics of all findings in one flat dict (metric names are unique across checkers)."""
+    merged: dict[str, int | float | None] = {}
+    for finding in findings:
+        merged.update(finding.metrics)
+    return merged
+
+
+def _unknown(cls: type, exc: Exception) -> Finding:
+    return Finding(checker=cls.name, metrics={name: None for name in cls.metrics}, samples={}, error=repr(exc))

@@ -1,0 +1,111 @@
+"""Did every acknowledged message arrive, and how often? Loss, duplicates and redeliveries."""
+
+from __future__ import annotations
+
+from harness.check.base import SAMPLE_LIMIT, Finding, register
+from harness.check.history import History
+from harness.ledger.schema import SEQ_BITS
+
+SEQ_MASK = (1 << SEQ_BITS) - 1
+
+# One row per message id seen anywhere, with what the sends and the deliveries say about it.
+ID_OUTCOMES = """
+    WITH sent AS (
+        SELECT id,
+               bool_or(event = 'A') AS attempted,
+               bool_or(event = 'K') AS acked,
+               bool_or(event = 'E') AS errored
+        FROM sends GROUP BY id
+    ), received_at AS (
+        SELECT id, partition, "offset", count(*) AS deliveries FROM deliveries GROUP BY ALL
+    ), received AS (
+        -- two-level grouping: much faster than count(DISTINCT (partition, "offset")) per id
+        SELECT id, sum(deliveries) AS deliveries, count("offset") AS positions FROM received_at GROUP BY id
+    )
+    SELECT id,
+           coalesce(attempted, false) AS attempted,
+           coalesce(acked, false) AS acked,
+           coalesce(errored, false) AS errored,
+           coalesce(deliveries, 0) AS deliveries,
+           coalesce(positions, 0) AS positions
+    FROM sent FULL OUTER JOIN received USING (id)
+"""
+
+
+@register
+class DeliveryChecker:
+    """Loss is acknowledged-but-never-delivered; an unacknowledged send never found is indeterminate, not lost."""
+
+    name = "delivery"
+    metrics = (
+        "attempted", "acknowledged", "failed", "delivered", "deliveries", "lost", "unexpected",
+        "recovered", "indeterminate", "log_duplicates", "redeliveries", "duplicated",
+    )
+
+    def check(self, history: History) -> Finding:
+        history.conn.execute(f"CREATE OR REPLACE TEMP TABLE delivery_outcomes AS {ID_OUTCOMES}")
+        try:
+            return Finding(self.name, self._metrics(history), self._samples(history))
+        finally:
+            history.conn.execute("DROP TABLE IF EXISTS delivery_outcomes")
+
+    def _metrics(self, history: History) -> dict[str, int | float | None]:
+        (per_id,) = history.records("""
+            SELECT count(*) FILTER (WHERE attempted) AS attempted,
+                   count(*) FILTER (WHERE acked) AS acknowledged,
+                   count(*) FILTER (WHERE errored AND NOT acked) AS failed,
+                   count(*) FILTER (WHERE deliveries > 0) AS delivered,
+                   coalesce(sum(deliveries), 0) AS deliveries,
+                   count(*) FILTER (WHERE acked AND deliveries = 0) AS lost,
+                   count(*) FILTER (WHERE deliveries > 0 AND NOT attempted) AS unexpected,
+                   count(*) FILTER (WHERE deliveries > 0 AND attempted AND NOT acked) AS recovered,
+                   count(*) FILTER (WHERE attempted AND NOT acked AND deliveries = 0) AS indeterminate,
+                   coalesce(sum(positions - 1) FILTER (WHERE positions > 0), 0) AS log_duplicates
+            FROM delivery_outcomes
+        """)
+        # Per position, every delivery after the first is a redelivery; without offsets
+        # (RabbitMQ) only the broker's redelivered flag can tell.
+        (redeliveries,) = history.sql("""
+            SELECT (count(*) FILTER (WHERE "offset" IS NOT NULL)
+                    - count(DISTINCT (partition, "offset")) FILTER (WHERE "offset" IS NOT NULL))
+                   + count(*) FILTER (WHERE "offset" IS NULL AND redelivered = 1)
+            FROM deliveries
+        """)[0]
+        metrics: dict[str, int | float | None] = {name: int(value) for name, value in per_id.items()}
+        metrics["redeliveries"] = int(redeliveries)
+        metrics["duplicated"] = metrics["deliveries"] - metrics["delivered"]
+        return metrics
+
+    def _samples(self, history: History) -> dict[str, list[dict]]:
+        lost = history.records(f"""
+            WITH lost AS (
+                SELECT id FROM delivery_outcomes WHERE acked AND deliveries = 0 ORDER BY id LIMIT {SAMPLE_LIMIT}
+            )
+            SELECT id, id >> {SEQ_BITS} AS producer, id & {SEQ_MASK} AS seq,
+                   arg_min(partition, ts_ns) FILTER (WHERE event = 'K') AS partition,
+                   arg_min("offset", ts_ns) FILTER (WHERE event = 'K') AS "offset",
+                   min(ts_ns) FILTER (WHERE event = 'A') AS sent_ns,
+                   min(ts_ns) FILTER (WHERE event = 'K') AS acked_ns
+            FROM sends SEMI JOIN lost USING (id) GROUP BY id ORDER BY id
+        """)
+        duplicated = history.records(f"""
+            SELECT id, positions, deliveries FROM delivery_outcomes
+            WHERE deliveries > 1 ORDER BY id LIMIT {SAMPLE_LIMIT}
+        """)
+        unexpected = history.records(f"""
+            WITH unexpected AS (
+                SELECT id FROM delivery_outcomes WHERE deliveries > 0 AND NOT attempted ORDER BY id LIMIT {SAMPLE_LIMIT}
+            )
+            SELECT id, arg_min(partition, ts_ns) AS partition, arg_min("offset", ts_ns) AS "offset", min(ts_ns) AS ts_ns
+            FROM deliveries SEMI JOIN unexpected USING (id) GROUP BY id ORDER BY id
+        """)
+        return {"lost": lost, "duplicated": duplicated, "unexpected": unexpected}
+
+
+def outstanding(history: History) -> int:
+    """Acknowledged ids not delivered yet: what the drain phase waits for (the final check calls them lost)."""
+    (count,) = history.sql("""
+        SELECT count(*) FROM (SELECT DISTINCT id FROM sends WHERE event = 'K') acked
+        WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.id = acked.id)
+    """)[0]
+    return int(count)

@@ -1,0 +1,80 @@
+"""Read-only SQL access to a run's ledger: the `sends` and `deliveries` views over its CSV files."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from harness.ledger.schema import DELIVERY_COLUMNS, SEND_COLUMNS
+
+
+class History:
+    """Context manager over one in-memory DuckDB connection; spills go to a private temp dir, never the repo.
+
+    The CSV files are parsed once into tables (every checker scans them several times); rows that do
+    not parse, such as the torn last line of a killed writer, are skipped.
+    """
+
+    def __init__(self, ledger_dir: Path, load_window_ns: tuple[int, int] | None = None) -> None:
+        self.ledger_dir = Path(ledger_dir)
+        self.load_window_ns = load_window_ns
+        self._conn: duckdb.DuckDBPyConnection | None = None
+        self._spill: tempfile.TemporaryDirectory[str] | None = None
+
+    def __enter__(self) -> "History":
+        self._spill = tempfile.TemporaryDirectory(prefix="aftershock-duckdb-")
+        self._conn = duckdb.connect(":memory:", config={"temp_directory": self._spill.name})
+        try:
+            self._define_view("sends", "sends-*.csv", SEND_COLUMNS)
+            self._define_view("deliveries", "deliveries-*.csv", DELIVERY_COLUMNS)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        if self._spill is not None:
+            self._spill.cleanup()
+            self._spill = None
+
+    @property
+    def conn(self) -> duckdb.DuckDBPyConnection:
+        if self._conn is None:
+            raise RuntimeError("History is not open: use it as a context manager")
+        return self._conn
+
+    def sql(self, query: str, params: list[Any] | None = None) -> list[tuple]:
+        return self.conn.execute(query, params).fetchall()
+
+    def records(self, query: str, params: list[Any] | None = None) -> list[dict]:
+        """Rows as dicts keyed by column name: the shape of Finding samples."""
+        cursor = self.conn.execute(query, params)
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    def _define_view(self, view: str, pattern: str, columns: dict[str, str]) -> None:
+        files = sorted(str(path) for path in self.ledger_dir.glob(pattern) if path.is_file())
+        if files:
+            # Files are listed explicitly (no glob in SQL) so odd characters in the path need no escaping
+            # beyond quotes. No quote char: fields never contain commas and error texts may contain '"'.
+            file_list = ", ".join("'" + name.replace("'", "''") + "'" for name in files)
+            column_spec = ", ".join(f"'{name}': '{kind}'" for name, kind in columns.items())
+            source = (
+                f"SELECT * FROM read_csv([{file_list}], columns = {{{column_spec}}}, header = false,"
+                " delim = ',', quote = '', escape = '', auto_detect = false, ignore_errors = true)"
+                " WHERE id IS NOT NULL AND ts_ns IS NOT NULL"
+            )
+        else:
+            typed_nulls = ", ".join(f'CAST(NULL AS {kind}) AS "{name}"' for name, kind in columns.items())
+            source = f"SELECT {typed_nulls} WHERE false"
+        self.conn.execute(f"CREATE TABLE ledger_{view} AS {source}")
+        self.conn.execute(f"CREATE VIEW {view} AS SELECT * FROM ledger_{view}")

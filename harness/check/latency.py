@@ -1,0 +1,50 @@
+"""How long did sends take to be acknowledged, and to reach a consumer?"""
+
+from __future__ import annotations
+
+from harness.check.base import Finding, register
+from harness.check.history import History
+
+QUANTILES = (("p50", 0.50), ("p95", 0.95), ("p99", 0.99))
+
+LATENCIES_NS = """
+    WITH sent AS (
+        SELECT id,
+               min(ts_ns) FILTER (WHERE event = 'A') AS attempt_ns,
+               min(ts_ns) FILTER (WHERE event = 'K') AS ack_ns
+        FROM sends GROUP BY id
+    ), received AS (
+        SELECT id, min(ts_ns) AS delivered_ns FROM deliveries GROUP BY id
+    )
+    SELECT ack_ns - attempt_ns AS produce_ns, delivered_ns - attempt_ns AS e2e_ns
+    FROM sent LEFT JOIN received USING (id)
+    WHERE attempt_ns IS NOT NULL
+"""
+
+
+def _summary_sql(column: str, prefix: str) -> str:
+    parts = [
+        f"round(quantile_cont({column}, {q}) / 1e6, 1) AS {prefix}_{label}_ms" for label, q in QUANTILES
+    ]
+    parts.append(f"round(max({column}) / 1e6, 1) AS {prefix}_max_ms")
+    return ", ".join(parts)
+
+
+@register
+class LatencyChecker:
+    """Percentiles from the first attempt to the first ack (produce) and to the first delivery (e2e), in ms."""
+
+    name = "latency"
+    metrics = tuple(
+        f"{prefix}_{label}_ms"
+        for prefix in ("produce_latency", "e2e_latency")
+        for label in ("p50", "p95", "p99", "max")
+    )
+
+    def check(self, history: History) -> Finding:
+        (row,) = history.records(f"""
+            SELECT {_summary_sql("produce_ns", "produce_latency")}, {_summary_sql("e2e_ns", "e2e_latency")}
+            FROM ({LATENCIES_NS})
+        """)
+        metrics = {name: None if value is None else float(value) for name, value in row.items()}
+        return Finding(self.name, metrics, {})

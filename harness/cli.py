@@ -1,0 +1,103 @@
+"""Command line: argument parsing only. Exit 0 pass, 1 an expectation failed, 2 bad input or environment."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from harness.errors import AftershockError
+
+EXIT_PASS, EXIT_FAIL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="aftershock", description="Chaos and fault-injection harness for event brokers.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    validate = sub.add_parser("validate", help="check scenario files without starting anything")
+    validate.add_argument("scenarios", nargs="+", type=Path)
+    plan = sub.add_parser("plan", help="print the resolved fault schedule of a scenario")
+    plan.add_argument("scenario", type=Path)
+    plan.add_argument("--json", action="store_true", help="print the schedule as JSON")
+    run = sub.add_parser("run", help="run a scenario end to end and judge it")
+    run.add_argument("scenario", type=Path)
+    run.add_argument("--out", type=Path, help="run directory (default reports/<name>-<time>)")
+    run.add_argument("--seed", type=int, help="override the scenario's seed")
+    clean = sub.add_parser("cleanup", help="end processes left behind by killed runs")
+    clean.add_argument("--all", action="store_true", help="also end processes of runs that are still alive")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    console = Console(stderr=False, highlight=False)
+    try:
+        return COMMANDS[args.command](args, console)
+    except AftershockError as exc:
+        Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {exc}", markup=True)
+        return EXIT_ERROR
+
+
+def cmd_validate(args: argparse.Namespace, console: Console) -> int:
+    from harness.scenario import load_scenario
+
+    failed = 0
+    for path in args.scenarios:
+        try:
+            scenario = load_scenario(path)
+            console.print(f"[green]ok[/] {path}: {scenario.name}")
+        except AftershockError as exc:
+            failed += 1
+            Console(stderr=True, highlight=False).print(f"[red]invalid[/] {exc}")
+    return EXIT_ERROR if failed else EXIT_PASS
+
+
+def cmd_plan(args: argparse.Namespace, console: Console) -> int:
+    from harness.plan import plan
+    from harness.scenario import load_scenario
+
+    schedule = plan(load_scenario(args.scenario))
+    if args.json:
+        print(json.dumps(schedule.as_json(), indent=2))
+    else:
+        console.print(f"seed {schedule.seed}, load {schedule.load_duration:g}s, {len(schedule.faults)} fault(s)")
+        for fault in schedule.faults:
+            console.print(f"  {fault.describe()}")
+    return EXIT_PASS
+
+
+def cmd_run(args: argparse.Namespace, console: Console) -> int:
+    from harness.run import Run
+    from harness.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    if args.seed is not None:
+        scenario = scenario.model_copy(update={"seed": args.seed})
+    out = args.out or Path("reports") / f"{scenario.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    result = Run(scenario, out, console, source=args.scenario).execute()
+    if result.error:
+        interrupted = result.error.startswith("interrupted")
+        if not interrupted:
+            Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {result.error}")
+        return EXIT_INTERRUPTED if interrupted else EXIT_ERROR
+    return {"pass": EXIT_PASS, "fail": EXIT_FAIL}.get(result.verdict.verdict, EXIT_ERROR)
+
+
+def cmd_cleanup(args: argparse.Namespace, console: Console) -> int:
+    from harness.cleanup import cleanup
+
+    ended = cleanup(all_runs=args.all)
+    for line in ended:
+        console.print(f"ended {line}")
+    console.print(f"{len(ended)} leftover process(es) ended")
+    return EXIT_PASS
+
+
+COMMANDS = {"validate": cmd_validate, "plan": cmd_plan, "run": cmd_run, "cleanup": cmd_cleanup}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""Fires the schedule's faults and heals on time, journals each one, and heals whatever is left."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+from harness.faults.base import FAULTS, Fault
+from harness.plan import PlannedFault, Schedule
+from harness.runtimes.base import NodeProcess
+from harness.scenario.selectors import Selector
+
+log = logging.getLogger("aftershock")
+
+Resolver = Callable[[Selector], tuple[str, NodeProcess]]
+
+
+@dataclass
+class FaultRecord:
+    index: int
+    action: str
+    target: str
+    planned_at: float
+    resolved: str | None = None
+    started_s: float | None = None     # seconds after load start
+    started_ns: int | None = None
+    healed_s: float | None = None
+    healed_ns: int | None = None
+    error: str | None = None
+
+
+@dataclass
+class _Active:
+    planned: PlannedFault
+    fault: Fault
+    victim: NodeProcess
+    record: FaultRecord
+
+
+class FaultInjector:
+    """Called from the orchestrator's main loop (`tick`): faults run on the main thread, so
+    processes they restart stay tied to the orchestrator's lifetime."""
+
+    def __init__(self, schedule: Schedule, resolve: Resolver, journal_path: Path,
+                 on_event: Callable[[str], None] = lambda _: None) -> None:
+        self.pending = list(schedule.faults)
+        self.resolve = resolve
+        self.records: list[FaultRecord] = []
+        self.active: list[_Active] = []
+        self.journal_path = journal_path
+        self.on_event = on_event
+        self.load_start_ns = 0
+
+    def start(self, load_start_ns: int) -> None:
+        self.load_start_ns = load_start_ns
+
+    def tick(self) -> None:
+        elapsed = self._elapsed()
+        while self.pending and self.pending[0].at <= elapsed:
+            self._inject(self.pending.pop(0))
+        for active in [a for a in self.active if a.planned.heal_at is not None and a.planned.heal_at <= elapsed]:
+            self._heal(active)
+
+    def heal_all(self) -> None:
+        """The final heal: every fault still in force is undone, in reverse order."""
+        for active in reversed(list(self.active)):
+            self._heal(active)
+
+    def __enter__(self) -> "FaultInjector":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.heal_all()
+
+    # ------------------------------------------------------------------------------------
+    def _elapsed(self) -> float:
+        return (time.time_ns() - self.load_start_ns) / 1e9
+
+    def _inject(self, planned: PlannedFault) -> None:
+        record = FaultRecord(planned.index, planned.action, str(planned.target), planned.at)
+        self.records.append(record)
+        fault = FAULTS[planned.action]()
+        try:
+            name, victim = self.resolve(planned.target)
+            record.resolved = name
+            record.started_ns = time.time_ns()
+            record.started_s = round(self._elapsed(), 3)
+            fault.inject(victim)
+        except Exception as exc:  # noqa: BLE001 - a fault that could not fire is journalled, the run goes on
+            record.error = f"{type(exc).__name__}: {exc}"
+            log.warning("fault %s failed: %s", planned.describe(), record.error)
+            self._journal("error", record)
+            self.on_event(f"[red]fault failed[/] {planned.action} {planned.target}: {record.error}")
+            return
+        log.info("fault %s -> %s", planned.describe(), name)
+        self._journal("inject", record)
+        self.on_event(f"[yellow]{planned.action}[/] {planned.target} -> {name}")
+        if fault.heals:
+            self.active.append(_Active(planned, fault, victim, record))
+        else:
+            record.healed_ns, record.healed_s = record.started_ns, record.started_s
+
+    def _heal(self, active: _Active) -> None:
+        self.active.remove(active)
+        record = active.record
+        try:
+            active.fault.heal(active.victim)
+        except Exception as exc:  # noqa: BLE001
+            record.error = f"heal failed: {type(exc).__name__}: {exc}"
+            log.error("heal of %s failed: %s", record.resolved, record.error)
+        record.healed_ns = time.time_ns()
+        record.healed_s = round(self._elapsed(), 3)
+        log.info("healed %s %s", record.action, record.resolved)
+        self._journal("heal", record)
+        self.on_event(f"[green]heal[/] {record.action} {record.resolved}")
+
+    def _journal(self, event: str, record: FaultRecord) -> None:
+        with open(self.journal_path, "a") as journal:
+            journal.write(json.dumps({"event": event, "ts_ns": time.time_ns(), **asdict(record)}) + "\n")

@@ -1,0 +1,61 @@
+"""The orchestrator's handle on the load process (Locust runs there, never here)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from harness.runtimes.base import ProcessSpec, Runtime
+from harness.runtimes.local import LocalProcess, LocalRuntime
+from harness.scenario.model import Scenario
+
+FINISH_TIMEOUT = 30.0
+
+
+class LoadProcess:
+    """Starts `harness.load.main` with the scenario's load settings; stats are read after it exits."""
+
+    def __init__(self, scenario: Scenario, target_config: dict[str, Any], run_dir: Path, runtime: Runtime) -> None:
+        self.run_dir = run_dir
+        self.stats_path = run_dir / "load-stats.json"
+        config = {
+            "kind": target_config["kind"],
+            "bootstrap": target_config.get("bootstrap"),
+            "destination": target_config["topic"],
+            "target": target_config,
+            "users": scenario.load.users,
+            "rate": scenario.load.rate,
+            "duration": scenario.load.duration,
+            "message_size": scenario.producer.message_size,
+            "producer": scenario.producer.model_dump(mode="python"),
+            "ledger": str(run_dir / "ledger" / "sends-load.csv"),
+            "stats": str(self.stats_path),
+            "finish_timeout": FINISH_TIMEOUT,
+        }
+        config_path = run_dir / "load-config.json"
+        config_path.write_text(json.dumps(config, indent=2))
+        # Locust always runs as a local process: it is the client, whatever runs the brokers.
+        local = runtime if isinstance(runtime, LocalRuntime) else LocalRuntime(runtime.run_id)
+        self.process: LocalProcess = local.process(ProcessSpec(
+            name="load", argv=[sys.executable, "-m", "harness.load.main", str(config_path)],
+            log_path=run_dir / "load.log"))
+        self.deadline = scenario.load.duration + FINISH_TIMEOUT + 30
+
+    def __enter__(self) -> "LoadProcess":
+        self.process.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.terminate(timeout=FINISH_TIMEOUT)
+
+    @property
+    def running(self) -> bool:
+        return self.process.alive
+
+    def stats(self) -> dict[str, Any] | None:
+        try:
+            return json.loads(self.stats_path.read_text())
+        except (OSError, ValueError):
+            return None

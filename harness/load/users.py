@@ -1,0 +1,16 @@
+"""Producer user classes by target kind (imported only inside the load process)."""
+
+from __future__ import annotations
+
+import importlib
+
+from harness.load.ledgered_user import LedgeredUser
+
+USERS: dict[str, str] = {
+    "kafka": "harness.load.kafka_user:KafkaProducerUser",
+}
+
+
+def user_class(kind: str) -> type[LedgeredUser]:
+    module, _, name = USERS[kind].partition(":")
+    return getattr(importlib.import_module(module), name)

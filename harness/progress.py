@@ -1,0 +1,76 @@
+"""Live progress during a run: phase, elapsed time, rates, totals and fault events."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from harness.ledger.tail import LedgerTail
+
+PLAIN_INTERVAL = 5.0
+
+
+class Progress:
+    """A rich live panel on a terminal; a plain line every few seconds in CI logs."""
+
+    def __init__(self, console: Console, tail: LedgerTail) -> None:
+        self.console = console
+        self.tail = tail
+        self.phase = "starting"
+        self.started = time.monotonic()
+        self.events: deque[str] = deque(maxlen=6)
+        self.rates = {"K": 0.0, "D": 0.0}
+        self._last = time.monotonic()
+        self._last_plain = 0.0
+        self._live: Live | None = None
+
+    def __enter__(self) -> "Progress":
+        if self.console.is_terminal:
+            self._live = Live(self._render(), console=self.console, refresh_per_second=4, transient=True)
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.__exit__(None, None, None)
+            self._live = None
+
+    def set_phase(self, phase: str) -> None:
+        self.phase = phase
+        self.console.log(f"[bold]{phase}[/]")
+
+    def event(self, text: str) -> None:
+        stamp = f"{time.monotonic() - self.started:6.1f}s"
+        self.events.append(f"{stamp} {text}")
+        self.console.log(text)
+
+    def update(self) -> None:
+        now = time.monotonic()
+        fresh = self.tail.poll()
+        span = max(now - self._last, 1e-3)
+        self._last = now
+        for key in self.rates:  # smoothed per-second rates
+            self.rates[key] = 0.7 * self.rates[key] + 0.3 * fresh[key] / span
+        if self._live is not None:
+            self._live.update(self._render())
+        elif now - self._last_plain >= PLAIN_INTERVAL:
+            self._last_plain = now
+            self.console.log(self.line())
+
+    def line(self) -> str:
+        t = self.tail.totals
+        return (f"{self.phase}: {time.monotonic() - self.started:.0f}s | acked {t['K']} "
+                f"({self.rates['K']:.0f}/s) errors {t['E']} | delivered {t['D']} ({self.rates['D']:.0f}/s)")
+
+    def _render(self) -> Table:
+        t = self.tail.totals
+        table = Table(title=f"aftershock: {self.phase}", show_header=False, expand=False)
+        table.add_row("elapsed", f"{time.monotonic() - self.started:.0f}s")
+        table.add_row("produce", f"{self.rates['K']:.0f}/s acked, {t['A']} sent, {t['K']} acked, {t['E']} errors")
+        table.add_row("consume", f"{self.rates['D']:.0f}/s, {t['D']} delivered")
+        table.add_row("faults", "\n".join(self.events) or "-")
+        return table

@@ -1,0 +1,67 @@
+"""The end-of-run summary on the console: counts, latency, faults, expectations, verdict."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from harness.report import register_reporter
+from harness.results import COUNTS, RunResult
+
+_STYLE = {"pass": "bold green", "fail": "bold red", "error": "bold yellow"}
+_LATENCY = ("produce_latency_p50_ms", "produce_latency_p99_ms", "e2e_latency_p50_ms", "e2e_latency_p99_ms",
+            "max_produce_gap_ms", "max_consume_gap_ms")
+
+
+@register_reporter
+class ConsoleReporter:
+    name = "console"
+
+    def write(self, result: RunResult, out_dir: Path, console: Console) -> None:
+        m = result.metrics
+        counts = Table(title=f"{result.scenario}: delivery", show_header=True)
+        for name in COUNTS + ("log_duplicates", "redeliveries", "order_violations"):
+            counts.add_column(name.replace("_", " "), justify="right")
+        counts.add_row(*(_fmt(m.get(n)) for n in COUNTS + ("log_duplicates", "redeliveries", "order_violations")))
+        console.print(counts)
+        timing = Table(title="latency and availability (ms)")
+        for name in _LATENCY:
+            timing.add_column(name.removesuffix("_ms").replace("_", " "), justify="right")
+        timing.add_row(*(_fmt(m.get(n)) for n in _LATENCY))
+        console.print(timing)
+        if result.faults:
+            faults = Table(title="faults")
+            for col in ("at", "action", "target", "resolved", "started", "healed", "error"):
+                faults.add_column(col)
+            for f in result.faults:
+                faults.add_row(f"{f.planned_at:g}s", f.action, f.target, f.resolved or "-",
+                               _secs(f.started_s), _secs(f.healed_s), f.error or "")
+            console.print(faults)
+        if result.verdict.expectations:
+            exp = Table(title="expectations")
+            for col in ("figure", "expected", "actual", "ok"):
+                exp.add_column(col)
+            for e in result.verdict.expectations:
+                ok = {True: "[green]yes[/]", False: "[red]NO[/]", None: "[yellow]unknown[/]"}[e.ok]
+                exp.add_row(e.name, e.expected, _fmt(e.actual), ok)
+            console.print(exp)
+        for name, error in result.checker_errors.items():
+            console.print(f"[yellow]checker {name} failed: {error}[/]")
+        if result.error:
+            console.print(f"[bold yellow]run error:[/] {result.error}")
+        verdict = result.verdict.verdict
+        console.print(f"verdict: [{_STYLE[verdict]}]{verdict.upper()}[/]   report: {out_dir / 'results.json'}")
+
+
+def _fmt(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    return str(value)
+
+
+def _secs(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}s"

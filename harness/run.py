@@ -1,0 +1,240 @@
+"""The orchestrator: phases in order, one ExitStack for every resource, a result whatever happens.
+
+prepare -> cluster -> consumers -> load + faults -> heal -> drain -> stop -> check -> judge -> report
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import secrets
+import shutil
+import signal
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from types import FrameType
+
+from rich.console import Console
+
+from harness.check import check_history, merged_metrics
+from harness.check.delivery import outstanding
+from harness.check.history import History
+from harness.cleanup import RunMarker, cleanup
+from harness.consumers import ConsumerGroup
+from harness.errors import AftershockError, ClusterError, Interrupted
+from harness.faults.injector import FaultInjector
+from harness.judge import Expectation, Verdict, judge
+from harness.ledger.tail import LedgerTail
+from harness.load.process import LoadProcess
+from harness.plan import Schedule, plan
+from harness.progress import Progress
+from harness.report import write_reports
+from harness.results import RunResult
+from harness.runtimes import RUNTIMES
+from harness.runtimes.base import NodeProcess
+from harness.scenario.model import Bound, Scenario
+from harness.scenario.selectors import Selector
+from harness.targets import TARGETS
+from harness.targets.base import Target
+
+log = logging.getLogger("aftershock")
+TICK = 0.2
+
+
+def new_run_id() -> str:
+    return f"as-{secrets.token_hex(4)}"
+
+
+def expectations(scenario: Scenario) -> list[Expectation]:
+    out = []
+    for name, value in scenario.expect.items():
+        if isinstance(value, Bound):
+            out.append(Expectation(name, min=value.min, max=value.max))
+        else:
+            out.append(Expectation(name, exact=value))
+    return out
+
+
+@contextlib.contextmanager
+def _signals_raise_interrupted():
+    """Ctrl-C and SIGTERM unwind the ExitStack once; further signals during cleanup are ignored."""
+    fired = False
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        nonlocal fired
+        if fired:
+            log.warning("signal %d during cleanup ignored; cleanup is running", signum)
+            return
+        fired = True
+        raise Interrupted(f"interrupted by {signal.Signals(signum).name}; everything started was stopped")
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@contextlib.contextmanager
+def _harness_log(out_dir: Path):
+    handler = logging.FileHandler(out_dir / "harness.log")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    loggers = [logging.getLogger("aftershock"), logging.getLogger("kafka")]
+    logging.getLogger("aftershock").setLevel(logging.INFO)
+    logging.getLogger("kafka").setLevel(logging.WARNING)
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.propagate = False
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)
+        handler.close()
+
+
+class Run:
+    """One execution of one scenario into one output directory."""
+
+    def __init__(self, scenario: Scenario, out_dir: Path, console: Console, source: Path | None = None) -> None:
+        self.scenario = scenario
+        self.out_dir = out_dir
+        self.console = console
+        self.source = source
+        self.run_id = new_run_id()
+        self.schedule: Schedule = plan(scenario)
+        self.ledger_dir = out_dir / "ledger"
+        self.load_window: tuple[int, int] | None = None
+        self.load_stats: dict | None = None
+        self.versions: dict[str, str] = {}
+        self.injector: FaultInjector | None = None
+
+    def execute(self) -> RunResult:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.ledger_dir.mkdir(exist_ok=True)
+        started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        t0 = time.monotonic()
+        error: str | None = None
+        with _harness_log(self.out_dir):
+            log.info("run %s of %s into %s", self.run_id, self.scenario.name, self.out_dir)
+            self._write_inputs()
+            for leftover in cleanup():
+                self.console.log(f"[yellow]ended leftover of a killed run:[/] {leftover}")
+                log.warning("ended leftover %s", leftover)
+            try:
+                with RunMarker(self.run_id, self.out_dir), _signals_raise_interrupted():
+                    self._run_phases()
+            except Interrupted as exc:
+                error = str(exc)
+                log.warning("%s", error)
+                self.console.print(f"[bold yellow]{error}[/]")
+            except AftershockError as exc:
+                error = str(exc)
+                log.error("run failed: %s", error)
+            except Exception as exc:
+                log.exception("harness bug")
+                error = f"harness error: {type(exc).__name__}: {exc}"
+                raise
+            finally:
+                result = self._result(started, time.monotonic() - t0, error)
+                write_reports(result, self.out_dir, self.console)
+        return result
+
+    # -- phases -------------------------------------------------------------------------
+    def _run_phases(self) -> None:
+        scenario = self.scenario
+        runtime = RUNTIMES[scenario.runtime](self.run_id)
+        with contextlib.ExitStack() as stack, Progress(self.console, LedgerTail(self.ledger_dir)) as progress:
+            progress.set_phase(f"starting {scenario.target.kind} cluster ({scenario.target.nodes} nodes)")
+            target: Target = stack.enter_context(TARGETS[scenario.target.kind](scenario.target, runtime, self.out_dir))
+            self.versions = target.versions()
+            progress.set_phase(f"starting {scenario.consumer.instances} consumer(s)")
+            consumers = stack.enter_context(ConsumerGroup(
+                target, scenario.consumer.group, scenario.consumer.instances, self.out_dir, self.run_id))
+            self.injector = stack.enter_context(FaultInjector(
+                self.schedule, lambda sel: self._resolve(sel, target, consumers),
+                self.out_dir / "faults.jsonl", on_event=progress.event))
+            progress.set_phase(f"load: {scenario.load.rate:g} msg/s for {scenario.load.duration:g}s")
+            load = stack.enter_context(LoadProcess(scenario, target.load_config(), self.out_dir, runtime))
+            load_start = time.time_ns()
+            self.injector.start(load_start)
+            deadline = time.monotonic() + load.deadline
+            while load.running:
+                self.injector.tick()
+                progress.update()
+                if time.monotonic() > deadline:
+                    raise ClusterError(f"the load process did not finish within {load.deadline:g}s: see load.log")
+                time.sleep(TICK)
+            self.load_window = (load_start, time.time_ns())
+            self.load_stats = load.stats()
+            if self.load_stats is None:
+                raise ClusterError(f"the load process ended without statistics: see {self.out_dir / 'load.log'}")
+            progress.set_phase("healing every fault")
+            self.injector.heal_all()
+            progress.set_phase(f"draining (up to {scenario.drain.timeout:g}s)")
+            self._drain(progress, consumers)
+            progress.set_phase("stopping")
+        log.info("all processes stopped")
+
+    def _drain(self, progress: Progress, consumers: ConsumerGroup) -> None:
+        """Until every acknowledged message was delivered and things were quiet for `settle`, or timeout."""
+        if not consumers.instances:
+            return
+        drain = self.scenario.drain
+        deadline = time.monotonic() + drain.timeout
+        quiet_since = None
+        while time.monotonic() < deadline:
+            progress.update()
+            with History(self.ledger_dir) as history:
+                missing = outstanding(history)
+            if missing == 0:
+                quiet_since = quiet_since or time.monotonic()
+                if time.monotonic() - quiet_since >= drain.settle:
+                    log.info("drained: every acknowledged message delivered")
+                    return
+            else:
+                quiet_since = None
+            time.sleep(1.0)
+        log.warning("drain timed out after %gs with %d acknowledged messages undelivered", drain.timeout, missing)
+        progress.event(f"[yellow]drain timed out: {missing} acknowledged messages not delivered[/]")
+
+    @staticmethod
+    def _resolve(selector: Selector, target: Target, consumers: ConsumerGroup) -> tuple[str, NodeProcess]:
+        if selector.kind == "consumer":
+            return f"consumer-{selector.index}", consumers.instances[selector.index]
+        if selector.kind == "node":
+            node = selector.index
+        elif selector.kind == "leader":
+            node = target.leader_of(*selector.args)
+        elif selector.kind == "controller":
+            node = target.controller()
+        else:
+            raise ValueError(f"selector {selector} should have been resolved by the plan")
+        return target.nodes[node].name, target.nodes[node]
+
+    # -- inputs and outcome -------------------------------------------------------------
+    def _write_inputs(self) -> None:
+        if self.source is not None:
+            shutil.copyfile(self.source, self.out_dir / "scenario.yaml")
+        (self.out_dir / "scenario.resolved.json").write_text(
+            json.dumps(self.scenario.model_dump(mode="json"), indent=2))
+        (self.out_dir / "schedule.json").write_text(json.dumps(self.schedule.as_json(), indent=2))
+
+    def _result(self, started: str, duration: float, error: str | None) -> RunResult:
+        findings = check_history(self.ledger_dir, self.load_window) if error is None else []
+        metrics = merged_metrics(findings)
+        if error is None and not metrics.get("acknowledged"):
+            # A run that sent nothing proves nothing: it must never pass.
+            error = f"no message was acknowledged, so nothing was tested: see {self.out_dir / 'load.log'}"
+        verdict = judge(expectations(self.scenario), metrics) if error is None else Verdict("error", [])
+        samples = {f"{f.checker}.{k}": v for f in findings for k, v in f.samples.items()}
+        return RunResult(
+            scenario=self.scenario.name, description=self.scenario.description, run_id=self.run_id,
+            seed=self.scenario.seed, out_dir=str(self.out_dir), started=started, duration_s=round(duration, 1),
+            verdict=verdict, metrics=metrics, faults=self.injector.records if self.injector else [],
+            samples=samples, checker_errors={f.checker: f.error for f in findings if f.error},
+            load_stats=self.load_stats, versions=self.versions, error=error,
+        )

@@ -1,0 +1,45 @@
+"""The runtime interface: start, signal and stop one long-running process, whatever runs it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    """Everything needed to (re)start one node or client process."""
+
+    name: str
+    argv: list[str]
+    log_path: Path
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: Path | None = None
+
+
+class NodeProcess(Protocol):
+    """A process the harness owns. Faults act only through these methods."""
+
+    name: str
+
+    def start(self) -> None: ...
+    def kill(self) -> None: ...                      # SIGKILL, no cleanup by the process
+    def request_stop(self) -> None: ...               # SIGTERM, do not wait
+    def terminate(self, timeout: float) -> None: ...  # graceful stop, killed after timeout
+    def pause(self) -> None: ...
+    def resume(self) -> None: ...
+    @property
+    def alive(self) -> bool: ...
+    @property
+    def pid(self) -> int | None: ...
+
+
+class Runtime(Protocol):
+    """Creates processes tagged with the run id; `host` is where clients reach them."""
+
+    run_id: str
+    host: str
+
+    def process(self, spec: ProcessSpec) -> NodeProcess: ...
+    def free_port(self) -> int: ...

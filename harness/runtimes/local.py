@@ -1,0 +1,156 @@
+"""Local processes: own session, run-id in the environment, killed with their parent."""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import signal
+import socket
+import subprocess
+import time
+
+from harness.runtimes.base import ProcessSpec
+
+log = logging.getLogger("aftershock")
+
+RUN_ID_ENV = "AFTERSHOCK_RUN_ID"
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: if the orchestrator dies (even by SIGKILL), so does the child."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+class LocalProcess:
+    """One restartable process. Its process group is signalled so children never outlive it.
+
+    Must be started from the orchestrator's main thread: PDEATHSIG follows the *thread* that forked.
+    """
+
+    def __init__(self, spec: ProcessSpec, run_id: str) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self._run_id = run_id
+        self._popen: subprocess.Popen[bytes] | None = None
+        self._paused = False
+        self._stop_requested = False
+
+    @property
+    def pid(self) -> int | None:
+        return self._popen.pid if self._popen else None
+
+    @property
+    def alive(self) -> bool:
+        return self._popen is not None and self._popen.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        return self._popen.poll() if self._popen else None
+
+    def start(self) -> None:
+        if self.alive:
+            raise RuntimeError(f"{self.name} is already running (pid {self.pid})")
+        env = {**os.environ, **self.spec.env, RUN_ID_ENV: self._run_id}
+        self.spec.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log.info("start %s: %s", self.name, " ".join(self.spec.argv))
+        with open(self.spec.log_path, "ab") as out:
+            out.write(f"--- aftershock: start {time.strftime('%H:%M:%S')} ---\n".encode())
+            out.flush()
+            self._popen = subprocess.Popen(
+                self.spec.argv, env=env, cwd=self.spec.cwd, stdout=out, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent,
+            )
+        self._paused = False
+        self._stop_requested = False
+
+    def _signal(self, sig: signal.Signals) -> None:
+        if self._popen is None or self._popen.poll() is not None:
+            return
+        log.info("signal %s %s (pid %d)", sig.name, self.name, self._popen.pid)
+        try:
+            os.killpg(self._popen.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def kill(self) -> None:
+        self._signal(signal.SIGKILL)
+        self._reap(10)
+
+    def pause(self) -> None:
+        self._signal(signal.SIGSTOP)
+        self._paused = True
+
+    def resume(self) -> None:
+        self._signal(signal.SIGCONT)
+        self._paused = False
+
+    def request_stop(self) -> None:
+        """SIGTERM without waiting (after SIGCONT: a stopped process cannot handle it)."""
+        if self._paused:
+            self.resume()
+        if not self._stop_requested:
+            self._signal(signal.SIGTERM)
+            self._stop_requested = True
+
+    def terminate(self, timeout: float = 20.0) -> None:
+        """request_stop, then SIGKILL after timeout."""
+        if not self.alive:
+            return
+        self.request_stop()
+        if not self._reap(timeout):
+            log.warning("%s did not stop within %.0fs of SIGTERM; killing it", self.name, timeout)
+            self.kill()
+
+    def wait(self, timeout: float) -> bool:
+        return self._reap(timeout)
+
+    def _reap(self, timeout: float) -> bool:
+        if self._popen is None:
+            return True
+        try:
+            self._popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        # The leader is gone; make sure nothing else in its group survives it.
+        try:
+            os.killpg(self._popen.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        return True
+
+    def __enter__(self) -> "LocalProcess":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.terminate()
+
+
+class LocalRuntime:
+    """Processes on this machine, reachable on loopback."""
+
+    name = "local"
+    host = "127.0.0.1"
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        self._taken: set[int] = set()
+
+    def process(self, spec: ProcessSpec) -> LocalProcess:
+        return LocalProcess(spec, self.run_id)
+
+    def free_port(self) -> int:
+        """A port free now and not handed out before in this run."""
+        for _ in range(50):
+            with socket.socket() as sock:
+                sock.bind((self.host, 0))
+                port = sock.getsockname()[1]
+            if port not in self._taken:
+                self._taken.add(port)
+                return port
+        raise RuntimeError("no free port found")

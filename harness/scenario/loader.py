@@ -1,0 +1,81 @@
+"""YAML -> Scenario, with every error pointing at file:line:column and saying how to fix it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from harness.errors import ScenarioError
+from harness.scenario.model import LocatedValueError, Scenario
+
+
+def load_scenario(path: Path | str) -> Scenario:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read the scenario: {exc.strerror}") from None
+    return parse_scenario(text, str(path))
+
+
+def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
+    yaml = YAML(typ="rt")
+    try:
+        data = yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        raise ScenarioError(f"{where}: invalid YAML: {exc.problem or exc.context}") from None
+    if not isinstance(data, CommentedMap):
+        raise ScenarioError(f"{source}:1:1: a scenario is a mapping with name:, target:, load: ... (see README)")
+    try:
+        return Scenario.model_validate(_plain(data))
+    except ValidationError as exc:
+        lines = [_describe(error, data, source) for error in exc.errors()]
+        raise ScenarioError("\n".join(lines)) from None
+
+
+def _describe(error: Any, root: CommentedMap, source: str) -> str:
+    loc = tuple(error["loc"])
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, LocatedValueError):
+        loc = loc + cause.loc
+        message = str(cause)
+    else:
+        message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = f"unknown key {loc[-1]!r}: check its spelling or remove it"
+    elif error["type"] == "missing":
+        message = f"missing required key {loc[-1]!r}"
+    line, col = _position(root, loc)
+    path = ".".join(str(p) for p in loc) or "(top level)"
+    return f"{source}:{line}:{col}: {path}: {message}"
+
+
+def _position(root: Any, loc: tuple[Any, ...]) -> tuple[int, int]:
+    """Walk the ruamel tree along a pydantic location; keys that are not in the file
+    (union tags such as 'kafka', missing keys) are skipped, the deepest found node wins."""
+    node, line, col = root, 1, 1
+    for key in loc:
+        if isinstance(node, CommentedMap) and key in node:
+            line, col = node.lc.key(key)
+            line, col = line + 1, col + 1
+            node = node[key]
+        elif isinstance(node, CommentedSeq) and isinstance(key, int) and key < len(node):
+            line, col = node.lc.item(key)
+            line, col = line + 1, col + 1
+            node = node[key]
+    return line, col
+
+
+def _plain(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {str(k) if not isinstance(k, (int, float, bool)) else k: _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    return node

@@ -1,0 +1,261 @@
+"""Apache Kafka in KRaft mode: N combined broker+controller nodes with static voters."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+from harness.errors import ClusterError, EnvironmentProblem
+from harness.paths import REPO, cache_dir
+from harness.runtimes.base import NodeProcess, ProcessSpec, Runtime
+from harness.scenario.model import KafkaTarget
+from harness.targets.base import register_target
+from harness.wait import wait_until
+
+log = logging.getLogger("aftershock")
+
+POM = REPO / "targets" / "kafka" / "pom.xml"
+LOG4J = REPO / "targets" / "kafka" / "log4j.properties"
+CONSUMER_APP = REPO / "targets" / "consumers" / "kafka_consumer.py"
+READY_TIMEOUT = 120.0
+
+
+def kafka_version() -> str:
+    match = re.search(r"<kafka.version>([^<]+)</kafka.version>", POM.read_text())
+    assert match, f"{POM} lacks <kafka.version>"
+    return match.group(1)
+
+
+def kafka_classpath() -> str:
+    libs = cache_dir() / f"kafka-{kafka_version()}" / "libs"
+    if not any(libs.glob("kafka_2.13-*.jar")):
+        raise EnvironmentProblem(f"Kafka jars not found in {libs}: run `make install` (resolves them with mvn)")
+    return f"{libs}/*"
+
+
+def _cluster_id() -> str:
+    """KRaft wants a base64url UUID without padding, what `kafka-storage random-uuid` prints."""
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+@register_target("kafka")
+class KafkaCluster:
+    kind = "kafka"
+
+    def __init__(self, spec: KafkaTarget, runtime: Runtime, run_dir: Path) -> None:
+        self.spec = spec
+        self.runtime = runtime
+        self.dir = run_dir / "nodes"
+        self.classpath = kafka_classpath()
+        ids = range(1, spec.nodes + 1)
+        self.broker_ports = {i: runtime.free_port() for i in ids}
+        self.controller_ports = {i: runtime.free_port() for i in ids}
+        self.bootstrap = ",".join(f"{runtime.host}:{p}" for p in self.broker_ports.values())
+        self.nodes: dict[int, NodeProcess] = {i: runtime.process(self._node_spec(i)) for i in ids}
+        self._admin: Any = None
+
+    # -- configuration -------------------------------------------------------------------
+    def node_properties(self, i: int) -> dict[str, str]:
+        host, n = self.runtime.host, self.spec.nodes
+        voters = ",".join(f"{j}@{host}:{p}" for j, p in self.controller_ports.items())
+        props: dict[str, Any] = {
+            "process.roles": "broker,controller",
+            "node.id": i,
+            "controller.quorum.voters": voters,
+            "listeners": f"PLAINTEXT://{host}:{self.broker_ports[i]},CONTROLLER://{host}:{self.controller_ports[i]}",
+            "advertised.listeners": f"PLAINTEXT://{host}:{self.broker_ports[i]}",
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "log.dirs": self.dir / f"kafka-{i}" / "data",
+            "auto.create.topics.enable": "false",
+            "offsets.topic.replication.factor": min(3, n),
+            "offsets.topic.num.partitions": 6,  # the default 50 takes long to create on 2 cores
+            "transaction.state.log.replication.factor": min(3, n),
+            "transaction.state.log.min.isr": min(2, n),
+            "group.initial.rebalance.delay.ms": 0,
+            "num.network.threads": 2,
+            "num.io.threads": 4,
+        }
+        props.update(self.spec.broker_config)
+        return {k: _render(v) for k, v in props.items()}
+
+    def _node_spec(self, i: int) -> ProcessSpec:
+        node_dir = self.dir / f"kafka-{i}"
+        heap = self.spec.heap
+        argv = [
+            "java", f"-Xms{heap}", f"-Xmx{heap}", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
+            "-XX:ParallelGCThreads=1", "-XX:ConcGCThreads=1", "-XX:+ExitOnOutOfMemoryError",
+            "-Djava.awt.headless=true", f"-Dlog4j.configuration=file:{LOG4J}",
+            f"-Dkafka.logs.dir={node_dir / 'logs'}", "-cp", self.classpath,
+            "kafka.Kafka", str(node_dir / "server.properties"),
+        ]
+        return ProcessSpec(name=f"kafka-{i}", argv=argv, log_path=node_dir / "node.log")
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def __enter__(self) -> "KafkaCluster":
+        try:
+            self._format()
+            for node in self.nodes.values():
+                node.start()
+            self._wait_ready()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._close_admin()
+        for node in self.nodes.values():  # ask all first so they shut down in parallel
+            node.request_stop()
+        for node in self.nodes.values():
+            node.terminate(timeout=20)
+
+    def _format(self) -> None:
+        cluster_id = _cluster_id()
+        procs = []
+        for i in self.nodes:
+            node_dir = self.dir / f"kafka-{i}"
+            (node_dir / "data").mkdir(parents=True, exist_ok=True)
+            props = node_dir / "server.properties"
+            props.write_text("".join(f"{k}={v}\n" for k, v in self.node_properties(i).items()))
+            argv = ["java", "-Xmx256m", "-XX:TieredStopAtLevel=1", f"-Dlog4j.configuration=file:{LOG4J}",
+                    "-cp", self.classpath, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props)]
+            log.info("format kafka-%d: %s", i, " ".join(argv))
+            out = open(node_dir / "format.log", "wb")
+            procs.append((i, subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT), out))
+        for i, proc, out in procs:
+            try:
+                code = proc.wait(timeout=90)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                code = -9
+            out.close()
+            if code != 0:
+                tail = (self.dir / f"kafka-{i}" / "format.log").read_text(errors="replace")[-2000:]
+                raise ClusterError(f"formatting kafka-{i} storage failed (exit {code}):\n{tail}")
+
+    def _wait_ready(self) -> None:
+        topic = self.spec.topic
+        logs = [self.dir / f"kafka-{i}" / "node.log" for i in self.nodes]
+
+        def brokers_registered() -> bool:
+            self._check_alive()
+            return len(self._admin_client().describe_cluster()["brokers"]) == self.spec.nodes
+
+        wait_until(brokers_registered, what=f"{self.spec.nodes} Kafka brokers to register",
+                   timeout=READY_TIMEOUT, interval=1.0, logs=logs)
+        from kafka.admin import NewTopic
+
+        self._admin_client().create_topics([NewTopic(
+            topic.name, num_partitions=topic.partitions, replication_factor=topic.replication_factor)])
+
+        def fully_replicated() -> bool:
+            self._check_alive()
+            parts = self.partitions(topic.name)
+            return len(parts) == topic.partitions and all(
+                p["leader"] >= 0 and len(p["isr"]) == topic.replication_factor for p in parts)
+
+        wait_until(fully_replicated, what=f"topic {topic.name} to be fully replicated",
+                   timeout=READY_TIMEOUT, interval=0.5, logs=logs)
+        log.info("kafka cluster ready: %s", self.bootstrap)
+
+    def _check_alive(self) -> None:
+        dead = [n.name for n in self.nodes.values() if not n.alive]
+        if dead:
+            raise ClusterError(f"{', '.join(dead)} exited during start-up: see {self.dir}/<node>/node.log")
+
+    # -- queries ---------------------------------------------------------------------------
+    def _admin_client(self) -> Any:
+        if self._admin is None:
+            from kafka import KafkaAdminClient
+
+            self._admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=5000,
+                                           client_id="aftershock-admin")
+        return self._admin
+
+    def _close_admin(self) -> None:
+        if self._admin is not None:
+            try:
+                self._admin.close()
+            except Exception:  # noqa: BLE001 - closing a client to a dead cluster may fail; nothing to save
+                pass
+            self._admin = None
+
+    def _query(self, fn: Any) -> Any:
+        """Run an admin query; a client that lost its cluster is rebuilt once."""
+        try:
+            return fn(self._admin_client())
+        except Exception:  # noqa: BLE001
+            self._close_admin()
+            return fn(self._admin_client())
+
+    def partitions(self, topic: str) -> list[dict[str, Any]]:
+        """[{partition, leader, replicas, isr}] as the cluster reports them now."""
+        described = self._query(lambda a: a.describe_topics([topic]))
+        parts = described[0]["partitions"] if described else []
+        return [_partition_view(p) for p in parts]
+
+    def leader_of(self, *args: str) -> int:
+        topic, partition = (args[0], int(args[1])) if len(args) == 2 else (args[0], 0)
+        for p in self.partitions(topic):
+            if p["partition"] == partition:
+                if p["leader"] < 0:
+                    raise ClusterError(f"{topic}/{partition} has no leader right now")
+                return int(p["leader"])
+        raise ClusterError(f"{topic}/{partition} does not exist")
+
+    def controller(self) -> int:
+        quorum = self._query(lambda a: a.describe_metadata_quorum())
+        return int(_find_key(quorum, "leader_id"))
+
+    def load_config(self) -> dict[str, Any]:
+        return {"kind": "kafka", "bootstrap": self.bootstrap, "topic": self.spec.topic.name}
+
+    def consumer_spec(self, instance: int, ledger: Path, log_path: Path, group: str) -> ProcessSpec:
+        argv = [sys.executable, str(CONSUMER_APP), "--bootstrap", self.bootstrap,
+                "--topic", self.spec.topic.name, "--group", group,
+                "--instance", str(instance), "--ledger", str(ledger)]
+        return ProcessSpec(name=f"consumer-{instance}", argv=argv, log_path=log_path)
+
+    def versions(self) -> dict[str, str]:
+        import kafka
+
+        return {"kafka": kafka_version(), "kafka-python": kafka.__version__}
+
+
+def _render(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _partition_view(p: dict[str, Any]) -> dict[str, Any]:
+    """kafka-python has used both old and new field names; normalise them."""
+    pick = lambda *names: next((p[n] for n in names if n in p), None)  # noqa: E731
+    return {
+        "partition": pick("partition", "partition_index"),
+        "leader": pick("leader", "leader_id"),
+        "replicas": list(pick("replicas", "replica_nodes") or []),
+        "isr": list(pick("isr", "isr_nodes") or []),
+    }
+
+
+def _find_key(obj: Any, key: str) -> Any:
+    """Depth-first search for a key in nested dicts/lists (response shapes vary by client version)."""
+    if isinstance(obj, dict):
+        if key in obj:
+            return obj[key]
+        obj = list(obj.values())
+    if isinstance(obj, (list, tuple)):
+        for item in obj:
+            found = _find_key(item, key)
+            if found is not None:
+                return found
+    return None
