@@ -224,7 +224,8 @@ class Run:
         (self.out_dir / "schedule.json").write_text(json.dumps(self.schedule.as_json(), indent=2))
 
     def _result(self, started: str, duration: float, error: str | None) -> RunResult:
-        findings = check_history(self.ledger_dir, self.load_window) if error is None else []
+        # Even a run that failed is checked: its ledgers say what happened before it failed.
+        findings = check_history(self.ledger_dir, self.load_window)
         metrics = merged_metrics(findings)
         if error is None and not metrics.get("acknowledged"):
             # A run that sent nothing proves nothing: it must never pass.

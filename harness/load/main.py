@@ -32,7 +32,7 @@ def stats_summary(env: Environment) -> dict[str, Any]:
         "failures": total.num_failures,
         "rps": round(total.total_rps, 1),
         "response_time_ms": {"avg": round(total.avg_response_time, 2), "max": total.max_response_time, **pct},
-        "errors": [{"error": e.error, "occurrences": e.occurrences} for e in env.stats.errors.values()][:20],
+        "errors": [{"error": str(e.error), "occurrences": e.occurrences} for e in env.stats.errors.values()][:20],
     }
 
 

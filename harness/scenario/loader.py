@@ -52,25 +52,28 @@ def _describe(error: Any, root: CommentedMap, source: str) -> str:
         message = f"unknown key {loc[-1]!r}: check its spelling or remove it"
     elif error["type"] == "missing":
         message = f"missing required key {loc[-1]!r}"
-    line, col = _position(root, loc)
-    path = ".".join(str(p) for p in loc) or "(top level)"
+    line, col, found = _position(root, loc)
+    # Show the keys as written: pydantic's union tags ('kafka') are not in the file.
+    rest = loc[len(loc) - loc[::-1].index(found[-1]):] if found else loc
+    path = ".".join(str(p) for p in found + rest) or "(top level)"
     return f"{source}:{line}:{col}: {path}: {message}"
 
 
-def _position(root: Any, loc: tuple[Any, ...]) -> tuple[int, int]:
-    """Walk the ruamel tree along a pydantic location; keys that are not in the file
-    (union tags such as 'kafka', missing keys) are skipped, the deepest found node wins."""
-    node, line, col = root, 1, 1
+def _position(root: Any, loc: tuple[Any, ...]) -> tuple[int, int, tuple[Any, ...]]:
+    """Walk the ruamel tree along a pydantic location: (line, col, keys found in the file).
+    Keys absent from the file (union tags such as 'kafka', missing keys) are stepped over."""
+    node, line, col, found = root, 1, 1, []
     for key in loc:
         if isinstance(node, CommentedMap) and key in node:
             line, col = node.lc.key(key)
-            line, col = line + 1, col + 1
-            node = node[key]
         elif isinstance(node, CommentedSeq) and isinstance(key, int) and key < len(node):
             line, col = node.lc.item(key)
-            line, col = line + 1, col + 1
-            node = node[key]
-    return line, col
+        else:
+            continue
+        line, col = line + 1, col + 1
+        node = node[key]
+        found.append(key)
+    return line, col, tuple(found)
 
 
 def _plain(node: Any) -> Any:

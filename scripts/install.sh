@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs what Aftershock needs, idempotently: Python packages (into .venv), the Kafka broker
+# jars (Maven Central, via the pom in targets/kafka) into a cache outside the repo.
+# Later steps skip what is already there. Usage: scripts/install.sh [--test]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CACHE=${AFTERSHOCK_CACHE:-$HOME/.cache/aftershock}
+PY=${PYTHON:-python3}
+mkdir -p "$CACHE"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "Java and Maven"
+for tool in java mvn; do
+  command -v "$tool" >/dev/null || { echo "error: $tool not found: install a JDK 17+ and Maven" >&2; exit 2; }
+done
+
+step "Python environment (.venv)"
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+extras=""
+[ "${1:-}" = "--test" ] && extras="[test]"
+stamp=".venv/.installed$extras"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e ".$extras"
+  touch "$stamp"
+else
+  echo "up to date"
+fi
+
+step "Kafka broker jars (Maven Central)"
+version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' targets/kafka/pom.xml)
+libs="$CACHE/kafka-$version/libs"
+if ls "$libs"/kafka_2.13-"$version".jar >/dev/null 2>&1 && [ -f "$libs/.complete" ]; then
+  echo "kafka $version already in $libs"
+else
+  rm -rf "$libs"
+  mvn -q -B -f targets/kafka/pom.xml dependency:copy-dependencies \
+    -DoutputDirectory="$libs" -DincludeScope=runtime
+  touch "$libs/.complete"
+  echo "kafka $version resolved into $libs ($(ls "$libs" | wc -l) jars)"
+fi

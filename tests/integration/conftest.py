@@ -1,0 +1,64 @@
+"""Integration tests run real brokers: they skip (with the reason shown) only when the machine
+cannot run them, and check that nothing tagged by a run survives it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.cleanup import tagged_processes
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "integration" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def kafka_available() -> None:
+    if shutil.which("java") is None:
+        pytest.skip("java not found: the Kafka integration tests need a JDK 17+")
+    from harness.errors import EnvironmentProblem
+    from harness.targets.kafka import kafka_classpath
+
+    try:
+        kafka_classpath()
+    except EnvironmentProblem as exc:
+        pytest.skip(str(exc))
+
+
+
+
+def survivors(run_id: str) -> list[int]:
+    """Processes still carrying this run's id (after a short grace for the kernel to reap them)."""
+    deadline = time.monotonic() + 5
+    while True:
+        left = [pid for pid, rid in tagged_processes().items() if rid == run_id]
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.2)
+
+
+def run_cli(args: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, "COLUMNS": "160"})
+
+
+def run_scenario(scenario: Path, out: Path, timeout: float = 600, extra: list[str] = ()) -> tuple[int, dict]:  # type: ignore[assignment]
+    """Runs a scenario with the real CLI; returns (exit status, results.json), asserting no leftovers."""
+    proc = run_cli(["run", str(scenario), "--out", str(out), *extra], timeout)
+    results_path = out / "results.json"
+    assert results_path.exists(), f"no results.json; exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    results = json.loads(results_path.read_text())
+    assert survivors(results["run_id"]) == [], "processes of the run survived it"
+    return proc.returncode, results

@@ -1,0 +1,118 @@
+"""Scenario loading: valid files load, invalid ones fail with file:line:col and a fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.errors import ScenarioError
+from harness.scenario import load_scenario
+from harness.scenario.loader import parse_scenario
+
+SCENARIOS = sorted((Path(__file__).parents[2] / "scenarios").glob("*.yaml"))
+
+BASE = """\
+name: t
+target:
+  kind: kafka
+  nodes: 3
+load: {users: 2, rate: 100, duration: 30s}
+"""
+
+
+def error_of(text: str) -> str:
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(text, "s.yaml")
+    return str(info.value)
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.name)
+def test_every_shipped_scenario_is_valid(path: Path) -> None:
+    scenario = load_scenario(path)
+    assert scenario.name == path.stem
+
+
+def test_defaults_fill_a_minimal_scenario() -> None:
+    scenario = parse_scenario(BASE)
+    assert scenario.producer.acks == "all"
+    assert scenario.target.topic.replication_factor == 3
+    assert scenario.load.duration == 30.0
+
+
+def test_unknown_key_is_reported_with_its_line_and_column() -> None:
+    message = error_of(BASE + "prodcer: {acks: all}\n")
+    assert message.startswith("s.yaml:6:1: prodcer: unknown key 'prodcer'")
+
+
+def test_nested_unknown_key_points_inside_the_mapping() -> None:
+    message = error_of(BASE.replace("  nodes: 3", "  nodes: 3\n  nodez: 3"))
+    assert "s.yaml:5:3:" in message and "nodez" in message
+
+
+def test_bad_duration_names_the_accepted_forms() -> None:
+    message = error_of(BASE.replace("30s", "30 parsecs"))
+    assert "s.yaml:5:29: load.duration:" in message and "15s" in message
+
+
+@pytest.mark.parametrize("text,seconds", [("500ms", 0.5), ("15s", 15.0), ("2m", 120.0), ("1h", 3600.0), (7, 7.0)])
+def test_durations_accept_units(text: object, seconds: float) -> None:
+    scenario = parse_scenario(BASE.replace("30s", str(text)))
+    assert scenario.load.duration == seconds
+
+
+def test_impossible_replication_factor_is_refused_where_it_is_written() -> None:
+    message = error_of(BASE.replace("  nodes: 3", "  nodes: 2\n  topic: {replication_factor: 3}"))
+    assert "s.yaml:5:11: target.topic.replication_factor:" in message and "replication_factor 3 exceeds nodes 2" in message
+
+
+def test_min_insync_above_replication_factor_is_refused() -> None:
+    message = error_of(BASE.replace("  nodes: 3", "  nodes: 3\n  broker_config: {min.insync.replicas: 4}"))
+    assert "min.insync.replicas 4 exceeds replication_factor 3" in message
+
+
+def test_unknown_fault_action_lists_the_known_ones() -> None:
+    message = error_of(BASE + "faults:\n  - {at: 5s, action: explode, target: node(1)}\n")
+    assert "s.yaml:7:14: faults.0.action:" in message and "unknown action 'explode'" in message and "kill" in message
+
+
+def test_malformed_target_selector_says_how_to_write_it() -> None:
+    message = error_of(BASE + "faults:\n  - {at: 5s, action: kill, target: leadr(orders)}\n")
+    assert "unknown target 'leadr(orders)'" in message and "leader(topic, partition)" in message
+
+
+def test_fault_on_a_node_that_does_not_exist_is_refused() -> None:
+    message = error_of(BASE + "faults:\n  - {at: 5s, action: kill, target: node(4)}\n")
+    assert "s.yaml:7:28:" in message and "node(4) but the cluster has 3 nodes" in message
+
+
+def test_fault_after_the_load_ends_is_refused_at_its_line() -> None:
+    message = error_of(BASE + "faults:\n  - {at: 40s, action: kill, target: node(1)}\n")
+    assert "s.yaml:7:6: faults.0.at:" in message and "not inside the load" in message
+
+
+def test_unknown_expectation_figure_is_refused() -> None:
+    message = error_of(BASE + "expect: {lots: 0}\n")
+    assert "unknown figure(s) lots" in message and "lost" in message
+
+
+def test_expectation_bounds_must_be_ordered() -> None:
+    assert "greater than max" in error_of(BASE + "expect: {lost: {min: 5, max: 1}}\n")
+
+
+def test_idempotence_requires_acks_all() -> None:
+    assert "requires acks: all" in error_of(BASE + "producer: {acks: 1, enable_idempotence: true}\n")
+
+
+def test_invalid_yaml_reports_the_position() -> None:
+    message = error_of("name: t\ntarget: {kind: kafka\n")
+    assert message.startswith("s.yaml:") and "invalid YAML" in message
+
+
+def test_missing_required_key_is_named() -> None:
+    assert "missing required key 'target'" in error_of("name: t\n")
+
+
+def test_unreadable_file_is_a_scenario_error(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError, match="cannot read"):
+        load_scenario(tmp_path / "nope.yaml")
