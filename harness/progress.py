@@ -21,7 +21,7 @@ class Progress:
         self.console = console
         self.tail = tail
         self.phase = "starting"
-        self.started = time.monotonic()
+        self.started = self.phase_started = time.monotonic()
         self.events: deque[str] = deque(maxlen=6)
         self.rates = {"K": 0.0, "D": 0.0}
         self._last = time.monotonic()
@@ -41,6 +41,7 @@ class Progress:
 
     def set_phase(self, phase: str) -> None:
         self.phase = phase
+        self.phase_started = time.monotonic()
         self.console.log(f"[bold]{phase}[/]")
 
     def event(self, text: str) -> None:
@@ -63,13 +64,14 @@ class Progress:
 
     def line(self) -> str:
         t = self.tail.totals
-        return (f"{self.phase}: {time.monotonic() - self.started:.0f}s | acked {t['K']} "
+        return (f"{self.phase}: {time.monotonic() - self.phase_started:.0f}s in phase | acked {t['K']} "
                 f"({self.rates['K']:.0f}/s) errors {t['E']} | delivered {t['D']} ({self.rates['D']:.0f}/s)")
 
     def _render(self) -> Table:
         t = self.tail.totals
         table = Table(title=f"aftershock: {self.phase}", show_header=False, expand=False)
-        table.add_row("elapsed", f"{time.monotonic() - self.started:.0f}s")
+        now = time.monotonic()
+        table.add_row("elapsed", f"{now - self.phase_started:.0f}s in phase, {now - self.started:.0f}s in all")
         table.add_row("produce", f"{self.rates['K']:.0f}/s acked, {t['A']} sent, {t['K']} acked, {t['E']} errors")
         table.add_row("consume", f"{self.rates['D']:.0f}/s, {t['D']} delivered")
         table.add_row("faults", "\n".join(self.events) or "-")
