@@ -40,8 +40,12 @@ def kafka_classpath() -> str:
 
 
 def _cluster_id() -> str:
-    """KRaft wants a base64url UUID without padding, what `kafka-storage random-uuid` prints."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """KRaft wants a base64url UUID without padding, what `kafka-storage random-uuid` prints.
+    Like Kafka's own Uuid.randomUuid, never one starting with '-' (it would read as an option)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 @register_target("kafka")
@@ -126,7 +130,7 @@ class KafkaCluster:
             props = node_dir / "server.properties"
             props.write_text("".join(f"{k}={v}\n" for k, v in self.node_properties(i).items()))
             argv = ["java", "-Xmx256m", "-XX:TieredStopAtLevel=1", f"-Dlog4j.configuration=file:{LOG4J}",
-                    "-cp", self.classpath, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props)]
+                    "-cp", self.classpath, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", f"--config={props}"]
             log.info("format kafka-%d: %s", i, " ".join(argv))
             out = open(node_dir / "format.log", "wb")
             procs.append((i, subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT), out))
