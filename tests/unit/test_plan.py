@@ -79,9 +79,3 @@ def test_bad_selectors_are_refused(text: str) -> None:
     with pytest.raises(ValueError):
         parse_selector(text)
 
-
-def test_kraft_cluster_ids_never_start_with_a_dash() -> None:
-    from harness.targets.kafka import _cluster_id
-
-    ids = [_cluster_id() for _ in range(3000)]
-    assert all(len(i) == 22 and not i.startswith("-") for i in ids)

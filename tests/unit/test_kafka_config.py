@@ -1,0 +1,46 @@
+"""Kafka node configuration rendering (no JVM started)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.runtimes.local import LocalRuntime
+from harness.scenario.model import KafkaTarget
+from harness.targets import kafka as kafka_target
+from harness.targets.kafka import KafkaCluster, _cluster_id
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> KafkaCluster:
+    monkeypatch.setattr(kafka_target, "kafka_classpath", lambda: "/nowhere/*")
+    spec = KafkaTarget(kind="kafka", nodes=3, broker_config={"min.insync.replicas": 2,
+                                                             "unclean.leader.election.enable": False})
+    return KafkaCluster(spec, LocalRuntime("as-unit"), tmp_path)
+
+
+def test_kraft_cluster_ids_never_start_with_a_dash() -> None:
+    ids = [_cluster_id() for _ in range(3000)]
+    assert all(len(i) == 22 and not i.startswith("-") for i in ids)
+
+
+def test_every_node_is_broker_and_controller_with_static_voters(cluster: KafkaCluster) -> None:
+    props = [cluster.node_properties(i) for i in (1, 2, 3)]
+    assert {p["process.roles"] for p in props} == {"broker,controller"}
+    assert len({p["controller.quorum.voters"] for p in props}) == 1
+    voters = props[0]["controller.quorum.voters"].split(",")
+    assert [v.split("@")[0] for v in voters] == ["1", "2", "3"]
+    assert len({p["listeners"] for p in props}) == 3  # each node its own ports
+
+
+def test_broker_config_overrides_are_rendered_as_kafka_properties(cluster: KafkaCluster) -> None:
+    props = cluster.node_properties(2)
+    assert props["min.insync.replicas"] == "2"
+    assert props["unclean.leader.election.enable"] == "false"
+    assert props["node.id"] == "2"
+
+
+def test_heap_is_capped_on_the_command_line(cluster: KafkaCluster) -> None:
+    argv = cluster.nodes[1].spec.argv  # type: ignore[attr-defined]
+    assert "-Xmx384m" in argv and "kafka.Kafka" in argv
