@@ -7,6 +7,7 @@ from pathlib import Path
 from harness.errors import ClusterError
 from harness.runtimes.base import NodeProcess
 from harness.runtimes.local import LocalRuntime
+from harness.scenario.model import ConsumerSpec
 from harness.targets.base import Target
 from harness.wait import wait_until
 
@@ -16,13 +17,13 @@ READY_TIMEOUT = 60.0
 class ConsumerGroup:
     """Starts every instance, waits until each has joined the group; stops them gracefully."""
 
-    def __init__(self, target: Target, group: str, instances: int, run_dir: Path, run_id: str) -> None:
+    def __init__(self, target: Target, consumer: ConsumerSpec, run_dir: Path, run_id: str) -> None:
         runtime = LocalRuntime(run_id)  # consumers are clients: always local processes
         self.ledger_dir = run_dir / "ledger"
         self.instances: dict[int, NodeProcess] = {}
-        for i in range(1, instances + 1):
+        for i in range(1, consumer.instances + 1):
             spec = target.consumer_spec(i, self.ledger_dir / f"deliveries-{i}.csv",
-                                        run_dir / "consumers" / f"consumer-{i}.log", group)
+                                        run_dir / "consumers" / f"consumer-{i}.log", consumer)
             self.instances[i] = runtime.process(spec)
         self._logs = [run_dir / "consumers" / f"consumer-{i}.log" for i in self.instances]
 

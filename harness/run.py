@@ -152,8 +152,7 @@ class Run:
             target: Target = stack.enter_context(TARGETS[scenario.target.kind](scenario.target, runtime, self.out_dir))
             self.versions = target.versions()
             progress.set_phase(f"starting {scenario.consumer.instances} consumer(s)")
-            consumers = stack.enter_context(ConsumerGroup(
-                target, scenario.consumer.group, scenario.consumer.instances, self.out_dir, self.run_id))
+            consumers = stack.enter_context(ConsumerGroup(target, scenario.consumer, self.out_dir, self.run_id))
             self.injector = stack.enter_context(FaultInjector(
                 self.schedule, lambda sel: self._resolve(sel, target, consumers),
                 self.out_dir / "faults.jsonl", on_event=progress.event))

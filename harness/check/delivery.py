@@ -17,10 +17,16 @@ ID_OUTCOMES = """
                bool_or(event = 'E') AS errored
         FROM sends GROUP BY id
     ), received_at AS (
-        SELECT id, partition, "offset", count(*) AS deliveries FROM deliveries GROUP BY ALL
+        SELECT id, partition, "offset", count(*) AS deliveries,
+               count(*) FILTER (WHERE redelivered = 0) AS fresh
+        FROM deliveries GROUP BY ALL
     ), received AS (
-        -- two-level grouping: much faster than count(DISTINCT (partition, "offset")) per id
-        SELECT id, sum(deliveries) AS deliveries, count("offset") AS positions FROM received_at GROUP BY id
+        -- two-level grouping: much faster than count(DISTINCT (partition, "offset")) per id.
+        -- Without offsets (RabbitMQ queues) each delivery the broker did not flag as redelivered
+        -- is a stored copy: two such copies of one id are a publish duplicate.
+        SELECT id, sum(deliveries) AS deliveries,
+               count("offset") + coalesce(sum(fresh) FILTER (WHERE "offset" IS NULL), 0) AS positions
+        FROM received_at GROUP BY id
     )
     SELECT id,
            coalesce(attempted, false) AS attempted,

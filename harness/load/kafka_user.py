@@ -31,7 +31,7 @@ class KafkaProducerUser(LedgeredUser):
 
     def on_start(self) -> None:
         self.producer = KafkaProducer(
-            bootstrap_servers=self.config["bootstrap"].split(","),
+            bootstrap_servers=self.config["target"]["bootstrap"].split(","),
             client_id=f"aftershock-producer-{self.producer_no}",
             **producer_settings(self.config),
         )

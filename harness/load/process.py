@@ -22,7 +22,6 @@ class LoadProcess:
         self.stats_path = run_dir / "load-stats.json"
         config = {
             "kind": target_config["kind"],
-            "bootstrap": target_config.get("bootstrap"),
             "destination": target_config["topic"],
             "target": target_config,
             "users": scenario.load.users,

@@ -8,6 +8,7 @@ from harness.load.ledgered_user import LedgeredUser
 
 USERS: dict[str, str] = {
     "kafka": "harness.load.kafka_user:KafkaProducerUser",
+    "rabbitmq": "harness.load.rabbitmq_user:RabbitProducerUser",
 }
 
 

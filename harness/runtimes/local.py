@@ -49,6 +49,10 @@ class LocalProcess:
         return self._popen is not None and self._popen.poll() is None
 
     @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
     def returncode(self) -> int | None:
         return self._popen.poll() if self._popen else None
 

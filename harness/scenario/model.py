@@ -54,10 +54,40 @@ class KafkaTarget(Strict):
         return self
 
 
-TargetSpec = Annotated[Union[KafkaTarget], Field(discriminator="kind")]
+class QueueSpec(Strict):
+    name: str = Field("orders", pattern=r"^[A-Za-z0-9._-]{1,200}$")
+    type: Literal["classic", "quorum", "stream"] = "quorum"
+    durable: bool = True
+
+    @model_validator(mode="after")
+    def _replicated_types_are_durable(self) -> "QueueSpec":
+        if self.type != "classic" and not self.durable:
+            raise LocatedValueError(f"{self.type} queues are always durable: remove durable: false", ("durable",))
+        return self
+
+
+class RabbitTarget(Strict):
+    kind: Literal["rabbitmq"]
+    nodes: int = Field(3, ge=1, le=7)
+    queue: QueueSpec = QueueSpec()
+    broker_config: dict[str, Scalar] = Field(
+        default_factory=dict, description="rabbitmq.conf keys, e.g. cluster_partition_handling")
+    net_ticktime: int = Field(10, ge=1, le=120, description="seconds; how fast nodes notice a lost peer")
+
+    @field_validator("broker_config")
+    @classmethod
+    def _known_partition_handling(cls, value: dict[str, Scalar]) -> dict[str, Scalar]:
+        mode = value.get("cluster_partition_handling")
+        if mode is not None and mode not in ("ignore", "pause_minority", "autoheal"):
+            raise ValueError(f"cluster_partition_handling {mode!r}: use ignore, pause_minority or autoheal")
+        return value
+
+
+TargetSpec = Annotated[Union[KafkaTarget, RabbitTarget], Field(discriminator="kind")]
 
 
 class ProducerSpec(Strict):
+    # Kafka
     acks: Literal[0, 1, "all"] = "all"
     enable_idempotence: bool = False
     retries: int | None = Field(None, ge=0, description="client default when unset")
@@ -66,6 +96,10 @@ class ProducerSpec(Strict):
     message_size: int = Field(200, ge=64, le=1_000_000, description="bytes per message value")
     request_timeout: Duration = 10.0
     delivery_timeout: Duration = 30.0
+    # RabbitMQ
+    confirms: bool = True
+    persistent: bool = True
+    mandatory: bool = True
 
     @field_validator("acks", mode="before")
     @classmethod
@@ -88,6 +122,8 @@ class LoadSpec(Strict):
 class ConsumerSpec(Strict):
     group: str = Field("aftershock", pattern=r"^[A-Za-z0-9._-]{1,200}$")
     instances: int = Field(2, ge=0, le=32)
+    ack: Literal["manual", "auto"] = Field("manual", description="RabbitMQ: ack after ledgering, or on delivery")
+    prefetch: int = Field(50, ge=1, le=65535)
 
 
 class FaultSpec(Strict):
@@ -156,11 +192,16 @@ class Scenario(Strict):
                     f"at {fault.at:g}s is not inside the load ({self.load.duration:g}s): move it earlier"
                     " or lengthen load.duration", ("faults", i, "at"))
             sel = fault.target
+            if sel.kind == "controller" and self.target.kind != "kafka":
+                raise LocatedValueError("controller is a Kafka (KRaft) target: use node(i) or leader(queue)",
+                                        ("faults", i, "target"))
             if sel.kind == "node" and sel.index > nodes:
                 raise LocatedValueError(f"{sel} but the cluster has {nodes} nodes", ("faults", i, "target"))
             if sel.kind == "consumer" and sel.index > self.consumer.instances:
                 raise LocatedValueError(
                     f"{sel} but there are {self.consumer.instances} consumer instances", ("faults", i, "target"))
+        if isinstance(self.target, RabbitTarget) and self.target.queue.type == "stream" and self.consumer.ack == "auto":
+            raise LocatedValueError("stream queues need manual acks: set consumer.ack: manual", ("consumer", "ack"))
         return self
 
 

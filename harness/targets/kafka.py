@@ -14,7 +14,7 @@ from typing import Any
 from harness.errors import ClusterError, EnvironmentProblem
 from harness.paths import REPO, cache_dir
 from harness.runtimes.base import NodeProcess, ProcessSpec, Runtime
-from harness.scenario.model import KafkaTarget
+from harness.scenario.model import ConsumerSpec, KafkaTarget
 from harness.targets.base import register_target
 from harness.wait import wait_until
 
@@ -222,9 +222,9 @@ class KafkaCluster:
     def load_config(self) -> dict[str, Any]:
         return {"kind": "kafka", "bootstrap": self.bootstrap, "topic": self.spec.topic.name}
 
-    def consumer_spec(self, instance: int, ledger: Path, log_path: Path, group: str) -> ProcessSpec:
+    def consumer_spec(self, instance: int, ledger: Path, log_path: Path, consumer: ConsumerSpec) -> ProcessSpec:
         argv = [sys.executable, str(CONSUMER_APP), "--bootstrap", self.bootstrap,
-                "--topic", self.spec.topic.name, "--group", group,
+                "--topic", self.spec.topic.name, "--group", consumer.group,
                 "--instance", str(instance), "--ledger", str(ledger)]
         return ProcessSpec(name=f"consumer-{instance}", argv=argv, log_path=log_path)
 

@@ -78,6 +78,14 @@ def test_rabbitmq_redelivered_flag_counts_redeliveries_without_offsets(tmp_path:
     )
 
 
+def test_rabbitmq_publish_duplicate_is_two_unflagged_copies_of_one_id(tmp_path: Path) -> None:
+    write(tmp_path / "sends-0.csv", sent_and_acked(1, 2))
+    write(tmp_path / "deliveries-0.csv", ["1,0,,301,0,0", "2,0,,302,0,0", "1,0,,401,1,0", "1,0,,402,1,1"])
+    assert delivery(tmp_path) == expected(
+        attempted=2, acknowledged=2, delivered=2, deliveries=4, log_duplicates=1, redeliveries=1, duplicated=2
+    )
+
+
 def test_delivered_but_never_attempted_is_unexpected(tmp_path: Path) -> None:
     write(tmp_path / "sends-0.csv", sent_and_acked(1))
     write(tmp_path / "deliveries-0.csv", ["1,0,1,301,0,0", "99,4,8,350,0,0", "99,4,8,360,0,0"])

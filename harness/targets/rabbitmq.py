@@ -1,0 +1,236 @@
+"""RabbitMQ: N nodes of Debian's rabbitmq-server on one host, clustered with join_cluster.
+
+Each node gets its own name, AMQP and distribution ports, data, log and config; all share one
+Erlang cookie (in a per-run HOME) and one per-run epmd port, so runs never see each other.
+The scripts in /usr/lib/rabbitmq/bin are run directly: the /usr/sbin wrappers switch user.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from harness.errors import ClusterError, EnvironmentProblem
+from harness.paths import REPO
+from harness.runtimes.base import NodeProcess, ProcessSpec, Runtime
+from harness.scenario.model import ConsumerSpec, RabbitTarget
+from harness.targets.base import register_target
+from harness.wait import wait_until
+
+log = logging.getLogger("aftershock")
+
+RABBIT_BIN = Path(os.environ.get("AFTERSHOCK_RABBITMQ_BIN", "/usr/lib/rabbitmq/bin"))
+CONSUMER_APP = REPO / "targets" / "consumers" / "rabbitmq_consumer.py"
+READY_TIMEOUT = 120.0
+CTL_TIMEOUT = 60.0
+
+
+def rabbitmq_version() -> str:
+    lib = RABBIT_BIN.parent / "lib"
+    found = sorted(lib.glob("rabbitmq_server-*"))
+    if not (RABBIT_BIN / "rabbitmq-server").exists() or not found:
+        raise EnvironmentProblem(
+            f"RabbitMQ not found in {RABBIT_BIN}: run `make install` (installs Debian's rabbitmq-server)")
+    return found[-1].name.removeprefix("rabbitmq_server-")
+
+
+def render_conf(settings: dict[str, Any]) -> str:
+    """rabbitmq.conf (sysctl format): `key = value` lines, booleans lower-case."""
+    def fmt(value: Any) -> str:
+        return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+    return "".join(f"{key} = {fmt(value)}\n" for key, value in settings.items())
+
+
+@register_target("rabbitmq")
+class RabbitCluster:
+    kind = "rabbitmq"
+
+    def __init__(self, spec: RabbitTarget, runtime: Runtime, run_dir: Path) -> None:
+        self.version = rabbitmq_version()
+        self.spec = spec
+        self.runtime = runtime
+        self.dir = run_dir / "nodes"
+        self.home = self.dir / "home"
+        ids = range(1, spec.nodes + 1)
+        tag = runtime.run_id.replace("-", "")
+        self.node_names = {i: f"{tag}-{i}@localhost" for i in ids}
+        self.amqp_ports = {i: runtime.free_port() for i in ids}
+        self.dist_ports = {i: runtime.free_port() for i in ids}
+        self.epmd_port = runtime.free_port()
+        self.nodes: dict[int, NodeProcess] = {i: runtime.process(self._node_spec(i)) for i in ids}
+
+    # -- configuration -------------------------------------------------------------------
+    def node_conf(self, i: int) -> dict[str, Any]:
+        settings: dict[str, Any] = {
+            "listeners.tcp.default": f"{self.runtime.host}:{self.amqp_ports[i]}",
+            "loopback_users": "none",
+            "cluster_partition_handling": "pause_minority",
+            "log.console": True,
+            "log.console.level": "info",
+            "log.file": False,
+        }
+        settings.update(self.spec.broker_config)
+        return settings
+
+    def _env(self) -> dict[str, str]:
+        """What every rabbitmq process of this run (nodes and rabbitmqctl) shares."""
+        return {"HOME": str(self.home), "ERL_EPMD_PORT": str(self.epmd_port), "RABBITMQ_USE_LONGNAME": "false"}
+
+    def _node_spec(self, i: int) -> ProcessSpec:
+        node_dir = self.dir / f"rabbit-{i}"
+        env = {
+            **self._env(),
+            "RABBITMQ_NODENAME": self.node_names[i],
+            "RABBITMQ_NODE_IP_ADDRESS": self.runtime.host,
+            "RABBITMQ_NODE_PORT": str(self.amqp_ports[i]),
+            "RABBITMQ_DIST_PORT": str(self.dist_ports[i]),
+            "RABBITMQ_MNESIA_BASE": str(node_dir / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(node_dir / "logs"),
+            "RABBITMQ_CONFIG_FILE": str(node_dir / "rabbitmq"),  # without .conf, as the scripts expect
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(node_dir / "enabled_plugins"),
+            "RABBITMQ_PID_FILE": str(node_dir / "rabbit.pid"),
+            "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": f"-kernel net_ticktime {self.spec.net_ticktime}",
+        }
+        return ProcessSpec(name=f"rabbit-{i}", argv=[str(RABBIT_BIN / "rabbitmq-server")],
+                           log_path=node_dir / "node.log", env=env)
+
+    def _write_files(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        cookie = self.home / ".erlang.cookie"
+        if not cookie.exists():
+            cookie.write_text(secrets.token_hex(16).upper())
+            cookie.chmod(0o400)
+        for i in self.nodes:
+            node_dir = self.dir / f"rabbit-{i}"
+            (node_dir / "logs").mkdir(parents=True, exist_ok=True)
+            (node_dir / "rabbitmq.conf").write_text(render_conf(self.node_conf(i)))
+            (node_dir / "enabled_plugins").write_text("[].\n")
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def __enter__(self) -> "RabbitCluster":
+        try:
+            self._write_files()
+            for node in self.nodes.values():
+                node.start()
+            for i in self.nodes:
+                self._await_startup(i)
+            first = self.node_names[1]
+            for i in list(self.nodes)[1:]:
+                self.ctl(i, "stop_app")
+                self.ctl(i, "join_cluster", first)
+                self.ctl(i, "start_app")
+            self.ctl(1, "enable_feature_flag", "all")  # quorum and stream queues need them
+            wait_until(self._all_running, what=f"{self.spec.nodes} RabbitMQ nodes running in one cluster",
+                       timeout=READY_TIMEOUT, interval=1.0, logs=self._logs())
+            self._declare_queue()
+            log.info("rabbitmq cluster ready: %s", self.amqp_urls())
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for node in self.nodes.values():
+            node.request_stop()
+        for node in self.nodes.values():
+            node.terminate(timeout=30)
+        self._stop_epmd()
+
+    def _stop_epmd(self) -> None:
+        """epmd outlives the nodes that started it; this run's epmd listens on this run's port."""
+        try:
+            subprocess.run(["epmd", "-port", str(self.epmd_port), "-kill"], capture_output=True, timeout=10,
+                           env={**os.environ, **self._env()})
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            log.warning("could not stop epmd on port %d: %s", self.epmd_port, exc)
+
+    def _logs(self) -> list[Path]:
+        return [self.dir / f"rabbit-{i}" / "node.log" for i in self.nodes]
+
+    def _await_startup(self, i: int) -> None:
+        def started() -> bool:
+            if not self.nodes[i].alive:
+                raise ClusterError(f"rabbit-{i} exited during start-up: see {self.dir}/rabbit-{i}/node.log")
+            return self.ctl(i, "await_startup", "--timeout", "5", check=False).returncode == 0
+
+        wait_until(started, what=f"rabbit-{i} to start", timeout=READY_TIMEOUT, interval=1.0, logs=self._logs())
+
+    def ctl(self, i: int, *args: str, check: bool = True, timeout: float = CTL_TIMEOUT) -> subprocess.CompletedProcess[str]:
+        """rabbitmqctl against node i, as this run (its cookie, its epmd)."""
+        argv = [str(RABBIT_BIN / "rabbitmqctl"), "-n", self.node_names[i], *args]
+        log.info("run %s", " ".join(argv))
+        env = {**os.environ, **self._env(), "AFTERSHOCK_RUN_ID": self.runtime.run_id}
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env)
+        except subprocess.TimeoutExpired:
+            raise ClusterError(f"rabbitmqctl {' '.join(args)} on rabbit-{i} did not answer in {timeout:g}s") from None
+        if check and done.returncode != 0:
+            raise ClusterError(f"rabbitmqctl {' '.join(args)} on rabbit-{i} failed: {done.stderr.strip()[-1000:]}")
+        return done
+
+    def _all_running(self) -> bool:
+        status = json.loads(self.ctl(1, "cluster_status", "--formatter", "json").stdout)
+        return sorted(status.get("running_nodes", [])) == sorted(self.node_names.values())
+
+    def _declare_queue(self) -> None:
+        import pika
+
+        queue = self.spec.queue
+        arguments = {} if queue.type == "classic" else {"x-queue-type": queue.type}
+        with pika.BlockingConnection(pika.ConnectionParameters(
+                host=self.runtime.host, port=self.amqp_ports[1], connection_attempts=3, retry_delay=1)) as conn:
+            conn.channel().queue_declare(queue.name, durable=queue.durable, arguments=arguments)
+
+    # -- queries ---------------------------------------------------------------------------
+    def _live_node(self) -> int:
+        for i, node in self.nodes.items():
+            if node.alive and not node.paused:
+                return i
+        raise ClusterError("no RabbitMQ node is running to ask")
+
+    def leader_of(self, *args: str) -> int:
+        """The node of the quorum/stream queue's leader, or of a classic queue's home."""
+        queue = args[0]
+        rows = json.loads(self.ctl(self._live_node(), "list_queues", "name", "type", "leader", "pid",
+                                   "--formatter", "json", "--quiet").stdout or "[]")
+        for row in rows:
+            if row.get("name") == queue:
+                owner = row.get("leader") or _node_of_pid(row.get("pid", ""))
+                for i, name in self.node_names.items():
+                    if name == owner:
+                        return i
+                raise ClusterError(f"queue {queue} is on unknown node {owner!r}")
+        raise ClusterError(f"queue {queue} not found")
+
+    def controller(self) -> int:
+        raise ClusterError("RabbitMQ has no controller: use node(i) or leader(queue)")
+
+    def amqp_urls(self) -> list[str]:
+        return [f"{self.runtime.host}:{port}" for port in self.amqp_ports.values()]
+
+    def load_config(self) -> dict[str, Any]:
+        return {"kind": "rabbitmq", "brokers": self.amqp_urls(), "topic": self.spec.queue.name,
+                "queue_type": self.spec.queue.type}
+
+    def consumer_spec(self, instance: int, ledger: Path, log_path: Path, consumer: ConsumerSpec) -> ProcessSpec:
+        argv = [sys.executable, str(CONSUMER_APP), "--brokers", ",".join(self.amqp_urls()),
+                "--queue", self.spec.queue.name, "--queue-type", self.spec.queue.type,
+                "--instance", str(instance), "--ledger", str(ledger), "--ack", consumer.ack, "--prefetch", str(consumer.prefetch)]
+        return ProcessSpec(name=f"consumer-{instance}", argv=argv, log_path=log_path)
+
+    def versions(self) -> dict[str, str]:
+        import pika
+
+        return {"rabbitmq": self.version, "pika": pika.__version__}
+
+
+def _node_of_pid(pid: str) -> str:
+    """A classic queue's home node from its process id as rabbitmqctl prints it (`<rabbit@host.1.2.3>`)."""
+    return pid.strip("<>").rsplit(".", 3)[0] if pid else ""
