@@ -10,6 +10,24 @@ mkdir -p "$CACHE"
 
 step() { printf '\n== %s\n' "$*"; }
 
+step "Debian packages (rabbitmq-server, iptables)"
+need=()
+[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || need+=(rabbitmq-server)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "error: ${need[*]} missing; install them as root (apt-get install ${need[*]})" >&2; exit 2
+  fi
+  # The package would start a system-wide broker; the harness runs its own nodes, so keep it off.
+  policy=/usr/sbin/policy-rc.d; created=0
+  if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod +x "$policy"; created=1; fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  [ "$created" = 1 ] && rm -f "$policy"
+  echo "installed ${need[*]}"
+else
+  echo "up to date"
+fi
+
 step "Java and Maven"
 for tool in java mvn; do
   command -v "$tool" >/dev/null || { echo "error: $tool not found: install a JDK 17+ and Maven" >&2; exit 2; }

@@ -119,11 +119,16 @@ class LoadSpec(Strict):
     duration: Duration = 60.0
 
 
+class ProcessingSpec(Strict):
+    time: Duration = Field(0.0, description="simulated work per message")
+
+
 class ConsumerSpec(Strict):
     group: str = Field("aftershock", pattern=r"^[A-Za-z0-9._-]{1,200}$")
     instances: int = Field(2, ge=0, le=32)
     ack: Literal["manual", "auto"] = Field("manual", description="RabbitMQ: ack after ledgering, or on delivery")
     prefetch: int = Field(50, ge=1, le=65535)
+    processing: ProcessingSpec = ProcessingSpec()
 
 
 class FaultSpec(Strict):

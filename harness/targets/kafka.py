@@ -225,7 +225,8 @@ class KafkaCluster:
     def consumer_spec(self, instance: int, ledger: Path, log_path: Path, consumer: ConsumerSpec) -> ProcessSpec:
         argv = [sys.executable, str(CONSUMER_APP), "--bootstrap", self.bootstrap,
                 "--topic", self.spec.topic.name, "--group", consumer.group,
-                "--instance", str(instance), "--ledger", str(ledger)]
+                "--instance", str(instance), "--ledger", str(ledger),
+                "--process-ms", str(consumer.processing.time * 1000)]
         return ProcessSpec(name=f"consumer-{instance}", argv=argv, log_path=log_path)
 
     def versions(self) -> dict[str, str]:

@@ -222,7 +222,8 @@ class RabbitCluster:
     def consumer_spec(self, instance: int, ledger: Path, log_path: Path, consumer: ConsumerSpec) -> ProcessSpec:
         argv = [sys.executable, str(CONSUMER_APP), "--brokers", ",".join(self.amqp_urls()),
                 "--queue", self.spec.queue.name, "--queue-type", self.spec.queue.type,
-                "--instance", str(instance), "--ledger", str(ledger), "--ack", consumer.ack, "--prefetch", str(consumer.prefetch)]
+                "--instance", str(instance), "--ledger", str(ledger), "--ack", consumer.ack, "--prefetch", str(consumer.prefetch),
+                "--durable", str(self.spec.queue.durable).lower(), "--process-ms", str(consumer.processing.time * 1000)]
         return ProcessSpec(name=f"consumer-{instance}", argv=argv, log_path=log_path)
 
     def versions(self) -> dict[str, str]:

@@ -42,6 +42,7 @@ def main() -> int:
     parser.add_argument("--group", required=True)
     parser.add_argument("--instance", type=int, required=True)
     parser.add_argument("--ledger", type=Path, required=True)
+    parser.add_argument("--process-ms", type=float, default=0.0, help="simulated work per message")
     args = parser.parse_args()
 
     stopping = False
@@ -72,6 +73,8 @@ def main() -> int:
             offsets = {}
             for tp, records in batches.items():
                 for record in records:
+                    if args.process_ms:
+                        time.sleep(args.process_ms / 1000)
                     now = time.time_ns()
                     try:
                         message_id = json.loads(record.value)["id"]

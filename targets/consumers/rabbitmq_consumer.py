@@ -34,6 +34,8 @@ def main() -> int:
     parser.add_argument("--ledger", type=Path, required=True)
     parser.add_argument("--ack", choices=("manual", "auto"), default="manual")
     parser.add_argument("--prefetch", type=int, default=50)
+    parser.add_argument("--durable", choices=("true", "false"), default="true")
+    parser.add_argument("--process-ms", type=float, default=0.0, help="simulated work per message")
     args = parser.parse_args()
     brokers = args.brokers.split(",")
     stopping = False
@@ -66,6 +68,9 @@ def consume(host: str, port: int, args: argparse.Namespace, ledger: LedgerWriter
     with pika.BlockingConnection(params) as connection:
         channel = connection.channel()
         channel.basic_qos(prefetch_count=args.prefetch)
+        # Like most services, declare the queue we depend on (a transient queue may have vanished).
+        declare_args = {} if args.queue_type == "classic" else {"x-queue-type": args.queue_type}
+        channel.queue_declare(args.queue, durable=args.durable == "true", arguments=declare_args)
         arguments = {}
         if args.queue_type == "stream":
             arguments["x-stream-offset"] = next_offset if next_offset is not None else "first"
@@ -81,6 +86,8 @@ def consume(host: str, port: int, args: argparse.Namespace, ledger: LedgerWriter
                     message_id = json.loads(body)["id"]
                 except (ValueError, KeyError, TypeError):
                     message_id = -1  # not one of ours: counted as unexpected
+                if args.process_ms:
+                    time.sleep(args.process_ms / 1000)
                 offset = (props.headers or {}).get("x-stream-offset")
                 ledger.write(message_id, 0, offset, time.time_ns(), args.instance, int(method.redelivered))
                 if offset is not None:

@@ -39,6 +39,19 @@ def kafka_available() -> None:
 
 
 
+@pytest.fixture(scope="session")
+def rabbitmq_available() -> None:
+    from harness.errors import EnvironmentProblem
+    from harness.targets.rabbitmq import rabbitmq_version
+
+    try:
+        rabbitmq_version()
+    except EnvironmentProblem as exc:
+        pytest.skip(str(exc))
+    if os.geteuid() != 0:
+        pytest.skip("RabbitMQ nodes are run from /usr/lib/rabbitmq/bin as root; not root here")
+
+
 def survivors(run_id: str) -> list[int]:
     """Processes still carrying this run's id (after a short grace for the kernel to reap them)."""
     deadline = time.monotonic() + 5

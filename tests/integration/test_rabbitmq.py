@@ -1,0 +1,83 @@
+"""RabbitMQ on a real 3-node cluster: queue types, leadership, shipped scenarios, no leftovers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psutil
+import pytest
+
+from harness.faults.process import Kill
+from harness.runtimes.local import LocalRuntime
+from harness.scenario.model import RabbitTarget
+from harness.targets.rabbitmq import RabbitCluster
+from harness.wait import wait_until
+from tests.integration.conftest import ROOT, run_scenario, survivors
+
+pytestmark = pytest.mark.usefixtures("rabbitmq_available")
+
+CLEAN = """\
+name: rabbitmq-clean-{type}
+target: {{kind: rabbitmq, nodes: 3, queue: {{name: orders, type: {type}, durable: true}}}}
+producer: {{confirms: true, persistent: true, mandatory: true}}
+consumer: {{instances: 2, ack: manual, prefetch: 50}}
+load: {{users: 2, rate: 300, duration: 12s}}
+expect: {{lost: 0, duplicated: 0, unexpected: 0}}
+"""
+
+
+def erlang_processes_of(run_id: str) -> list[str]:
+    """beam/epmd processes carrying the run's tag (epmd inherits it from the node that spawned it)."""
+    found = []
+    for proc in psutil.process_iter(["name"]):
+        try:
+            if proc.info["name"] in ("beam.smp", "epmd") and proc.environ().get("AFTERSHOCK_RUN_ID") == run_id:
+                if proc.status() != psutil.STATUS_ZOMBIE:
+                    found.append(f"{proc.info['name']} {proc.pid}")
+        except psutil.Error:
+            continue
+    return found
+
+
+@pytest.mark.parametrize("queue_type", ["classic", "quorum", "stream"])
+def test_clean_run_loses_and_duplicates_nothing_on_each_queue_type(tmp_path: Path, queue_type: str) -> None:
+    scenario = tmp_path / "clean.yaml"
+    scenario.write_text(CLEAN.format(type=queue_type))
+    code, results = run_scenario(scenario, tmp_path / "run", timeout=300)
+    counts = results["counts"]
+    assert results["verdict"] == "pass", (results["expectations"], results["error"])
+    assert code == 0
+    assert counts["acknowledged"] >= 1500
+    assert counts["lost"] == counts["duplicated"] == counts["unexpected"] == 0
+    assert results["metrics"]["order_violations"] == 0
+    assert erlang_processes_of(results["run_id"]) == []
+
+
+def test_killing_the_quorum_leader_moves_leadership(tmp_path: Path) -> None:
+    run_id = "as-rabbit-leader"
+    with RabbitCluster(RabbitTarget(kind="rabbitmq", nodes=3), LocalRuntime(run_id), tmp_path) as cluster:
+        old = cluster.leader_of("orders")
+        Kill().inject(cluster.nodes[old])
+        new = wait_until(lambda: (lambda n: n if n != old else None)(cluster.leader_of("orders")),
+                         what="a new quorum queue leader", timeout=60)
+        assert new != old and cluster.nodes[new].alive
+        Kill().heal(cluster.nodes[old])
+    assert survivors(run_id) == []
+    assert erlang_processes_of(run_id) == []
+
+
+@pytest.mark.parametrize("name,lost_at_least", [
+    ("rabbitmq-quorum-confirms", None),
+    ("rabbitmq-classic-transient-kill", 1),
+    ("rabbitmq-autoack-consumer-crash", 1),
+])
+def test_shipped_rabbitmq_scenario_gives_its_expected_verdict(tmp_path: Path, name: str, lost_at_least: int | None) -> None:
+    code, results = run_scenario(ROOT / "scenarios" / f"{name}.yaml", tmp_path / "run")
+    assert results["verdict"] == "pass", (results["expectations"], results["error"])
+    assert code == 0
+    if lost_at_least is None:
+        assert results["counts"]["lost"] == 0
+    else:
+        assert results["counts"]["lost"] >= lost_at_least
+    assert all(f["error"] is None for f in results["faults"])
+    assert erlang_processes_of(results["run_id"]) == []
