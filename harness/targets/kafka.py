@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import re
 import subprocess
@@ -216,8 +217,24 @@ class KafkaCluster:
         raise ClusterError(f"{topic}/{partition} does not exist")
 
     def controller(self) -> int:
-        quorum = self._query(lambda a: a.describe_metadata_quorum())
-        return int(_find_key(quorum, "leader_id"))
+        """The active KRaft controller: the leader of the highest epoch any voter has recorded.
+
+        Read from each node's quorum-state file rather than asked over the network: a paused
+        node still claims its old leadership, and a DescribeQuorum routed to it would hang.
+        """
+        states = []
+        for i in self.nodes:
+            path = self.dir / f"kafka-{i}" / "data" / "__cluster_metadata-0" / "quorum-state"
+            try:
+                states.append(json.loads(path.read_text()))
+            except (OSError, ValueError):
+                continue  # not written yet, or caught mid-write
+        if not states:
+            return int(_find_key(self._query(lambda a: a.describe_metadata_quorum()), "leader_id"))
+        latest = max(states, key=lambda state: state.get("leaderEpoch", -1))
+        if latest.get("leaderId", -1) < 0:
+            raise ClusterError(f"no active KRaft controller (election of epoch {latest.get('leaderEpoch')} under way)")
+        return int(latest["leaderId"])
 
     def load_config(self) -> dict[str, Any]:
         return {"kind": "kafka", "bootstrap": self.bootstrap, "topic": self.spec.topic.name}
