@@ -6,6 +6,7 @@ import base64
 import json
 import logging
 import re
+import shutil
 import subprocess
 import sys
 import uuid
@@ -34,6 +35,8 @@ def kafka_version() -> str:
 
 
 def kafka_classpath() -> str:
+    if shutil.which("java") is None:
+        raise EnvironmentProblem("java not found on PATH: install a JDK 17+ (Debian: openjdk-17-jre-headless)")
     libs = cache_dir() / f"kafka-{kafka_version()}" / "libs"
     if not any(libs.glob("kafka_2.13-*.jar")):
         raise EnvironmentProblem(f"Kafka jars not found in {libs}: run `make install` (resolves them with mvn)")

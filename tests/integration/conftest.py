@@ -62,9 +62,9 @@ def survivors(run_id: str) -> list[int]:
         time.sleep(0.2)
 
 
-def run_cli(args: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
+def run_cli(args: list[str], timeout: float, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "harness", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout, env={**os.environ, "COLUMNS": "160"})
+                          text=True, timeout=timeout, env={**os.environ, "COLUMNS": "160", **(env or {})})
 
 
 def run_scenario(scenario: Path, out: Path, timeout: float = 600, extra: list[str] = ()) -> tuple[int, dict]:  # type: ignore[assignment]

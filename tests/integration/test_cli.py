@@ -27,3 +27,10 @@ def test_plan_prints_the_seeded_schedule() -> None:
     done = run_cli(["plan", str(ROOT / "scenarios" / "kafka-leader-kill-acks-all.yaml")], timeout=60)
     assert done.returncode == 0
     assert "15s kill leader(orders, 0), heal at 25s" in done.stdout
+
+
+def test_missing_java_is_an_environment_error_with_exit_2(tmp_path: Path) -> None:
+    done = run_cli(["run", str(ROOT / "scenarios" / "kafka-leader-kill-acks-all.yaml"), "--out", str(tmp_path)],
+                   timeout=120, env={"PATH": "/nonexistent"})
+    assert done.returncode == 2
+    assert "java not found" in done.stderr and "Traceback" not in done.stderr
