@@ -8,9 +8,7 @@ silent gap. SIGTERM closes the consumer cleanly (leaves the group, commits what 
 
 from __future__ import annotations
 
-import argparse
 import json
-import signal
 import sys
 import time
 from pathlib import Path
@@ -19,6 +17,7 @@ from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 
 from harness.ledger.writer import LedgerWriter
+from sample_service import StopFlag, base_parser, process
 
 
 class Ready(ConsumerRebalanceListener):
@@ -36,23 +35,12 @@ class Ready(ConsumerRebalanceListener):
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = base_parser(__doc__)
     parser.add_argument("--bootstrap", required=True)
     parser.add_argument("--topic", required=True)
     parser.add_argument("--group", required=True)
-    parser.add_argument("--instance", type=int, required=True)
-    parser.add_argument("--ledger", type=Path, required=True)
-    parser.add_argument("--process-ms", type=float, default=0.0, help="simulated work per message")
     args = parser.parse_args()
-
-    stopping = False
-
-    def stop(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    stopping = StopFlag()
 
     consumer = KafkaConsumer(
         bootstrap_servers=args.bootstrap.split(","),
@@ -73,8 +61,7 @@ def main() -> int:
             offsets = {}
             for tp, records in batches.items():
                 for record in records:
-                    if args.process_ms:
-                        time.sleep(args.process_ms / 1000)
+                    process(args)
                     now = time.time_ns()
                     try:
                         message_id = json.loads(record.value)["id"]

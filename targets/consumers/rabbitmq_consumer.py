@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 import time
 from pathlib import Path
@@ -21,31 +20,22 @@ import pika
 from pika.exceptions import AMQPError
 
 from harness.ledger.writer import LedgerWriter
+from sample_service import StopFlag, base_parser, process
 
 ACK_BATCH_SECONDS = 0.1
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = base_parser(__doc__)
     parser.add_argument("--brokers", required=True, help="host:port,host:port,...")
     parser.add_argument("--queue", required=True)
     parser.add_argument("--queue-type", default="quorum")
-    parser.add_argument("--instance", type=int, required=True)
-    parser.add_argument("--ledger", type=Path, required=True)
     parser.add_argument("--ack", choices=("manual", "auto"), default="manual")
     parser.add_argument("--prefetch", type=int, default=50)
     parser.add_argument("--durable", choices=("true", "false"), default="true")
-    parser.add_argument("--process-ms", type=float, default=0.0, help="simulated work per message")
     args = parser.parse_args()
     brokers = args.brokers.split(",")
-    stopping = False
-
-    def stop(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    stopping = StopFlag()
     ready = args.ledger.with_suffix(".ready")
     next_offset: int | None = None  # streams: where to resume after a reconnect
     attempt = args.instance - 1
@@ -54,7 +44,7 @@ def main() -> int:
             host, port = brokers[attempt % len(brokers)].rsplit(":", 1)
             attempt += 1
             try:
-                next_offset = consume(host, int(port), args, ledger, ready, lambda: stopping, next_offset)
+                next_offset = consume(host, int(port), args, ledger, ready, stopping, next_offset)
             except (AMQPError, OSError) as exc:
                 print(f"connection to {host}:{port} lost: {exc!r}; trying the next node", flush=True)
                 time.sleep(0.5)
@@ -62,7 +52,7 @@ def main() -> int:
 
 
 def consume(host: str, port: int, args: argparse.Namespace, ledger: LedgerWriter, ready: Path,
-            stopping, next_offset: int | None) -> int | None:
+            stopping: StopFlag, next_offset: int | None) -> int | None:
     params = pika.ConnectionParameters(host=host, port=port, heartbeat=10, socket_timeout=5,
                                        client_properties={"connection_name": f"consumer-{args.instance}"})
     with pika.BlockingConnection(params) as connection:
@@ -86,8 +76,7 @@ def consume(host: str, port: int, args: argparse.Namespace, ledger: LedgerWriter
                     message_id = json.loads(body)["id"]
                 except (ValueError, KeyError, TypeError):
                     message_id = -1  # not one of ours: counted as unexpected
-                if args.process_ms:
-                    time.sleep(args.process_ms / 1000)
+                process(args)
                 offset = (props.headers or {}).get("x-stream-offset")
                 ledger.write(message_id, 0, offset, time.time_ns(), args.instance, int(method.redelivered))
                 if offset is not None:
@@ -99,7 +88,7 @@ def consume(host: str, port: int, args: argparse.Namespace, ledger: LedgerWriter
                 if not auto_ack:
                     channel.basic_ack(unacked_tag, multiple=True)
                 unacked_tag, last_ack = None, now
-            if stopping():
+            if stopping:
                 break
         if unacked_tag is not None:
             ledger.flush()
