@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import deque
 
@@ -12,6 +13,7 @@ from rich.table import Table
 from harness.ledger.tail import LedgerTail
 
 PLAIN_INTERVAL = 5.0
+log = logging.getLogger("aftershock")
 
 
 class Progress:
@@ -42,6 +44,7 @@ class Progress:
     def set_phase(self, phase: str) -> None:
         self.phase = phase
         self.phase_started = time.monotonic()
+        log.info("phase: %s", phase)
         self.console.log(f"[bold]{phase}[/]")
 
     def event(self, text: str) -> None:
