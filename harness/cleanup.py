@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import signal
+import subprocess
 from pathlib import Path
 
 import psutil
 
+from harness.network.namespaces import run_tag
 from harness.paths import runs_dir
 from harness.runtimes.local import RUN_ID_ENV
 
@@ -61,9 +65,34 @@ def tagged_processes() -> dict[int, str]:
     return found
 
 
+def network_leftovers(alive_tags: set[str]) -> list[tuple[str, str]]:
+    """(kind, name) of namespaces and links named after runs that are not alive."""
+    found = []
+    namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, timeout=20).stdout
+    for name in re.findall(r"^(as-([0-9a-f]{8})-n\d+)", namespaces, re.M):
+        if name[1] not in alive_tags:
+            found.append(("netns", name[0]))
+    links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True, timeout=20).stdout
+    for name in re.findall(r"^\d+: (as([0-9a-f]{8})(?:br|v\d+))[@:]", links, re.M):
+        if name[1] not in alive_tags:
+            found.append(("link", name[0]))
+    return found
+
+
 def cleanup(all_runs: bool = False, keep: str | None = None) -> list[str]:
     """End leftovers of dead runs (of every run but `keep` with all_runs). Returns what was ended."""
     alive = live_runs()
+    ended = _end_processes(alive, all_runs, keep)
+    if shutil.which("ip"):
+        alive_tags = {run_tag(r) for r in alive if not all_runs} | ({run_tag(keep)} if keep else set())
+        for kind, name in sorted(network_leftovers(alive_tags), key=lambda kn: kn[0] != "link"):
+            argv = ["ip", "link", "del", name] if kind == "link" else ["ip", "netns", "del", name]
+            if subprocess.run(argv, capture_output=True, timeout=20).returncode == 0:
+                ended.append(f"{kind} {name}")
+    return ended
+
+
+def _end_processes(alive: set[str], all_runs: bool, keep: str | None) -> list[str]:
     ended = []
     for pid, run_id in tagged_processes().items():
         if run_id == keep or (run_id in alive and not all_runs) or pid == os.getpid():

@@ -93,7 +93,7 @@ def cmd_cleanup(args: argparse.Namespace, console: Console) -> int:
     ended = cleanup(all_runs=args.all)
     for line in ended:
         console.print(f"ended {line}")
-    console.print(f"{len(ended)} leftover process(es) ended")
+    console.print(f"{len(ended)} leftover(s) removed (processes, namespaces, links)")
     return EXIT_PASS
 
 

@@ -7,9 +7,12 @@ Leaders and controllers are resolved only when a fault fires: who leads depends 
 from __future__ import annotations
 
 import random
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from harness.faults import FAULTS
+from harness.nemesis import generate
+from harness.scenario.fault_specs import FaultSpec
 from harness.scenario.model import Scenario
 from harness.scenario.selectors import Selector
 
@@ -18,18 +21,34 @@ from harness.scenario.selectors import Selector
 class PlannedFault:
     index: int
     at: float                    # seconds after load start
-    action: str
-    target: Selector
-    heal_at: float | None        # seconds after load start; None: heals at the end of the load
+    spec: FaultSpec
+    heal_at: float | None        # seconds after load start; None: heals when the load ends
+    seed: int                    # for choices made when the fault fires (halves, random pairs)
+    origin: str = "faults"       # or "nemesis"
+
+    @property
+    def action(self) -> str:
+        return self.spec.action
+
+    @property
+    def what(self) -> str:
+        """The fault's object as the user wrote it: target, link or partition mode."""
+        spec: Any = self.spec
+        if getattr(spec, "link", None) is not None:
+            return str(spec.link)
+        if spec.action == "partition":
+            extra = spec.target or spec.between or spec.groups
+            return f"{spec.mode}" + (f" {extra}" if extra else "")
+        return str(spec.target)
 
     def describe(self) -> str:
         heal = f", heal at {self.heal_at:g}s" if self.heal_at is not None else ""
-        return f"{self.at:g}s {self.action} {self.target}{heal}"
+        return f"{self.at:g}s {self.action} {self.what}{heal}"
 
     def as_json(self) -> dict[str, object]:
-        data = asdict(self)
-        data["target"] = str(self.target)
-        return data
+        return {"index": self.index, "at": self.at, "action": self.action, "what": self.what,
+                "heal_at": self.heal_at, "origin": self.origin, "seed": self.seed,
+                "spec": self.spec.model_dump(mode="json", exclude_defaults=True)}
 
 
 @dataclass(frozen=True)
@@ -43,18 +62,30 @@ class Schedule:
                 "faults": [f.as_json() for f in self.faults]}
 
 
+def _resolve_random(spec: FaultSpec, rng: random.Random, nodes: int) -> FaultSpec:
+    """`random` targets become node(k) at plan time, so the schedule shows (and repeats) the choice."""
+    target = getattr(spec, "target", None)
+    if isinstance(target, Selector) and target.kind == "random":
+        spec = spec.model_copy(update={"target": Selector("node", (str(rng.randint(1, nodes)),))})
+    link = getattr(spec, "link", None)
+    if link is not None and link.dest is not None and link.dest.kind == "random":
+        dest = Selector("node", (str(rng.randint(1, nodes)),))
+        spec = spec.model_copy(update={"link": replace(link, dest=dest)})
+    return spec
+
+
 def plan(scenario: Scenario) -> Schedule:
     rng = random.Random(scenario.seed)
     nodes = scenario.target.nodes
+    specs = [(spec, "faults") for spec in scenario.faults]
+    if scenario.nemesis is not None:
+        specs += [(spec, "nemesis") for spec in generate(scenario.nemesis, scenario.load.duration, rng)]
     planned = []
-    for index, spec in enumerate(scenario.faults):
-        target = spec.target
-        if target.kind == "random":
-            target = Selector("node", (str(rng.randint(1, nodes)),))
-        heals = FAULTS[spec.action].heals
-        heal_at = spec.at + spec.heal_after if heals and spec.heal_after is not None else None
+    for index, (spec, origin) in enumerate(specs):
+        spec = _resolve_random(spec, rng, nodes)
+        heal_at = spec.at + spec.heal_after if FAULTS[spec.action].heals and spec.heal_after is not None else None
         if heal_at is not None and heal_at > scenario.load.duration:
             heal_at = None  # the end-of-load heal comes first
-        planned.append(PlannedFault(index, spec.at, spec.action, target, heal_at))
+        planned.append(PlannedFault(index, spec.at, spec, heal_at, rng.randrange(2**31), origin))
     planned.sort(key=lambda f: (f.at, f.index))
     return Schedule(scenario.seed, tuple(planned), scenario.load.duration)

@@ -6,6 +6,7 @@ prepare -> cluster -> consumers -> load + faults -> heal -> drain -> stop -> che
 from __future__ import annotations
 
 import contextlib
+import random
 import json
 import logging
 import secrets
@@ -24,18 +25,21 @@ from harness.check.history import History
 from harness.cleanup import RunMarker, cleanup
 from harness.consumers import ConsumerGroup
 from harness.errors import AftershockError, ClusterError, Interrupted
+from harness.faults.env import RunFaultEnv
 from harness.faults.injector import FaultInjector
 from harness.judge import Expectation, Verdict, judge
 from harness.ledger.tail import LedgerTail
+from harness.network.namespaces import NamespaceNetwork
+from harness.network.proxies import ProxyNet, client_groups
+from harness.network.toxiproxy import ToxiproxyServer
 from harness.load.process import LoadProcess
 from harness.plan import Schedule, plan
 from harness.progress import Progress
 from harness.report import write_reports
 from harness.results import RunResult
 from harness.runtimes import RUNTIMES
-from harness.runtimes.base import NodeProcess
+from harness.scenario.fault_specs import TOXIC_ACTIONS
 from harness.scenario.model import Bound, Scenario
-from harness.scenario.selectors import Selector
 from harness.targets import TARGETS
 from harness.targets.base import Target
 
@@ -146,15 +150,30 @@ class Run:
     # -- phases -------------------------------------------------------------------------
     def _run_phases(self) -> None:
         scenario = self.scenario
-        runtime = RUNTIMES[scenario.runtime](self.run_id)
+        proxied = any(f.action in TOXIC_ACTIONS for f in self.schedule.faults)
         with contextlib.ExitStack() as stack, Progress(self.console, LedgerTail(self.ledger_dir)) as progress:
+            network = None
+            if scenario.network.isolation == "namespaces":
+                progress.set_phase("creating network namespaces")
+                network = stack.enter_context(NamespaceNetwork(self.run_id, list(range(1, scenario.target.nodes + 1))))
+            runtime = RUNTIMES[scenario.runtime](self.run_id, network)
+            groups = client_groups(scenario.consumer.instances)
+            target: Target = TARGETS[scenario.target.kind](scenario.target, runtime, self.out_dir, groups, proxied)
+            proxies = None
+            if proxied:
+                progress.set_phase("starting Toxiproxy")
+                toxiproxy = stack.enter_context(ToxiproxyServer(runtime, self.out_dir))
+                proxies = ProxyNet(runtime, target.routes.upstreams)
+                proxies.create(toxiproxy.client)
+                target.routes.route_through(proxies.endpoints())
             progress.set_phase(f"starting {scenario.target.kind} cluster ({scenario.target.nodes} nodes)")
-            target: Target = stack.enter_context(TARGETS[scenario.target.kind](scenario.target, runtime, self.out_dir))
+            stack.enter_context(target)
             self.versions = target.versions()
             progress.set_phase(f"starting {scenario.consumer.instances} consumer(s)")
             consumers = stack.enter_context(ConsumerGroup(target, scenario.consumer, self.out_dir, self.run_id))
             self.injector = stack.enter_context(FaultInjector(
-                self.schedule, lambda sel: self._resolve(sel, target, consumers),
+                self.schedule,
+                lambda planned: RunFaultEnv(target, consumers, random.Random(planned.seed), proxies, network),
                 self.out_dir / "faults.jsonl", on_event=progress.event))
             progress.set_phase(f"load: {scenario.load.rate:g} msg/s for {scenario.load.duration:g}s")
             load = stack.enter_context(LoadProcess(scenario, target.load_config(), self.out_dir, runtime))
@@ -199,20 +218,6 @@ class Run:
             time.sleep(1.0)
         log.warning("drain timed out after %gs with %d acknowledged messages undelivered", drain.timeout, missing)
         progress.event(f"[yellow]drain timed out: {missing} acknowledged messages not delivered[/]")
-
-    @staticmethod
-    def _resolve(selector: Selector, target: Target, consumers: ConsumerGroup) -> tuple[str, NodeProcess]:
-        if selector.kind == "consumer":
-            return f"consumer-{selector.index}", consumers.instances[selector.index]
-        if selector.kind == "node":
-            node = selector.index
-        elif selector.kind == "leader":
-            node = target.leader_of(*selector.args)
-        elif selector.kind == "controller":
-            node = target.controller()
-        else:
-            raise ValueError(f"selector {selector} should have been resolved by the plan")
-        return target.nodes[node].name, target.nodes[node]
 
     # -- inputs and outcome -------------------------------------------------------------
     def _write_inputs(self) -> None:

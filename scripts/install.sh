@@ -10,9 +10,11 @@ mkdir -p "$CACHE"
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "Debian packages (rabbitmq-server, iptables)"
+step "Debian packages (rabbitmq-server, iptables, iproute2)"
 need=()
 [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || need+=(rabbitmq-server)
+command -v iptables-restore >/dev/null || need+=(iptables)
+command -v ip >/dev/null || need+=(iproute2)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "error: ${need[*]} missing; install them as root (apt-get install ${need[*]})" >&2; exit 2
@@ -59,4 +61,17 @@ else
     -DoutputDirectory="$libs" -DincludeScope=runtime
   touch "$libs/.complete"
   echo "kafka $version resolved into $libs ($(ls "$libs" | wc -l) jars)"
+fi
+
+step "Toxiproxy server (built from source with Go)"
+toxi_version=$(sed -n 's/^TOXIPROXY_VERSION = "\(.*\)"/\1/p' harness/network/toxiproxy.py)
+toxi="$CACHE/bin/toxiproxy-server-$toxi_version"
+if [ -x "$toxi" ]; then
+  echo "toxiproxy $toxi_version already at $toxi"
+else
+  command -v go >/dev/null || { echo "error: go not found: install Go to build Toxiproxy" >&2; exit 2; }
+  mkdir -p "$CACHE/bin" "$CACHE/go-build"
+  GOBIN="$CACHE/go-build" GOFLAGS=-modcacherw go install "github.com/Shopify/toxiproxy/v2/cmd/server@v$toxi_version"
+  mv "$CACHE/go-build/server" "$toxi"
+  echo "toxiproxy $toxi_version built into $toxi"
 fi

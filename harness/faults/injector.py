@@ -5,27 +5,24 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from harness.faults.base import FAULTS, Fault
+from harness.faults.base import FAULTS, Fault, FaultEnv
 from harness.plan import PlannedFault, Schedule
-from harness.runtimes.base import NodeProcess
-from harness.scenario.selectors import Selector
 
 log = logging.getLogger("aftershock")
-
-Resolver = Callable[[Selector], tuple[str, NodeProcess]]
 
 
 @dataclass
 class FaultRecord:
     index: int
     action: str
-    target: str
+    target: str                        # as written: selector, link or partition mode
     planned_at: float
-    resolved: str | None = None
+    origin: str = "faults"
+    resolved: list[str] = field(default_factory=list)  # nodes, proxies or rules it acted on
     started_s: float | None = None     # seconds after load start
     started_ns: int | None = None
     healed_s: float | None = None
@@ -37,7 +34,6 @@ class FaultRecord:
 class _Active:
     planned: PlannedFault
     fault: Fault
-    victim: NodeProcess
     record: FaultRecord
 
 
@@ -45,10 +41,10 @@ class FaultInjector:
     """Called from the orchestrator's main loop (`tick`): faults run on the main thread, so
     processes they restart stay tied to the orchestrator's lifetime."""
 
-    def __init__(self, schedule: Schedule, resolve: Resolver, journal_path: Path,
+    def __init__(self, schedule: Schedule, env_for: Callable[[PlannedFault], FaultEnv], journal_path: Path,
                  on_event: Callable[[str], None] = lambda _: None) -> None:
         self.pending = list(schedule.faults)
-        self.resolve = resolve
+        self.env_for = env_for
         self.records: list[FaultRecord] = []
         self.active: list[_Active] = []
         self.journal_path = journal_path
@@ -81,26 +77,27 @@ class FaultInjector:
         return (time.time_ns() - self.load_start_ns) / 1e9
 
     def _inject(self, planned: PlannedFault) -> None:
-        record = FaultRecord(planned.index, planned.action, str(planned.target), planned.at)
+        record = FaultRecord(planned.index, planned.action, planned.what, planned.at, planned.origin)
         self.records.append(record)
-        fault = FAULTS[planned.action]()
+        fault = FAULTS[planned.action](planned.spec)
+        record.started_ns = time.time_ns()
+        record.started_s = round(self._elapsed(), 3)
         try:
-            name, victim = self.resolve(planned.target)
-            record.resolved = name
-            record.started_ns = time.time_ns()
-            record.started_s = round(self._elapsed(), 3)
-            fault.inject(victim)
+            record.resolved = fault.inject(self.env_for(planned))
         except Exception as exc:  # noqa: BLE001 - a fault that could not fire is journalled, the run goes on
             record.error = f"{type(exc).__name__}: {exc}"
             log.warning("fault %s failed: %s", planned.describe(), record.error)
             self._journal("error", record)
-            self.on_event(f"[red]fault failed[/] {planned.action} {planned.target}: {record.error}")
+            self.on_event(f"[red]fault failed[/] {planned.action} {planned.what}: {record.error}")
+            # whatever it managed to do before failing is still undone at heal time
+            self.active.append(_Active(planned, fault, record))
             return
-        log.info("fault %s -> %s", planned.describe(), name)
+        resolved = ", ".join(record.resolved)
+        log.info("fault %s -> %s", planned.describe(), resolved)
         self._journal("inject", record)
-        self.on_event(f"[yellow]{planned.action}[/] {planned.target} -> {name}")
+        self.on_event(f"[yellow]{planned.action}[/] {planned.what} -> {resolved}")
         if fault.heals:
-            self.active.append(_Active(planned, fault, victim, record))
+            self.active.append(_Active(planned, fault, record))
         else:
             record.healed_ns, record.healed_s = record.started_ns, record.started_s
 
@@ -108,15 +105,15 @@ class FaultInjector:
         self.active.remove(active)
         record = active.record
         try:
-            active.fault.heal(active.victim)
+            active.fault.heal(self.env_for(active.planned))
         except Exception as exc:  # noqa: BLE001
             record.error = f"heal failed: {type(exc).__name__}: {exc}"
-            log.error("heal of %s failed: %s", record.resolved, record.error)
+            log.error("heal of %s failed: %s", record.target, record.error)
         record.healed_ns = time.time_ns()
         record.healed_s = round(self._elapsed(), 3)
-        log.info("healed %s %s", record.action, record.resolved)
+        log.info("healed %s %s", record.action, ", ".join(record.resolved))
         self._journal("heal", record)
-        self.on_event(f"[green]heal[/] {record.action} {record.resolved}")
+        self.on_event(f"[green]heal[/] {record.action} {', '.join(record.resolved) or record.target}")
 
     def _journal(self, event: str, record: FaultRecord) -> None:
         with open(self.journal_path, "a") as journal:

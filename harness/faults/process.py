@@ -4,69 +4,70 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from harness.faults.base import register_fault
+from harness.faults.base import FaultEnv, register_fault
 from harness.runtimes.base import NodeProcess
+from harness.scenario.fault_specs import ProcessFault
 
 GRACEFUL_STOP_TIMEOUT = 30.0
 
 
-def _start_if_down(victim: NodeProcess) -> None:
-    if not victim.alive:
-        victim.start()
+class _ProcessFault:
+    heals: ClassVar[bool] = True
+
+    def __init__(self, spec: ProcessFault) -> None:
+        self.spec = spec
+        self.victim: NodeProcess | None = None
+
+    def inject(self, env: FaultEnv) -> list[str]:
+        name, self.victim = env.process(self.spec.target)
+        self.hit(self.victim)
+        return [name]
+
+    def heal(self, env: FaultEnv) -> None:
+        if self.victim is not None:
+            self.mend(self.victim)
+
+    def hit(self, victim: NodeProcess) -> None:
+        raise NotImplementedError
+
+    def mend(self, victim: NodeProcess) -> None:
+        if not victim.alive:
+            victim.start()
 
 
-@register_fault
-class Kill:
+@register_fault("kill")
+class Kill(_ProcessFault):
     """SIGKILL: no flush, no goodbye to the cluster. Healed by starting the node again."""
 
-    action: ClassVar[str] = "kill"
-    heals: ClassVar[bool] = True
-
-    def inject(self, victim: NodeProcess) -> None:
+    def hit(self, victim: NodeProcess) -> None:
         victim.kill()
 
-    def heal(self, victim: NodeProcess) -> None:
-        _start_if_down(victim)
 
-
-@register_fault
-class Stop:
+@register_fault("stop")
+class Stop(_ProcessFault):
     """SIGTERM and wait: a clean shutdown (leadership handed over). Healed by starting it again."""
 
-    action: ClassVar[str] = "stop"
-    heals: ClassVar[bool] = True
-
-    def inject(self, victim: NodeProcess) -> None:
+    def hit(self, victim: NodeProcess) -> None:
         victim.terminate(timeout=GRACEFUL_STOP_TIMEOUT)
 
-    def heal(self, victim: NodeProcess) -> None:
-        _start_if_down(victim)
 
-
-@register_fault
-class Pause:
+@register_fault("pause")
+class Pause(_ProcessFault):
     """SIGSTOP: the process hangs (a GC pause, a frozen VM) with its sockets open. Healed by SIGCONT."""
 
-    action: ClassVar[str] = "pause"
-    heals: ClassVar[bool] = True
-
-    def inject(self, victim: NodeProcess) -> None:
+    def hit(self, victim: NodeProcess) -> None:
         victim.pause()
 
-    def heal(self, victim: NodeProcess) -> None:
+    def mend(self, victim: NodeProcess) -> None:
         victim.resume()
 
 
-@register_fault
-class Restart:
+@register_fault("restart")
+class Restart(_ProcessFault):
     """Clean stop then immediate start: a rolling restart of one node. Nothing to heal."""
 
-    action: ClassVar[str] = "restart"
     heals: ClassVar[bool] = False
 
-    def inject(self, victim: NodeProcess) -> None:
+    def hit(self, victim: NodeProcess) -> None:
         victim.terminate(timeout=GRACEFUL_STOP_TIMEOUT)
         victim.start()
-
-    def heal(self, victim: NodeProcess) -> None:
-        _start_if_down(victim)

@@ -36,7 +36,7 @@ class ConsoleReporter:
             for col in ("at", "action", "target", "resolved", "started", "healed", "error"):
                 faults.add_column(col)
             for f in result.faults:
-                faults.add_row(f"{f.planned_at:g}s", f.action, f.target, f.resolved or "-",
+                faults.add_row(f"{f.planned_at:g}s", f.action, f.target, ", ".join(f.resolved) or "-",
                                _secs(f.started_s), _secs(f.healed_s), f.error or "")
             console.print(faults)
         if result.verdict.expectations:

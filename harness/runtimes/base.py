@@ -16,6 +16,7 @@ class ProcessSpec:
     log_path: Path
     env: dict[str, str] = field(default_factory=dict)
     cwd: Path | None = None
+    node: int | None = None   # broker node number: where isolation applies, it runs in that node's namespace
 
 
 class NodeProcess(Protocol):
@@ -38,10 +39,12 @@ class NodeProcess(Protocol):
 
 
 class Runtime(Protocol):
-    """Creates processes tagged with the run id; `host` is where clients reach them."""
+    """Creates processes tagged with the run id; `address(i)` is where node i listens."""
 
     run_id: str
-    host: str
+    isolated: bool   # nodes in their own network namespaces (addresses differ per node)
 
     def process(self, spec: ProcessSpec) -> NodeProcess: ...
     def free_port(self) -> int: ...
+    def address(self, node: int) -> str: ...
+    def exec_prefix(self, node: int) -> list[str]: ...

@@ -9,6 +9,8 @@ import signal
 import socket
 import subprocess
 import time
+from dataclasses import replace
+from typing import Any
 
 from harness.runtimes.base import ProcessSpec
 
@@ -136,17 +138,29 @@ class LocalProcess:
 
 
 class LocalRuntime:
-    """Processes on this machine, reachable on loopback."""
+    """Processes on this machine, reachable on loopback; with a NamespaceNetwork, each broker
+    node runs inside its own namespace and listens on its namespace address."""
 
     name = "local"
     host = "127.0.0.1"
 
-    def __init__(self, run_id: str) -> None:
+    def __init__(self, run_id: str, network: Any = None) -> None:
         self.run_id = run_id
+        self.network = network      # harness.network.namespaces.NamespaceNetwork | None
+        self.isolated = network is not None
         self._taken: set[int] = set()
 
     def process(self, spec: ProcessSpec) -> LocalProcess:
+        if self.network is not None and spec.node is not None:
+            spec = replace(spec, argv=self.network.exec_prefix(spec.node) + spec.argv)
         return LocalProcess(spec, self.run_id)
+
+    def exec_prefix(self, node: int) -> list[str]:
+        """Prefix for a command that must run beside node `node` (in its namespace, if any)."""
+        return self.network.exec_prefix(node) if self.network is not None else []
+
+    def address(self, node: int) -> str:
+        return self.network.address(node) if self.network is not None else self.host
 
     def free_port(self) -> int:
         """A port free now and not handed out before in this run."""

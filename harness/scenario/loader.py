@@ -11,7 +11,8 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from harness.errors import ScenarioError
-from harness.scenario.model import LocatedValueError, Scenario
+from harness.scenario.located import LocatedValueError
+from harness.scenario.model import Scenario
 
 
 def load_scenario(path: Path | str) -> Scenario:
@@ -48,6 +49,13 @@ def _describe(error: Any, root: CommentedMap, source: str) -> str:
         message = str(cause)
     else:
         message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "union_tag_invalid":
+        key = str(error["ctx"]["discriminator"]).strip("'")
+        loc = loc + (key,)
+        message = f"unknown {key} {error['ctx']['tag']!r}: use one of {error['ctx']['expected_tags']}"
+    elif error["type"] == "union_tag_not_found":
+        key = str(error["ctx"]["discriminator"]).strip("'")
+        message = f"missing required key {key!r}"
     if error["type"] == "extra_forbidden":
         message = f"unknown key {loc[-1]!r}: check its spelling or remove it"
     elif error["type"] == "missing":

@@ -8,15 +8,9 @@ from typing import Annotated, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from harness.scenario.durations import Duration
-from harness.scenario.selectors import SelectorField
-
-class LocatedValueError(ValueError):
-    """A cross-field error that knows which key it is about, so the loader can point at its line."""
-
-    def __init__(self, message: str, loc: tuple[str | int, ...]) -> None:
-        super().__init__(message)
-        self.loc = loc
-
+from harness.scenario.fault_specs import FaultSpec, PartitionFault
+from harness.scenario.located import LocatedValueError
+from harness.scenario.selectors import Selector
 
 Scalar = Union[bool, int, float, str]
 
@@ -131,20 +125,19 @@ class ConsumerSpec(Strict):
     processing: ProcessingSpec = ProcessingSpec()
 
 
-class FaultSpec(Strict):
-    at: Duration
-    action: str
-    target: SelectorField
-    heal_after: Duration | None = None
+class NetworkSpec(Strict):
+    isolation: Literal["none", "namespaces"] = Field(
+        "none", description="namespaces: each broker node in its own network namespace (needed for partitions)")
 
-    @field_validator("action")
-    @classmethod
-    def _known_action(cls, value: str) -> str:
-        from harness.faults import FAULTS
 
-        if value not in FAULTS:
-            raise ValueError(f"unknown action {value!r}: use one of {', '.join(sorted(FAULTS))}")
-        return value
+class NemesisSpec(Strict):
+    """A seeded generator of faults, like Jepsen's nemesis packages."""
+
+    kinds: list[Literal["kill", "pause", "restart", "partition", "latency", "down"]] = Field(min_length=1)
+    interval: Duration = 10.0
+    duration: Duration = Field(5.0, description="mean time each fault stays in force")
+    start: Duration = 10.0
+    stop: Duration | None = Field(None, description="default: 5 s before the load ends")
 
 
 class DrainSpec(Strict):
@@ -174,7 +167,9 @@ class Scenario(Strict):
     producer: ProducerSpec = ProducerSpec()
     load: LoadSpec = LoadSpec()
     consumer: ConsumerSpec = ConsumerSpec()
+    network: NetworkSpec = NetworkSpec()
     faults: list[FaultSpec] = Field(default_factory=list)
+    nemesis: NemesisSpec | None = None
     drain: DrainSpec = DrainSpec()
     expect: dict[str, Union[float, Bound]] = Field(default_factory=dict)
 
@@ -190,24 +185,64 @@ class Scenario(Strict):
 
     @model_validator(mode="after")
     def _faults_fit(self) -> "Scenario":
-        nodes = self.target.nodes
         for i, fault in enumerate(self.faults):
             if fault.at >= self.load.duration:
                 raise LocatedValueError(
                     f"at {fault.at:g}s is not inside the load ({self.load.duration:g}s): move it earlier"
                     " or lengthen load.duration", ("faults", i, "at"))
-            sel = fault.target
-            if sel.kind == "controller" and self.target.kind != "kafka":
-                raise LocatedValueError("controller is a Kafka (KRaft) target: use node(i) or leader(queue)",
-                                        ("faults", i, "target"))
-            if sel.kind == "node" and sel.index > nodes:
-                raise LocatedValueError(f"{sel} but the cluster has {nodes} nodes", ("faults", i, "target"))
-            if sel.kind == "consumer" and sel.index > self.consumer.instances:
-                raise LocatedValueError(
-                    f"{sel} but there are {self.consumer.instances} consumer instances", ("faults", i, "target"))
+            for key, sel in _selectors_of(fault):
+                self._check_selector(sel, ("faults", i, key))
+            if isinstance(fault, PartitionFault):
+                self._check_partition(fault, ("faults", i))
+        if self.nemesis is not None:
+            if "partition" in self.nemesis.kinds and self.network.isolation != "namespaces":
+                raise LocatedValueError("partition faults need network: {isolation: namespaces}",
+                                        ("nemesis", "kinds"))
+            stop = self.nemesis.stop if self.nemesis.stop is not None else self.load.duration - 5
+            if not 0 <= self.nemesis.start < stop <= self.load.duration:
+                raise LocatedValueError(f"nemesis start {self.nemesis.start:g}s must come before stop {stop:g}s,"
+                                        f" inside the load ({self.load.duration:g}s)", ("nemesis",))
         if isinstance(self.target, RabbitTarget) and self.target.queue.type == "stream" and self.consumer.ack == "auto":
             raise LocatedValueError("stream queues need manual acks: set consumer.ack: manual", ("consumer", "ack"))
         return self
+
+
+    def _check_selector(self, sel: Selector, where: tuple[str | int, ...]) -> None:
+        nodes = self.target.nodes
+        if sel.kind == "controller" and self.target.kind != "kafka":
+            raise LocatedValueError("controller is a Kafka (KRaft) target: use node(i) or leader(queue)", where)
+        if sel.kind == "node" and sel.index > nodes:
+            raise LocatedValueError(f"{sel} but the cluster has {nodes} nodes", where)
+        if sel.kind == "consumer" and sel.index > self.consumer.instances:
+            raise LocatedValueError(f"{sel} but there are {self.consumer.instances} consumer instances", where)
+
+    def _check_partition(self, fault: PartitionFault, where: tuple[str | int, ...]) -> None:
+        if self.network.isolation != "namespaces":
+            raise LocatedValueError("partition needs network: {isolation: namespaces} (nodes in their own"
+                                    " network namespaces)", where + ("action",))
+        if fault.groups:
+            flat = [n for group in fault.groups for n in group]
+            if len(flat) != len(set(flat)) or not all(1 <= n <= self.target.nodes for n in flat):
+                raise LocatedValueError(f"groups must name nodes 1..{self.target.nodes} at most once each",
+                                        where + ("groups",))
+        if fault.mode in ("halves", "majority", "minority", "majorities-ring", "bridge") and self.target.nodes < 3:
+            raise LocatedValueError(f"mode {fault.mode} needs at least 3 nodes", where + ("mode",))
+
+
+def _selectors_of(fault: object) -> list[tuple[str, Selector]]:
+    found: list[tuple[str, Selector]] = []
+    target = getattr(fault, "target", None)
+    if isinstance(target, Selector):
+        found.append(("target", target))
+    link = getattr(fault, "link", None)
+    if link is not None:
+        if link.dest is not None:
+            found.append(("link", link.dest))
+        if link.source_index is not None:
+            found.append(("link", Selector("consumer", (str(link.source_index),))))
+    if isinstance(fault, PartitionFault) and fault.between:
+        found += [("between", side) for side in fault.sides() if isinstance(side, Selector)]
+    return found
 
 
 def slug(text: str) -> str:

@@ -11,13 +11,14 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from harness.errors import ClusterError, EnvironmentProblem
 from harness.paths import REPO, cache_dir
 from harness.runtimes.base import NodeProcess, ProcessSpec, Runtime
 from harness.scenario.model import ConsumerSpec, KafkaTarget
 from harness.targets.base import register_target
+from harness.targets.routes import ClientRoutes
 from harness.wait import wait_until
 
 log = logging.getLogger("aftershock")
@@ -56,7 +57,8 @@ def _cluster_id() -> str:
 class KafkaCluster:
     kind = "kafka"
 
-    def __init__(self, spec: KafkaTarget, runtime: Runtime, run_dir: Path) -> None:
+    def __init__(self, spec: KafkaTarget, runtime: Runtime, run_dir: Path, groups: Sequence[str] = ("producer",),
+                 proxied: bool = False) -> None:
         self.spec = spec
         self.runtime = runtime
         self.dir = run_dir / "nodes"
@@ -64,23 +66,34 @@ class KafkaCluster:
         ids = range(1, spec.nodes + 1)
         self.broker_ports = {i: runtime.free_port() for i in ids}
         self.controller_ports = {i: runtime.free_port() for i in ids}
-        self.bootstrap = ",".join(f"{runtime.host}:{p}" for p in self.broker_ports.values())
+        self.bootstrap = ",".join(f"{runtime.address(i)}:{p}" for i, p in self.broker_ports.items())
+        # Proxied clients need a listener per group, each advertised at that group's proxy.
+        self.client_listeners = {(g, i): runtime.free_port() for g in groups for i in ids} if proxied else {}
+        self.routes = ClientRoutes({
+            (g, i): (runtime.address(i), self.client_listeners.get((g, i), self.broker_ports[i]))
+            for g in groups for i in ids})
         self.nodes: dict[int, NodeProcess] = {i: runtime.process(self._node_spec(i)) for i in ids}
         self._admin: Any = None
 
     # -- configuration -------------------------------------------------------------------
     def node_properties(self, i: int) -> dict[str, str]:
-        host, n = self.runtime.host, self.spec.nodes
-        voters = ",".join(f"{j}@{host}:{p}" for j, p in self.controller_ports.items())
+        host, n = self.runtime.address(i), self.spec.nodes
+        voters = ",".join(f"{j}@{self.runtime.address(j)}:{p}" for j, p in self.controller_ports.items())
+        listeners = {"PLAINTEXT": (host, self.broker_ports[i]), "CONTROLLER": (host, self.controller_ports[i])}
+        advertised = {"PLAINTEXT": (host, self.broker_ports[i])}
+        for (group, node), port in self.client_listeners.items():
+            if node == i:
+                listeners[group.upper()] = (host, port)
+                advertised[group.upper()] = self.routes.endpoints[(group, i)]
         props: dict[str, Any] = {
             "process.roles": "broker,controller",
             "node.id": i,
             "controller.quorum.voters": voters,
-            "listeners": f"PLAINTEXT://{host}:{self.broker_ports[i]},CONTROLLER://{host}:{self.controller_ports[i]}",
-            "advertised.listeners": f"PLAINTEXT://{host}:{self.broker_ports[i]}",
+            "listeners": ",".join(f"{name}://{h}:{p}" for name, (h, p) in listeners.items()),
+            "advertised.listeners": ",".join(f"{name}://{h}:{p}" for name, (h, p) in advertised.items()),
             "controller.listener.names": "CONTROLLER",
             "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "listener.security.protocol.map": ",".join(f"{name}:PLAINTEXT" for name in listeners),
             "log.dirs": self.dir / f"kafka-{i}" / "data",
             "auto.create.topics.enable": "false",
             "offsets.topic.replication.factor": min(3, n),
@@ -104,7 +117,7 @@ class KafkaCluster:
             f"-Dkafka.logs.dir={node_dir / 'logs'}", "-cp", self.classpath,
             "kafka.Kafka", str(node_dir / "server.properties"),
         ]
-        return ProcessSpec(name=f"kafka-{i}", argv=argv, log_path=node_dir / "node.log")
+        return ProcessSpec(name=f"kafka-{i}", argv=argv, log_path=node_dir / "node.log", node=i)
 
     # -- lifecycle -----------------------------------------------------------------------
     def __enter__(self) -> "KafkaCluster":
@@ -240,10 +253,10 @@ class KafkaCluster:
         return int(latest["leaderId"])
 
     def load_config(self) -> dict[str, Any]:
-        return {"kind": "kafka", "bootstrap": self.bootstrap, "topic": self.spec.topic.name}
+        return {"kind": "kafka", "bootstrap": ",".join(self.routes.dial("producer")), "topic": self.spec.topic.name}
 
     def consumer_spec(self, instance: int, ledger: Path, log_path: Path, consumer: ConsumerSpec) -> ProcessSpec:
-        argv = [sys.executable, str(CONSUMER_APP), "--bootstrap", self.bootstrap,
+        argv = [sys.executable, str(CONSUMER_APP), "--bootstrap", ",".join(self.routes.dial(f"consumer{instance}")),
                 "--topic", self.spec.topic.name, "--group", consumer.group,
                 "--instance", str(instance), "--ledger", str(ledger),
                 "--process-ms", str(consumer.processing.time * 1000)]

@@ -14,13 +14,14 @@ import secrets
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from harness.errors import ClusterError, EnvironmentProblem
 from harness.paths import REPO
 from harness.runtimes.base import NodeProcess, ProcessSpec, Runtime
 from harness.scenario.model import ConsumerSpec, RabbitTarget
 from harness.targets.base import register_target
+from harness.targets.routes import ClientRoutes
 from harness.wait import wait_until
 
 log = logging.getLogger("aftershock")
@@ -52,7 +53,8 @@ def render_conf(settings: dict[str, Any]) -> str:
 class RabbitCluster:
     kind = "rabbitmq"
 
-    def __init__(self, spec: RabbitTarget, runtime: Runtime, run_dir: Path) -> None:
+    def __init__(self, spec: RabbitTarget, runtime: Runtime, run_dir: Path, groups: Sequence[str] = ("producer",),
+                 proxied: bool = False) -> None:
         self.version = rabbitmq_version()
         self.spec = spec
         self.runtime = runtime
@@ -60,16 +62,19 @@ class RabbitCluster:
         self.home = self.dir / "home"
         ids = range(1, spec.nodes + 1)
         tag = runtime.run_id.replace("-", "")
-        self.node_names = {i: f"{tag}-{i}@localhost" for i in ids}
+        # In namespaces each node is known by its own address (long names); locally by localhost.
+        host = runtime.address if runtime.isolated else (lambda i: "localhost")
+        self.node_names = {i: f"{tag}-{i}@{host(i)}" for i in ids}
         self.amqp_ports = {i: runtime.free_port() for i in ids}
         self.dist_ports = {i: runtime.free_port() for i in ids}
         self.epmd_port = runtime.free_port()
+        self.routes = ClientRoutes({(g, i): (runtime.address(i), self.amqp_ports[i]) for g in groups for i in ids})
         self.nodes: dict[int, NodeProcess] = {i: runtime.process(self._node_spec(i)) for i in ids}
 
     # -- configuration -------------------------------------------------------------------
     def node_conf(self, i: int) -> dict[str, Any]:
         settings: dict[str, Any] = {
-            "listeners.tcp.default": f"{self.runtime.host}:{self.amqp_ports[i]}",
+            "listeners.tcp.default": f"{self.runtime.address(i)}:{self.amqp_ports[i]}",
             "loopback_users": "none",
             "cluster_partition_handling": "pause_minority",
             "log.console": True,
@@ -79,16 +84,20 @@ class RabbitCluster:
         settings.update(self.spec.broker_config)
         return settings
 
-    def _env(self) -> dict[str, str]:
-        """What every rabbitmq process of this run (nodes and rabbitmqctl) shares."""
-        return {"HOME": str(self.home), "ERL_EPMD_PORT": str(self.epmd_port), "RABBITMQ_USE_LONGNAME": "false"}
+    def _env(self, i: int) -> dict[str, str]:
+        """What the rabbitmq processes beside node i (the node, its epmd, rabbitmqctl) share."""
+        env = {"HOME": str(self.home), "ERL_EPMD_PORT": str(self.epmd_port),
+               "RABBITMQ_USE_LONGNAME": "true" if self.runtime.isolated else "false"}
+        if self.runtime.isolated:  # each namespace runs its own epmd, on the node's address
+            env["ERL_EPMD_ADDRESS"] = f"{self.runtime.address(i)},127.0.0.1"
+        return env
 
     def _node_spec(self, i: int) -> ProcessSpec:
         node_dir = self.dir / f"rabbit-{i}"
         env = {
-            **self._env(),
+            **self._env(i),
             "RABBITMQ_NODENAME": self.node_names[i],
-            "RABBITMQ_NODE_IP_ADDRESS": self.runtime.host,
+            "RABBITMQ_NODE_IP_ADDRESS": self.runtime.address(i),
             "RABBITMQ_NODE_PORT": str(self.amqp_ports[i]),
             "RABBITMQ_DIST_PORT": str(self.dist_ports[i]),
             "RABBITMQ_MNESIA_BASE": str(node_dir / "mnesia"),
@@ -99,7 +108,7 @@ class RabbitCluster:
             "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": f"-kernel net_ticktime {self.spec.net_ticktime}",
         }
         return ProcessSpec(name=f"rabbit-{i}", argv=[str(RABBIT_BIN / "rabbitmq-server")],
-                           log_path=node_dir / "node.log", env=env)
+                           log_path=node_dir / "node.log", env=env, node=i)
 
     def _write_files(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
@@ -130,7 +139,7 @@ class RabbitCluster:
             wait_until(self._all_running, what=f"{self.spec.nodes} RabbitMQ nodes running in one cluster",
                        timeout=READY_TIMEOUT, interval=1.0, logs=self._logs())
             self._declare_queue()
-            log.info("rabbitmq cluster ready: %s", self.amqp_urls())
+            log.info("rabbitmq cluster ready: %s", self.routes.dial("producer"))
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -144,12 +153,14 @@ class RabbitCluster:
         self._stop_epmd()
 
     def _stop_epmd(self) -> None:
-        """epmd outlives the nodes that started it; this run's epmd listens on this run's port."""
-        try:
-            subprocess.run(["epmd", "-port", str(self.epmd_port), "-kill"], capture_output=True, timeout=10,
-                           env={**os.environ, **self._env()})
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            log.warning("could not stop epmd on port %d: %s", self.epmd_port, exc)
+        """epmd outlives the nodes that started it; this run's epmd listens on this run's port
+        (one per namespace when nodes are isolated)."""
+        for i in list(self.nodes) if self.runtime.isolated else [1]:
+            argv = self.runtime.exec_prefix(i) + ["epmd", "-port", str(self.epmd_port), "-kill"]
+            try:
+                subprocess.run(argv, capture_output=True, timeout=10, env={**os.environ, **self._env(i)})
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                log.warning("could not stop epmd on port %d: %s", self.epmd_port, exc)
 
     def _logs(self) -> list[Path]:
         return [self.dir / f"rabbit-{i}" / "node.log" for i in self.nodes]
@@ -164,9 +175,9 @@ class RabbitCluster:
 
     def ctl(self, i: int, *args: str, check: bool = True, timeout: float = CTL_TIMEOUT) -> subprocess.CompletedProcess[str]:
         """rabbitmqctl against node i, as this run (its cookie, its epmd)."""
-        argv = [str(RABBIT_BIN / "rabbitmqctl"), "-n", self.node_names[i], *args]
+        argv = [*self.runtime.exec_prefix(i), str(RABBIT_BIN / "rabbitmqctl"), "-n", self.node_names[i], *args]
         log.info("run %s", " ".join(argv))
-        env = {**os.environ, **self._env(), "AFTERSHOCK_RUN_ID": self.runtime.run_id}
+        env = {**os.environ, **self._env(i), "AFTERSHOCK_RUN_ID": self.runtime.run_id}
         try:
             done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env)
         except subprocess.TimeoutExpired:
@@ -185,7 +196,7 @@ class RabbitCluster:
         queue = self.spec.queue
         arguments = {} if queue.type == "classic" else {"x-queue-type": queue.type}
         with pika.BlockingConnection(pika.ConnectionParameters(
-                host=self.runtime.host, port=self.amqp_ports[1], connection_attempts=3, retry_delay=1)) as conn:
+                host=self.runtime.address(1), port=self.amqp_ports[1], connection_attempts=3, retry_delay=1)) as conn:
             conn.channel().queue_declare(queue.name, durable=queue.durable, arguments=arguments)
 
     # -- queries ---------------------------------------------------------------------------
@@ -212,15 +223,12 @@ class RabbitCluster:
     def controller(self) -> int:
         raise ClusterError("RabbitMQ has no controller: use node(i) or leader(queue)")
 
-    def amqp_urls(self) -> list[str]:
-        return [f"{self.runtime.host}:{port}" for port in self.amqp_ports.values()]
-
     def load_config(self) -> dict[str, Any]:
-        return {"kind": "rabbitmq", "brokers": self.amqp_urls(), "topic": self.spec.queue.name,
+        return {"kind": "rabbitmq", "brokers": self.routes.dial("producer"), "topic": self.spec.queue.name,
                 "queue_type": self.spec.queue.type}
 
     def consumer_spec(self, instance: int, ledger: Path, log_path: Path, consumer: ConsumerSpec) -> ProcessSpec:
-        argv = [sys.executable, str(CONSUMER_APP), "--brokers", ",".join(self.amqp_urls()),
+        argv = [sys.executable, str(CONSUMER_APP), "--brokers", ",".join(self.routes.dial(f"consumer{instance}")),
                 "--queue", self.spec.queue.name, "--queue-type", self.spec.queue.type,
                 "--instance", str(instance), "--ledger", str(ledger), "--ack", consumer.ack, "--prefetch", str(consumer.prefetch),
                 "--durable", str(self.spec.queue.durable).lower(), "--process-ms", str(consumer.processing.time * 1000)]

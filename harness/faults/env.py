@@ -1,0 +1,40 @@
+"""The orchestrator's side of FaultEnv: selectors resolved against the live cluster."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from harness.runtimes.base import NodeProcess
+from harness.scenario.selectors import Selector
+
+
+@dataclass
+class RunFaultEnv:
+    target: Any              # harness.targets.base.Target
+    consumers: Any           # harness.consumers.ConsumerGroup
+    rng: random.Random
+    proxies: Any = None
+    network: Any = None
+
+    @property
+    def node_numbers(self) -> list[int]:
+        return sorted(self.target.nodes)
+
+    def node_of(self, selector: Selector) -> int:
+        if selector.kind == "node":
+            return selector.index
+        if selector.kind == "leader":
+            return self.target.leader_of(*selector.args)
+        if selector.kind == "controller":
+            return self.target.controller()
+        if selector.kind == "random":
+            return self.rng.choice(self.node_numbers)
+        raise ValueError(f"{selector} is not a broker node")
+
+    def process(self, selector: Selector) -> tuple[str, NodeProcess]:
+        if selector.kind == "consumer":
+            return f"consumer-{selector.index}", self.consumers.instances[selector.index]
+        node = self.target.nodes[self.node_of(selector)]
+        return node.name, node

@@ -1,0 +1,1 @@
+"""The network between clients and nodes: namespaces and partitions, Toxiproxy links."""

@@ -1,0 +1,149 @@
+"""Each broker node in its own network namespace, joined by veth pairs to a per-run bridge.
+
+Addresses come from 198.18.0.0/15 (reserved for benchmarking): they never leave the machine.
+Clients stay in the root namespace and reach node i at its namespace address through the
+bridge. Partitions are iptables DROP rules inside the node namespaces, replaced atomically
+with iptables-restore. Every name carries the run's tag so `cleanup` finds leftovers.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import re
+import shutil
+import subprocess
+
+from harness.errors import ClusterError, EnvironmentProblem
+from harness.network import grudges
+from harness.network.grudges import Grudge
+
+log = logging.getLogger("aftershock")
+
+SUPERNET = ipaddress.ip_network("198.18.0.0/15")
+CMD_TIMEOUT = 20.0
+
+
+def run_tag(run_id: str) -> str:
+    """8 hex characters of the run id: short enough for 15-character interface names."""
+    return run_id.removeprefix("as-")[:8]
+
+
+def sh(*argv: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    log.info("run %s", " ".join(argv))
+    done = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=CMD_TIMEOUT)
+    if check and done.returncode != 0:
+        raise ClusterError(f"`{' '.join(argv)}` failed: {done.stderr.strip()}")
+    return done
+
+
+def require_net_admin() -> None:
+    if os.geteuid() != 0:
+        raise EnvironmentProblem("network: {isolation: namespaces} needs root (CAP_NET_ADMIN) to create"
+                                 " namespaces, veth pairs and iptables rules: run as root, or drop partitions")
+    for tool in ("ip", "iptables-restore"):
+        if shutil.which(tool) is None:
+            raise EnvironmentProblem(f"{tool} not found: run `make install` (Debian packages iproute2, iptables)")
+
+
+def _used_subnets() -> set[str]:
+    out = sh("ip", "-o", "-4", "addr", "show", check=False).stdout
+    return set(re.findall(r"inet (198\.1[89]\.\d+)\.\d+/", out))
+
+
+class NamespaceNetwork:
+    """Bridge + one namespace per node; `address(i)` is node i's address, `client_address` the root side."""
+
+    def __init__(self, run_id: str, nodes: list[int]) -> None:
+        self.tag = run_tag(run_id)
+        self.nodes = nodes
+        self.bridge = f"as{self.tag}br"
+        self.subnet = self._pick_subnet()
+        hosts = list(self.subnet.hosts())
+        self.client_address = str(hosts[0])
+        self._addresses = {i: str(hosts[9 + i]) for i in nodes}
+        self._active: dict[int, Grudge] = {}
+        self._created: list[tuple[str, str]] = []   # (kind, name), undone in reverse
+
+    def _pick_subnet(self) -> ipaddress.IPv4Network:
+        used = _used_subnets()
+        start = int(self.tag, 16) % 512
+        for k in range(512):
+            net = list(SUPERNET.subnets(new_prefix=24))[(start + k) % 512]
+            if str(net.network_address).rsplit(".", 1)[0] not in used:
+                return net
+        raise EnvironmentProblem("no free /24 left in 198.18.0.0/15 for this run's network")
+
+    def namespace(self, i: int) -> str:
+        return f"as-{self.tag}-n{i}"
+
+    def address(self, i: int) -> str:
+        return self._addresses[i]
+
+    def exec_prefix(self, i: int) -> list[str]:
+        return ["ip", "netns", "exec", self.namespace(i)]
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def __enter__(self) -> "NamespaceNetwork":
+        require_net_admin()
+        try:
+            prefix = self.subnet.prefixlen
+            sh("ip", "link", "add", self.bridge, "type", "bridge")
+            self._created.append(("link", self.bridge))
+            sh("ip", "addr", "add", f"{self.client_address}/{prefix}", "dev", self.bridge)
+            sh("ip", "link", "set", self.bridge, "up")
+            for i in self.nodes:
+                ns, host_end = self.namespace(i), f"as{self.tag}v{i}"
+                sh("ip", "netns", "add", ns)
+                self._created.append(("netns", ns))
+                sh("ip", "link", "add", host_end, "type", "veth", "peer", "name", "eth0", "netns", ns)
+                self._created.append(("link", host_end))
+                sh("ip", "link", "set", host_end, "master", self.bridge, "up")
+                sh(*self.exec_prefix(i), "ip", "addr", "add", f"{self.address(i)}/{prefix}", "dev", "eth0")
+                sh(*self.exec_prefix(i), "ip", "link", "set", "eth0", "up")
+                sh(*self.exec_prefix(i), "ip", "link", "set", "lo", "up")
+                self._restore(i, frozenset())
+            log.info("namespaces ready: %s on %s", ", ".join(self.namespace(i) for i in self.nodes), self.subnet)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Run after every process in the namespaces has ended (a namespace deleted under a live
+        process would leave its veth behind)."""
+        for kind, name in reversed(self._created):
+            argv = ("ip", "link", "del", name) if kind == "link" else ("ip", "netns", "del", name)
+            done = sh(*argv, check=False)
+            if done.returncode != 0 and "Cannot find" not in done.stderr and "No such" not in done.stderr:
+                log.warning("could not remove %s %s: %s", kind, name, done.stderr.strip())
+        self._created.clear()
+
+    # -- partitions ------------------------------------------------------------------------
+    def partition(self, key: int, grudge: Grudge) -> None:
+        self._active[key] = grudge
+        self._apply()
+
+    def heal(self, key: int) -> None:
+        self._active.pop(key, None)
+        self._apply()
+
+    def _apply(self) -> None:
+        merged = grudges.merge(self._active.values())
+        for i in self.nodes:
+            self._restore(i, merged.get(i, frozenset()))
+
+    def _restore(self, i: int, dropped: frozenset[int]) -> None:
+        """Replace node i's whole filter table in one iptables-restore: the cut is atomic."""
+        lines = ["*filter", ":INPUT ACCEPT [0:0]", ":FORWARD ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]"]
+        for peer in sorted(dropped):
+            address = self.client_address if peer == grudges.CLIENT else self.address(peer)
+            lines.append(f"-A INPUT -s {address}/32 -j DROP")
+            if peer == grudges.CLIENT:  # the root namespace is not ours to filter: drop both ways here
+                lines.append(f"-A OUTPUT -d {address}/32 -j DROP")
+        lines.append("COMMIT")
+        sh(*self.exec_prefix(i), "iptables-restore", stdin="\n".join(lines) + "\n")
+
+    def rules(self, i: int) -> str:
+        return sh(*self.exec_prefix(i), "iptables", "-S", "INPUT").stdout

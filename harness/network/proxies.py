@@ -1,0 +1,59 @@
+"""One Toxiproxy proxy per client path: (producer | consumer i) x broker node.
+
+Giving each client group its own proxies lets a fault slow the producers without touching
+the consumers, or cut consumer 1 alone. A link (`consumer(1)->leader(orders, 0)`) resolves
+to the set of proxies it crosses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness.network.toxiproxy import ToxiproxyClient
+from harness.runtimes.local import LocalRuntime
+from harness.scenario.links import Link
+
+
+def client_groups(consumer_instances: int) -> list[str]:
+    return ["producer"] + [f"consumer{i}" for i in range(1, consumer_instances + 1)]
+
+
+@dataclass(frozen=True)
+class Path:
+    group: str
+    node: int
+    listen: tuple[str, int]     # what the client dials
+    upstream: tuple[str, int]   # the broker's listener for this group
+
+    @property
+    def name(self) -> str:
+        return f"{self.group}-n{self.node}"
+
+
+class ProxyNet:
+    """The proxies of one run; created before the brokers start (Kafka advertises them)."""
+
+    def __init__(self, runtime: LocalRuntime, upstreams: dict[tuple[str, int], tuple[str, int]]) -> None:
+        self.paths = {key: Path(key[0], key[1], ("127.0.0.1", runtime.free_port()), upstream)
+                      for key, upstream in upstreams.items()}
+        self.client: ToxiproxyClient | None = None
+
+    def endpoints(self) -> dict[tuple[str, int], tuple[str, int]]:
+        return {key: path.listen for key, path in self.paths.items()}
+
+    def create(self, client: ToxiproxyClient) -> None:
+        self.client = client
+        for path in self.paths.values():
+            client.create_proxy(path.name, "%s:%d" % path.listen, "%s:%d" % path.upstream)
+
+    def select(self, link: Link, node: int | None) -> list[Path]:
+        """The paths a link crosses; `node` is its resolved destination (None: any node)."""
+        if link.source == "producer":
+            groups = {"producer"}
+        elif link.source == "consumer":
+            groups = {g for g, _ in self.paths if g.startswith("consumer")}
+            if link.source_index is not None:
+                groups = {f"consumer{link.source_index}"}
+        else:
+            groups = {g for g, _ in self.paths}
+        return [p for (g, n), p in sorted(self.paths.items()) if g in groups and (node is None or n == node)]

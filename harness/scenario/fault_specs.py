@@ -1,0 +1,102 @@
+"""Fault entries of a scenario, one model per family, told apart by `action`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from harness.scenario.durations import Duration
+from harness.scenario.located import LocatedValueError
+from harness.scenario.links import LinkField
+from harness.scenario.selectors import Selector, SelectorField, parse_selector
+
+PROCESS_ACTIONS = ("kill", "stop", "pause", "restart")
+TOXIC_ACTIONS = ("latency", "bandwidth", "slow_close", "timeout", "reset_peer", "slicer", "limit_data", "down")
+PARTITION_MODES = ("isolate", "halves", "majority", "minority", "majorities-ring", "bridge", "asymmetric",
+                   "groups", "cut")
+
+
+class _Fault(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    at: Duration
+    heal_after: Duration | None = None
+
+
+class ProcessFault(_Fault):
+    """A broker node or consumer process dies, hangs or restarts."""
+
+    action: Literal["kill", "stop", "pause", "restart"]
+    target: SelectorField
+
+
+class ToxicFault(_Fault):
+    """A Toxiproxy toxic on every proxy of a link (or the link taken down)."""
+
+    action: Literal["latency", "bandwidth", "slow_close", "timeout", "reset_peer", "slicer", "limit_data", "down"]
+    link: LinkField
+    stream: Literal["upstream", "downstream", "both"] = "both"
+    toxicity: float = Field(1.0, ge=0.0, le=1.0)
+    latency: Duration = 0.0
+    jitter: Duration = 0.0
+    rate: int | None = Field(None, ge=0, description="bandwidth in KB/s")
+    delay: Duration = 0.0           # slow_close
+    timeout: Duration = 0.0         # timeout / reset_peer (0: never closes / immediately)
+    average_size: int = Field(64, ge=1)   # slicer
+    size_variation: int = Field(32, ge=0)
+    slice_delay: Duration = 0.0
+    bytes: int | None = Field(None, ge=0, description="limit_data: close after this many bytes")
+
+    @model_validator(mode="after")
+    def _needs_its_parameter(self) -> "ToxicFault":
+        if self.action == "latency" and self.latency <= 0:
+            raise LocatedValueError("latency needs latency: (e.g. 300ms)", ("latency",))
+        if self.action == "bandwidth" and self.rate is None:
+            raise LocatedValueError("bandwidth needs rate: in KB/s", ("rate",))
+        if self.action == "limit_data" and self.bytes is None:
+            raise LocatedValueError("limit_data needs bytes:", ("bytes",))
+        if self.jitter > self.latency:
+            raise LocatedValueError("jitter cannot exceed latency", ("jitter",))
+        return self
+
+
+class PartitionFault(_Fault):
+    """iptables DROP rules between nodes (and clients) in their network namespaces."""
+
+    action: Literal["partition"]
+    mode: Literal["isolate", "halves", "majority", "minority", "majorities-ring", "bridge", "asymmetric",
+                  "groups", "cut"] = "halves"
+    target: SelectorField | None = Field(None, description="isolate: the node cut off (default random)")
+    groups: list[list[int]] | None = Field(None, description="groups: node numbers that still see each other")
+    between: str | None = Field(None, description="cut/asymmetric: 'A|B', sides client or a node selector")
+
+    @model_validator(mode="after")
+    def _mode_arguments(self) -> "PartitionFault":
+        if self.mode == "groups" and not self.groups:
+            raise LocatedValueError("mode groups needs groups: e.g. [[1, 2], [3]]", ("groups",))
+        if self.mode != "groups" and self.groups:
+            raise LocatedValueError("groups: is only for mode: groups", ("groups",))
+        if self.mode == "cut" and not self.between:
+            raise LocatedValueError("mode cut needs between: e.g. 'client|leader(orders, 0)'", ("between",))
+        if self.between is not None:
+            sides = [s.strip() for s in self.between.split("|")]
+            if len(sides) != 2:
+                raise LocatedValueError("between: is 'A|B', e.g. 'client|node(1)'", ("between",))
+            for side in sides:
+                if side != "client":
+                    try:
+                        parse_selector(side)
+                    except ValueError as exc:
+                        raise LocatedValueError(str(exc), ("between",)) from None
+        if self.target is not None and self.target.kind == "consumer":
+            raise LocatedValueError("partitions act on broker nodes: use node(i), leader(...), random",
+                                    ("target",))
+        return self
+
+    def sides(self) -> tuple[Selector | str, Selector | str]:
+        left, right = (s.strip() for s in (self.between or "").split("|"))
+        return tuple(s if s == "client" else parse_selector(s) for s in (left, right))  # type: ignore[return-value]
+
+
+FaultSpec = Annotated[Union[ProcessFault, ToxicFault, PartitionFault], Field(discriminator="action")]

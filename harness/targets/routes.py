@@ -1,0 +1,22 @@
+"""Where each client group (producer, consumer1, ...) dials each broker node.
+
+Directly by default; through one Toxiproxy proxy per (group, node) when the scenario has
+link faults. Kafka also advertises these addresses, so metadata redirects stay on the route.
+"""
+
+from __future__ import annotations
+
+Key = tuple[str, int]   # (client group, node number)
+
+
+class ClientRoutes:
+    def __init__(self, upstreams: dict[Key, tuple[str, int]]) -> None:
+        self.upstreams = dict(upstreams)   # the brokers' own listeners
+        self.endpoints = dict(upstreams)   # what clients dial
+
+    def route_through(self, endpoints: dict[Key, tuple[str, int]]) -> None:
+        self.endpoints.update(endpoints)
+
+    def dial(self, group: str) -> list[str]:
+        """host:port of every node, in node order, for one client group."""
+        return [f"{host}:{port}" for (g, _), (host, port) in sorted(self.endpoints.items()) if g == group]
