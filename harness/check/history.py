@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -18,9 +20,12 @@ class History:
     not parse, such as the torn last line of a killed writer, are skipped.
     """
 
-    def __init__(self, ledger_dir: Path, load_window_ns: tuple[int, int] | None = None) -> None:
+    def __init__(self, ledger_dir: Path, load_window_ns: tuple[int, int] | None = None,
+                 journal: Path | None = None) -> None:
         self.ledger_dir = Path(ledger_dir)
         self.load_window_ns = load_window_ns
+        # The fault journal sits beside the ledger directory in a run directory.
+        self.journal = journal if journal is not None else self.ledger_dir.parent / "faults.jsonl"
         self._conn: duckdb.DuckDBPyConnection | None = None
         self._spill: tempfile.TemporaryDirectory[str] | None = None
 
@@ -30,6 +35,7 @@ class History:
         try:
             self._define_view("sends", "sends-*.csv", SEND_COLUMNS)
             self._define_view("deliveries", "deliveries-*.csv", DELIVERY_COLUMNS)
+            self._define_heals()
         except BaseException:
             self.close()
             raise
@@ -60,6 +66,21 @@ class History:
         cursor = self.conn.execute(query, params)
         names = [column[0] for column in cursor.description]
         return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    def _define_heals(self) -> None:
+        """Table `heals` (fault index, action, target, healed_ns) from the fault journal, if any."""
+        self.conn.execute("CREATE TABLE heals (fault INTEGER, action VARCHAR, target VARCHAR, healed_ns BIGINT)")
+        rows = []
+        if self.journal.exists():
+            for line in self.journal.read_text().splitlines():
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue  # a torn last line
+                if event.get("event") == "heal" and event.get("healed_ns"):
+                    rows.append((event["index"], event["action"], event["target"], event["healed_ns"]))
+        if rows:
+            self.conn.executemany("INSERT INTO heals VALUES (?, ?, ?, ?)", rows)
 
     def _define_view(self, view: str, pattern: str, columns: dict[str, str]) -> None:
         files = sorted(str(path) for path in self.ledger_dir.glob(pattern) if path.is_file())
