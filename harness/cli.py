@@ -49,7 +49,7 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
     for path in args.scenarios:
         try:
             scenario = load_scenario(path)
-            console.print(f"[green]ok[/] {path}: {scenario.name}")
+            console.print(f"[green]ok[/] {path}: {scenario.name}", soft_wrap=True)
         except AftershockError as exc:
             failed += 1
             Console(stderr=True, highlight=False).print(f"[red]invalid[/] {exc}")
