@@ -204,6 +204,11 @@ class Scenario(Strict):
                                         f" inside the load ({self.load.duration:g}s)", ("nemesis",))
         if isinstance(self.target, RabbitTarget) and self.target.queue.type == "stream" and self.consumer.ack == "auto":
             raise LocatedValueError("stream queues need manual acks: set consumer.ack: manual", ("consumer", "ack"))
+        if isinstance(self.target, RabbitTarget) and self.target.queue.type == "stream" and self.consumer.instances > 1:
+            raise LocatedValueError(
+                "a stream delivers every message to every consumer (RabbitMQ 3.10 has no single active consumer"
+                " for streams), so N instances would read everything N times: set consumer.instances: 1",
+                ("consumer", "instances"))
         return self
 
 

@@ -20,7 +20,7 @@ CLEAN = """\
 name: rabbitmq-clean-{type}
 target: {{kind: rabbitmq, nodes: 3, queue: {{name: orders, type: {type}, durable: true}}}}
 producer: {{confirms: true, persistent: true, mandatory: true}}
-consumer: {{instances: 2, ack: manual, prefetch: 50}}
+consumer: {{instances: {instances}, ack: manual, prefetch: 50}}
 load: {{users: 2, rate: 300, duration: 12s}}
 expect: {{lost: 0, duplicated: 0, unexpected: 0}}
 """
@@ -42,7 +42,7 @@ def erlang_processes_of(run_id: str) -> list[str]:
 @pytest.mark.parametrize("queue_type", ["classic", "quorum", "stream"])
 def test_clean_run_loses_and_duplicates_nothing_on_each_queue_type(tmp_path: Path, queue_type: str) -> None:
     scenario = tmp_path / "clean.yaml"
-    scenario.write_text(CLEAN.format(type=queue_type))
+    scenario.write_text(CLEAN.format(type=queue_type, instances=1 if queue_type == "stream" else 2))
     code, results = run_scenario(scenario, tmp_path / "run", timeout=300)
     counts = results["counts"]
     assert results["verdict"] == "pass", (results["expectations"], results["error"])

@@ -55,6 +55,11 @@ def test_stream_queues_need_manual_acks() -> None:
         parse_scenario(BASE + "consumer: {ack: auto}\n")
 
 
+def test_streams_take_one_consumer_instance() -> None:
+    with pytest.raises(ScenarioError, match="set consumer.instances: 1"):
+        parse_scenario(BASE + "consumer: {instances: 2}\n")
+
+
 def test_unknown_partition_handling_is_refused() -> None:
     with pytest.raises(ScenarioError, match="use ignore, pause_minority or autoheal"):
         parse_scenario("name: r\ntarget: {kind: rabbitmq, broker_config: {cluster_partition_handling: heal}}\n")
