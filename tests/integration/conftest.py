@@ -62,6 +62,14 @@ def survivors(run_id: str) -> list[int]:
         time.sleep(0.2)
 
 
+def network_leftovers(run_id: str) -> list[str]:
+    """Namespaces and links of this run still present (iptables rules live and die with the namespaces)."""
+    tag = run_id.removeprefix("as-")[:8]
+    names = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
+    return [line for line in (names + links).splitlines() if f"as-{tag}-" in line or f" as{tag}" in line]
+
+
 def run_cli(args: list[str], timeout: float, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "harness", *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=timeout, env={**os.environ, "COLUMNS": "160", **(env or {})})
@@ -74,4 +82,5 @@ def run_scenario(scenario: Path, out: Path, timeout: float = 600, extra: list[st
     assert results_path.exists(), f"no results.json; exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     results = json.loads(results_path.read_text())
     assert survivors(results["run_id"]) == [], "processes of the run survived it"
+    assert network_leftovers(results["run_id"]) == [], "network namespaces or links of the run survived it"
     return proc.returncode, results

@@ -13,14 +13,17 @@ from pathlib import Path
 import pytest
 
 from harness.cleanup import RunMarker
-from tests.integration.conftest import ROOT, run_cli, survivors
+from tests.integration.conftest import ROOT, network_leftovers, run_cli, survivors
 
 SCENARIO = """\
 name: interrupted
 target: {kind: kafka, nodes: 3}
+network: {isolation: namespaces}
 load: {users: 2, rate: 300, duration: 60s}
 consumer: {instances: 2}
 faults:
+  - {at: 1s, action: latency, link: "client->any", latency: 50ms, heal_after: 50s}
+  - {at: 1s, action: partition, mode: isolate, target: "node(3)", heal_after: 50s}
   - {at: 2s, action: pause, target: "node(2)", heal_after: 50s}
 """
 
@@ -33,7 +36,7 @@ def _start_run(tmp_path: Path) -> tuple[subprocess.Popen[bytes], Path]:
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     journal = out / "faults.jsonl"
-    while not (journal.exists() and journal.stat().st_size > 0):  # load running and node(2) paused
+    while not (journal.exists() and journal.read_text().count("\n") >= 3):  # all three faults in force
         assert proc.poll() is None, "the run ended before it could be interrupted"
         assert time.monotonic() < deadline, "the run never reached its load phase"
         time.sleep(0.5)
@@ -48,7 +51,8 @@ def test_interrupt_during_a_run_leaves_no_process_behind(tmp_path: Path, sig: si
     assert proc.wait(timeout=120) == 130
     results = json.loads((out / "results.json").read_text())
     assert results["verdict"] == "error" and results["error"].startswith("interrupted")
-    assert survivors(results["run_id"]) == []
+    assert survivors(results["run_id"]) == []  # brokers, consumers, load and toxiproxy
+    assert network_leftovers(results["run_id"]) == []
 
 
 @pytest.mark.usefixtures("kafka_available")
@@ -58,6 +62,10 @@ def test_killed_orchestrator_takes_its_processes_with_it(tmp_path: Path) -> None
     proc.kill()
     proc.wait(timeout=10)
     assert survivors(run_id) == []
+    # The kernel cannot clean up namespaces for a SIGKILLed orchestrator: `cleanup` does.
+    done = run_cli(["cleanup"], timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert network_leftovers(run_id) == []
 
 
 def test_cleanup_ends_leftovers_of_dead_runs_only(tmp_path: Path) -> None:
