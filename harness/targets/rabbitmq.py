@@ -207,15 +207,18 @@ class RabbitCluster:
         raise ClusterError("no RabbitMQ node is running to ask")
 
     def leader_of(self, *args: str) -> int:
-        """The node of the quorum/stream queue's leader, or of a classic queue's home."""
+        """The node of the quorum/stream queue's leader, or of a classic queue's home.
+
+        Tabular output, not JSON: the JSON formatter prints a remote pid without its node name.
+        """
         queue = args[0]
-        rows = json.loads(self.ctl(self._live_node(), "list_queues", "name", "type", "leader", "pid",
-                                   "--formatter", "json", "--quiet").stdout or "[]")
-        for row in rows:
-            if row.get("name") == queue:
-                owner = row.get("leader") or _node_of_pid(row.get("pid", ""))
-                for i, name in self.node_names.items():
-                    if name == owner:
+        out = self.ctl(self._live_node(), "list_queues", "name", "leader", "pid", "--no-table-headers", "--quiet").stdout
+        for line in out.splitlines():
+            name, leader, pid = (line.split("\t") + ["", "", ""])[:3]
+            if name == queue:
+                owner = leader or _node_of_pid(pid)
+                for i, node_name in self.node_names.items():
+                    if node_name == owner:
                         return i
                 raise ClusterError(f"queue {queue} is on unknown node {owner!r}")
         raise ClusterError(f"queue {queue} not found")
@@ -241,5 +244,6 @@ class RabbitCluster:
 
 
 def _node_of_pid(pid: str) -> str:
-    """A classic queue's home node from its process id as rabbitmqctl prints it (`<rabbit@host.1.2.3>`)."""
+    """A classic queue's home node from its process id as rabbitmqctl prints it (`<rabbit@host.1.2.3>`).
+    With long names the host is an address with dots of its own, so cut the three numbers off the end."""
     return pid.strip("<>").rsplit(".", 3)[0] if pid else ""

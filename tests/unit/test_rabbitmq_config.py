@@ -45,6 +45,7 @@ def test_nodes_have_their_own_names_ports_and_dirs_and_share_cookie_home(cluster
 
 def test_classic_queue_home_node_comes_from_its_pid() -> None:
     assert _node_of_pid("<asx-2@localhost.1710939874.1234.0>") == "asx-2@localhost"
+    assert _node_of_pid("<asx-2@198.18.7.12.1710939874.1234.0>") == "asx-2@198.18.7.12"
 
 
 BASE = "name: r\ntarget: {kind: rabbitmq, queue: {type: stream}}\n"
