@@ -247,10 +247,13 @@ class KafkaCluster:
                 continue  # not written yet, or caught mid-write
         if not states:
             return int(_find_key(self._query(lambda a: a.describe_metadata_quorum()), "leader_id"))
-        latest = max(states, key=lambda state: state.get("leaderEpoch", -1))
-        if latest.get("leaderId", -1) < 0:
-            raise ClusterError(f"no active KRaft controller (election of epoch {latest.get('leaderEpoch')} under way)")
-        return int(latest["leaderId"])
+        # A voter that only voted in the newest epoch records no leader; one that follows does.
+        epoch = max(state.get("leaderEpoch", -1) for state in states)
+        leaders = {state["leaderId"] for state in states
+                   if state.get("leaderEpoch") == epoch and state.get("leaderId", -1) >= 0}
+        if len(leaders) != 1:
+            raise ClusterError(f"no active KRaft controller (election of epoch {epoch} under way)")
+        return int(leaders.pop())
 
     def load_config(self) -> dict[str, Any]:
         return {"kind": "kafka", "bootstrap": ",".join(self.routes.dial("producer")), "topic": self.spec.topic.name}

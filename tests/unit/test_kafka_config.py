@@ -44,3 +44,26 @@ def test_broker_config_overrides_are_rendered_as_kafka_properties(cluster: Kafka
 def test_heap_is_capped_on_the_command_line(cluster: KafkaCluster) -> None:
     argv = cluster.nodes[1].spec.argv  # type: ignore[attr-defined]
     assert "-Xmx384m" in argv and "kafka.Kafka" in argv
+
+
+def _quorum_state(cluster: KafkaCluster, node: int, leader: int, epoch: int) -> None:
+    path = cluster.dir / f"kafka-{node}" / "data" / "__cluster_metadata-0" / "quorum-state"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f'{{"clusterId":"","leaderId":{leader},"leaderEpoch":{epoch},"votedId":-1}}')
+
+
+def test_controller_is_the_leader_of_the_newest_epoch(cluster: KafkaCluster) -> None:
+    _quorum_state(cluster, 1, leader=1, epoch=3)   # paused old leader, still claiming
+    _quorum_state(cluster, 2, leader=2, epoch=4)
+    _quorum_state(cluster, 3, leader=-1, epoch=4)  # voted, has not recorded the leader yet
+    assert cluster.controller() == 2
+
+
+def test_no_controller_while_an_election_is_under_way(cluster: KafkaCluster) -> None:
+    from harness.errors import ClusterError
+
+    _quorum_state(cluster, 1, leader=1, epoch=3)
+    _quorum_state(cluster, 2, leader=-1, epoch=4)
+    _quorum_state(cluster, 3, leader=-1, epoch=4)
+    with pytest.raises(ClusterError, match="election of epoch 4"):
+        cluster.controller()
