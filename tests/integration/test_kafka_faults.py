@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import random
 import time
 from pathlib import Path
 
 import pytest
 
+from harness.faults.env import RunFaultEnv
 from harness.faults.process import Kill, Pause
+from harness.scenario.fault_specs import ProcessFault
 from harness.runtimes.local import LocalRuntime
 from harness.scenario.model import KafkaTarget
 from harness.targets.kafka import KafkaCluster
@@ -17,18 +20,24 @@ from tests.integration.conftest import survivors
 pytestmark = pytest.mark.usefixtures("kafka_available")
 
 
+def Env(cluster: KafkaCluster) -> RunFaultEnv:  # noqa: N802 - reads as the FaultEnv it builds
+    return RunFaultEnv(target=cluster, consumers=None, rng=random.Random(1))
+
+
 def test_leader_kill_moves_leadership_and_heal_restores_the_node(tmp_path: Path) -> None:
     spec = KafkaTarget(kind="kafka", nodes=3, broker_config={"min.insync.replicas": 2})
     runtime = LocalRuntime("as-test-leader")
     with KafkaCluster(spec, runtime, tmp_path) as cluster:
         old = cluster.leader_of("orders", "0")
-        fault, victim = Kill(), cluster.nodes[old]
-        fault.inject(victim)
+        victim = cluster.nodes[old]
+        fault = Kill(ProcessFault(action="kill", target=f"node({old})", at=0))
+        assert fault.inject(Env(cluster)) == [f"kafka-{old}"]
         assert not victim.alive
         new = wait_until(lambda: (lambda l: l if l != old else None)(cluster.leader_of("orders", "0")),
                          what="a new leader of orders/0", timeout=60)
         assert new != old and cluster.nodes[new].alive
-        fault.heal(victim)
+        fault.heal(Env(cluster))
+        assert victim.alive
         wait_until(lambda: old in next(p for p in cluster.partitions("orders") if p["partition"] == 0)["isr"],
                    what=f"node {old} back in the ISR", timeout=90)
         controller = cluster.controller()
@@ -39,14 +48,14 @@ def test_leader_kill_moves_leadership_and_heal_restores_the_node(tmp_path: Path)
 def test_paused_controller_loses_the_quorum_leadership(tmp_path: Path) -> None:
     spec = KafkaTarget(kind="kafka", nodes=3)
     with KafkaCluster(spec, LocalRuntime("as-test-pause"), tmp_path) as cluster:
-        old = cluster.controller()
-        fault = Pause()
-        fault.inject(cluster.nodes[old])
+        old = wait_until(cluster.controller, what="an active controller", timeout=30)
+        fault = Pause(ProcessFault(action="pause", target="controller", at=0))
+        assert fault.inject(Env(cluster)) == [f"kafka-{old}"]
         try:
             new = wait_until(lambda: (lambda c: c if c != old else None)(cluster.controller()),
                              what="another active controller", timeout=60)
         finally:
-            fault.heal(cluster.nodes[old])
+            fault.heal(Env(cluster))
         assert new != old
         time.sleep(1)
         assert cluster.nodes[old].alive

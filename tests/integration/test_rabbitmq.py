@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import psutil
 import pytest
 
+from harness.faults.env import RunFaultEnv
 from harness.faults.process import Kill
+from harness.scenario.fault_specs import ProcessFault
 from harness.runtimes.local import LocalRuntime
 from harness.scenario.model import RabbitTarget
 from harness.targets.rabbitmq import RabbitCluster
@@ -57,11 +60,14 @@ def test_killing_the_quorum_leader_moves_leadership(tmp_path: Path) -> None:
     run_id = "as-rabbit-leader"
     with RabbitCluster(RabbitTarget(kind="rabbitmq", nodes=3), LocalRuntime(run_id), tmp_path) as cluster:
         old = cluster.leader_of("orders")
-        Kill().inject(cluster.nodes[old])
+        fault = Kill(ProcessFault(action="kill", target="leader(orders)", at=0))
+        env = RunFaultEnv(target=cluster, consumers=None, rng=random.Random(1))
+        assert fault.inject(env) == [f"rabbit-{old}"]
         new = wait_until(lambda: (lambda n: n if n != old else None)(cluster.leader_of("orders")),
                          what="a new quorum queue leader", timeout=60)
         assert new != old and cluster.nodes[new].alive
-        Kill().heal(cluster.nodes[old])
+        fault.heal(env)
+        assert cluster.nodes[old].alive
     assert survivors(run_id) == []
     assert erlang_processes_of(run_id) == []
 
