@@ -23,6 +23,7 @@ class RunResult:
     verdict: Verdict
     metrics: dict[str, Any]
     faults: list[FaultRecord] = field(default_factory=list)
+    schedule: dict[str, Any] = field(default_factory=dict)
     samples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     checker_errors: dict[str, str] = field(default_factory=dict)
     load_stats: dict[str, Any] | None = None
@@ -45,6 +46,7 @@ class RunResult:
             "counts": self.counts,
             "metrics": self.metrics,
             "expectations": [asdict(e) for e in self.verdict.expectations],
+            "schedule": self.schedule,
             "faults": [asdict(f) for f in self.faults],
             "samples": self.samples,
             "checker_errors": self.checker_errors,

@@ -240,6 +240,7 @@ class Run:
             scenario=self.scenario.name, description=self.scenario.description, run_id=self.run_id,
             seed=self.scenario.seed, out_dir=str(self.out_dir), started=started, duration_s=round(duration, 1),
             verdict=verdict, metrics=metrics, faults=self.injector.records if self.injector else [],
+            schedule=self.schedule.as_json(),
             samples=samples, checker_errors={f.checker: f.error for f in findings if f.error},
             load_stats=self.load_stats, versions=self.versions, error=error,
         )
