@@ -30,6 +30,7 @@ RABBIT_BIN = Path(os.environ.get("AFTERSHOCK_RABBITMQ_BIN", "/usr/lib/rabbitmq/b
 CONSUMER_APP = REPO / "targets" / "consumers" / "rabbitmq_consumer.py"
 READY_TIMEOUT = 120.0
 CTL_TIMEOUT = 60.0
+QUERY_TIMEOUT = 10.0
 
 
 def rabbitmq_version() -> str:
@@ -200,11 +201,18 @@ class RabbitCluster:
             conn.channel().queue_declare(queue.name, durable=queue.durable, arguments=arguments)
 
     # -- queries ---------------------------------------------------------------------------
-    def _live_node(self) -> int:
+    def _ask_any(self, *args: str) -> str:
+        """rabbitmqctl output from the first live node that answers quickly: a node paused by
+        pause_minority, or still rejoining after a partition, can hang for a long time."""
+        problems = []
         for i, node in self.nodes.items():
-            if node.alive and not node.paused:
-                return i
-        raise ClusterError("no RabbitMQ node is running to ask")
+            if not node.alive or node.paused:
+                continue
+            try:
+                return self.ctl(i, *args, "--timeout", "5", timeout=QUERY_TIMEOUT).stdout
+            except ClusterError as exc:
+                problems.append(str(exc))
+        raise ClusterError("no RabbitMQ node answered: " + ("; ".join(problems) or "none is running"))
 
     def leader_of(self, *args: str) -> int:
         """The node of the quorum/stream queue's leader, or of a classic queue's home.
@@ -212,7 +220,7 @@ class RabbitCluster:
         Tabular output, not JSON: the JSON formatter prints a remote pid without its node name.
         """
         queue = args[0]
-        out = self.ctl(self._live_node(), "list_queues", "name", "leader", "pid", "--no-table-headers", "--quiet").stdout
+        out = self._ask_any("list_queues", "name", "leader", "pid", "--no-table-headers", "--quiet")
         for line in out.splitlines():
             name, leader, pid = (line.split("\t") + ["", "", ""])[:3]
             if name == queue:
