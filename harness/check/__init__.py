@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.check import availability, delivery, latency, order, recovery  # noqa: F401  (registration)
+from harness.check import (  # noqa: F401  (registration)
+    availability, dead_letters, delivery, latency, order, recovery, side_effects,
+)
 from harness.check.base import CHECKERS, Checker, Finding, register
 from harness.check.history import History
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import duckdb
 
-from harness.ledger.schema import DELIVERY_COLUMNS, SEND_COLUMNS
+from harness.ledger.schema import LEDGERS
 
 
 class History:
@@ -33,8 +33,8 @@ class History:
         self._spill = tempfile.TemporaryDirectory(prefix="aftershock-duckdb-")
         self._conn = duckdb.connect(":memory:", config={"temp_directory": self._spill.name})
         try:
-            self._define_view("sends", "sends-*.csv", SEND_COLUMNS)
-            self._define_view("deliveries", "deliveries-*.csv", DELIVERY_COLUMNS)
+            for pattern, (view, columns) in LEDGERS.items():
+                self._define_view(view, pattern, columns)
             self._define_heals()
         except BaseException:
             self.close()
@@ -81,6 +81,10 @@ class History:
                     rows.append((event["index"], event["action"], event["target"], event["healed_ns"]))
         if rows:
             self.conn.executemany("INSERT INTO heals VALUES (?, ?, ?, ?)", rows)
+
+    def has(self, pattern: str) -> bool:
+        """Did any process write this kind of ledger? (A checker of an unused pattern reports None.)"""
+        return any(self.ledger_dir.glob(pattern))
 
     def _define_view(self, view: str, pattern: str, columns: dict[str, str]) -> None:
         files = sorted(str(path) for path in self.ledger_dir.glob(pattern) if path.is_file())

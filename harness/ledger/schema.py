@@ -4,7 +4,8 @@ CSV keeps writes cheap and crash-tolerant (a torn last line is skipped on read) 
 reads it at millions of rows per second. Files live under `<run>/ledger/`:
 
 - `sends-*.csv`      event,id,ts_ns,partition,offset,error
-      event: A = attempt (before the send), K = acknowledged by the broker, E = definite error.
+      event: A = attempt (before the send), K = acknowledged by the broker, E = error answer,
+             P = this id is a poison message (written beside its A; no consumer can process it).
       partition/offset are set on K, error (no commas) on E.
 - `deliveries-*.csv` id,partition,offset,ts_ns,consumer,redelivered
       one row per delivery handed to the consumer, written before its offset is committed/acked.
@@ -13,6 +14,9 @@ reads it at millions of rows per second. Files live under `<run>/ledger/`:
 
 Message ids are 63-bit integers: producer number in the high bits, per-producer sequence below,
 so order checks can compare sequences of one producer without string parsing.
+
+- `effects-*.csv`    id,ts_ns,consumer,mode     written by the downstream service per side effect
+- `dlq-*.csv`        id,ts_ns,reason,attempts   dead letters, as read back from the DLQ
 """
 
 from __future__ import annotations
@@ -37,6 +41,30 @@ DELIVERY_COLUMNS: dict[str, str] = {
     "redelivered": "INTEGER",
 }
 
+# The side effects the downstream service performed (its own ledger is the ground truth).
+EFFECT_COLUMNS: dict[str, str] = {
+    "id": "BIGINT",
+    "ts_ns": "BIGINT",
+    "consumer": "INTEGER",
+    "mode": "VARCHAR",        # normal | degraded
+}
+
+# What the harness read back from the dead-letter topic or queue.
+DEAD_LETTER_COLUMNS: dict[str, str] = {
+    "id": "BIGINT",
+    "ts_ns": "BIGINT",
+    "reason": "VARCHAR",      # poison | exhausted | breaker-open
+    "attempts": "INTEGER",
+}
+
+# file pattern -> (view name, columns): every ledger a History exposes
+LEDGERS: dict[str, tuple[str, dict[str, str]]] = {
+    "sends-*.csv": ("sends", SEND_COLUMNS),
+    "deliveries-*.csv": ("deliveries", DELIVERY_COLUMNS),
+    "effects-*.csv": ("effects", EFFECT_COLUMNS),
+    "dlq-*.csv": ("dead_letters", DEAD_LETTER_COLUMNS),
+}
+
 SEQ_BITS = 40
 
 
@@ -44,6 +72,7 @@ class SendEvent(str, enum.Enum):
     ATTEMPT = "A"
     ACK = "K"
     ERROR = "E"
+    POISON = "P"
 
 
 def make_id(producer: int, seq: int) -> int:

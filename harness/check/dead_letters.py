@@ -1,0 +1,47 @@
+"""Dead-letter accounting: every poison message dead-lettered exactly once, no healthy message
+there, and no acknowledged message neither processed nor dead-lettered."""
+
+from __future__ import annotations
+
+from harness.check.base import SAMPLE_LIMIT, Finding, register
+from harness.check.history import History
+
+_ACCOUNTS = """
+    WITH poison AS (SELECT DISTINCT id FROM sends WHERE event = 'P'),
+         acked AS (SELECT DISTINCT id FROM sends WHERE event = 'K'),
+         dead AS (SELECT id, count(*) AS copies FROM dead_letters GROUP BY id),
+         done AS (SELECT DISTINCT id FROM effects)
+    SELECT
+        (SELECT count(*) FROM dead) AS dead_lettered,
+        (SELECT coalesce(sum(copies - 1), 0) FROM dead) AS dead_letter_duplicates,
+        (SELECT count(*) FROM poison) AS poison_sent,
+        (SELECT count(*) FROM acked JOIN poison USING (id) WHERE id NOT IN (SELECT id FROM dead)) AS poison_missing,
+        (SELECT count(*) FROM dead WHERE id NOT IN (SELECT id FROM poison)) AS healthy_dead_lettered,
+        (SELECT count(*) FROM acked
+          WHERE id NOT IN (SELECT id FROM dead) AND id NOT IN (SELECT id FROM done)) AS unaccounted
+"""
+
+
+@register
+class DeadLetterChecker:
+    """`unaccounted` needs a downstream service (effects); without one it is None."""
+
+    name = "dead_letters"
+    metrics = ("dead_lettered", "dead_letter_duplicates", "poison_sent", "poison_missing",
+               "healthy_dead_lettered", "unaccounted")
+
+    def check(self, history: History) -> Finding:
+        row = history.records(_ACCOUNTS)[0]
+        metrics = {name: int(row[name]) for name in self.metrics}
+        if not history.has("effects-*.csv"):
+            metrics["unaccounted"] = None  # type: ignore[assignment]
+        samples = {
+            "poison_missing": history.records(f"""
+                SELECT DISTINCT id FROM sends s WHERE event = 'P'
+                  AND EXISTS (SELECT 1 FROM sends k WHERE k.id = s.id AND k.event = 'K')
+                  AND id NOT IN (SELECT id FROM dead_letters) ORDER BY id LIMIT {SAMPLE_LIMIT}"""),
+            "healthy_dead_lettered": history.records(f"""
+                SELECT id, reason, attempts FROM dead_letters
+                WHERE id NOT IN (SELECT id FROM sends WHERE event = 'P') ORDER BY id LIMIT {SAMPLE_LIMIT}"""),
+        }
+        return Finding(self.name, metrics, samples)

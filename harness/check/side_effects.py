@@ -1,0 +1,29 @@
+"""Did the services do each thing once? Side effects per id (what idempotency must keep at one),
+separately from delivery duplicates, and how many were done in degraded mode."""
+
+from __future__ import annotations
+
+from harness.check.base import SAMPLE_LIMIT, Finding, register
+from harness.check.history import History
+
+
+@register
+class SideEffectChecker:
+    """Figures are None when no downstream service ran: nothing was measured, nothing passes."""
+
+    name = "side_effects"
+    metrics = ("side_effects", "side_effect_duplicates", "degraded")
+
+    def check(self, history: History) -> Finding:
+        if not history.has("effects-*.csv"):
+            return Finding(self.name, {name: None for name in self.metrics})
+        effects, distinct, degraded = history.sql("""
+            SELECT count(*), count(DISTINCT id), count(*) FILTER (WHERE mode = 'degraded') FROM effects
+        """)[0]
+        samples = history.records(f"""
+            SELECT id, count(*) AS effects, list(consumer ORDER BY ts_ns) AS consumers
+            FROM effects GROUP BY id HAVING count(*) > 1 ORDER BY id LIMIT {SAMPLE_LIMIT}
+        """)
+        metrics = {"side_effects": int(distinct), "side_effect_duplicates": int(effects - distinct),
+                   "degraded": int(degraded)}
+        return Finding(self.name, metrics, {"duplicated_effects": samples})
