@@ -10,6 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from harness.scenario.durations import Duration
 from harness.scenario.fault_specs import FaultSpec, PartitionFault
 from harness.scenario.located import LocatedValueError
+from harness.scenario.patterns import (
+    BreakerSpec, DeadLetterSpec, DownstreamSpec, IdempotencySpec, ProcessingSpec, RetrySpec,
+)
 from harness.scenario.selectors import Selector
 
 Scalar = Union[bool, int, float, str]
@@ -113,16 +116,29 @@ class LoadSpec(Strict):
     duration: Duration = 60.0
 
 
-class ProcessingSpec(Strict):
-    time: Duration = Field(0.0, description="simulated work per message")
-
-
 class ConsumerSpec(Strict):
     group: str = Field("aftershock", pattern=r"^[A-Za-z0-9._-]{1,200}$")
     instances: int = Field(2, ge=0, le=32)
     ack: Literal["manual", "auto"] = Field("manual", description="RabbitMQ: ack after ledgering, or on delivery")
     prefetch: int = Field(50, ge=1, le=65535)
     processing: ProcessingSpec = ProcessingSpec()
+    idempotency: IdempotencySpec = IdempotencySpec()
+    retry: RetrySpec = RetrySpec()
+    dead_letter: DeadLetterSpec | None = None
+    downstream: DownstreamSpec | None = None
+    circuit_breaker: BreakerSpec | None = None
+    fallback: Literal["park", "skip-to-dlq", "degrade"] = Field(
+        "park", description="while the breaker is open: retry later, dead-letter, or process degraded")
+
+    @model_validator(mode="after")
+    def _patterns_fit(self) -> "ConsumerSpec":
+        if self.circuit_breaker is not None and self.downstream is None:
+            raise LocatedValueError("circuit_breaker guards the downstream call: add downstream:", ("circuit_breaker",))
+        if self.fallback == "skip-to-dlq" and self.circuit_breaker is not None and self.dead_letter is None:
+            raise LocatedValueError("fallback skip-to-dlq needs dead_letter:", ("fallback",))
+        if self.idempotency.store != "none" and self.downstream is None:
+            raise LocatedValueError("idempotency protects a side effect: add downstream:", ("idempotency",))
+        return self
 
 
 class NetworkSpec(Strict):

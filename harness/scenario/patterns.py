@@ -1,0 +1,63 @@
+"""Consumer-side fault-tolerance patterns a scenario can switch on (issue: sample consumers)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from harness.scenario.durations import Duration
+from harness.scenario.located import LocatedValueError
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProcessingSpec(_Spec):
+    time: Duration = Field(0.0, description="simulated work per message")
+    fail_rate: float = Field(0.0, ge=0.0, le=1.0, description="transient failures per attempt (seeded)")
+
+
+class IdempotencySpec(_Spec):
+    store: Literal["none", "memory", "sqlite"] = "none"
+
+
+class RetrySpec(_Spec):
+    max_attempts: int = Field(1, ge=1, le=100, description="attempts in all; 1 = no retry")
+    backoff: Literal["exponential"] = "exponential"
+    base: Duration = 0.1
+    max: Duration = 5.0
+    jitter: Literal["none", "full", "equal", "decorrelated"] = "full"
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "RetrySpec":
+        if self.base <= 0 or self.max < self.base:
+            raise LocatedValueError("retry needs 0 < base <= max", ("max",))
+        return self
+
+
+class DeadLetterSpec(_Spec):
+    topic: str | None = Field(None, pattern=r"^[A-Za-z0-9._-]{1,200}$", description="Kafka")
+    queue: str | None = Field(None, pattern=r"^[A-Za-z0-9._-]{1,200}$", description="RabbitMQ")
+
+    @model_validator(mode="after")
+    def _one_destination(self) -> "DeadLetterSpec":
+        if (self.topic is None) == (self.queue is None):
+            raise LocatedValueError("dead_letter takes topic: (Kafka) or queue: (RabbitMQ)", ("topic",))
+        return self
+
+    @property
+    def destination(self) -> str:
+        return self.topic or self.queue or ""
+
+
+class DownstreamSpec(_Spec):
+    service: Literal["inventory"] = "inventory"
+    timeout: Duration = 0.5
+
+
+class BreakerSpec(_Spec):
+    failure_threshold: int = Field(5, ge=1)
+    reset_timeout: Duration = 10.0
+    half_open_max_calls: int = Field(1, ge=1)
