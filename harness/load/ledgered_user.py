@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import random
 import json
 import time
 from typing import Any, ClassVar
@@ -32,6 +33,9 @@ class LedgeredUser(User):
         self.producer_no = self.config.get("producer_base", 0) + next(_producer_numbers)
         self.seq = itertools.count()
         self.padding = "x" * max(0, int(self.config["message_size"]) - 60)
+        poison = (self.config.get("producer") or {}).get("poison")
+        self.poison_rate = poison["rate"] if poison else 0.0
+        self.rng = random.Random(self.config.get("seed", 0) * 1_000_003 + self.producer_no)
         LedgeredUser.all_users.append(self)
 
     @classmethod
@@ -40,16 +44,22 @@ class LedgeredUser(User):
         LedgeredUser.ledger = ledger
         cls.wait_time = constant_throughput(config["rate"] / config["users"])
 
-    def payload(self, message_id: int, sent_ns: int) -> bytes:
-        return json.dumps({"id": message_id, "ts": sent_ns, "pad": self.padding}).encode()
+    def payload(self, message_id: int, sent_ns: int, poison: bool) -> bytes:
+        body = {"id": message_id, "ts": sent_ns, "pad": self.padding}
+        if poison:
+            body["poison"] = True
+        return json.dumps(body).encode()
 
     @task
     def produce(self) -> None:
         message_id = make_id(self.producer_no, next(self.seq))
         sent_ns = time.time_ns()
+        poison = self.poison_rate > 0 and self.rng.random() < self.poison_rate
         self.ledger.write(SendEvent.ATTEMPT.value, message_id, sent_ns, None, None, None)
+        if poison:
+            self.ledger.write(SendEvent.POISON.value, message_id, sent_ns, None, None, None)
         try:
-            self.send(message_id, sent_ns, self.payload(message_id, sent_ns))
+            self.send(message_id, sent_ns, self.payload(message_id, sent_ns, poison))
         except Exception as exc:  # noqa: BLE001 - a refused send is a result, not a crash
             self.failed(message_id, sent_ns, exc)
 

@@ -24,6 +24,7 @@ class LoadProcess:
             "kind": target_config["kind"],
             "destination": target_config["topic"],
             "target": target_config,
+            "seed": scenario.seed,
             "users": scenario.load.users,
             "rate": scenario.load.rate,
             "duration": scenario.load.duration,

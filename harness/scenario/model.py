@@ -11,7 +11,7 @@ from harness.scenario.durations import Duration
 from harness.scenario.fault_specs import FaultSpec, PartitionFault
 from harness.scenario.located import LocatedValueError
 from harness.scenario.patterns import (
-    BreakerSpec, DeadLetterSpec, DownstreamSpec, IdempotencySpec, ProcessingSpec, RetrySpec,
+    BreakerSpec, DeadLetterSpec, DownstreamSpec, IdempotencySpec, PoisonSpec, ProcessingSpec, RetrySpec,
 )
 from harness.scenario.selectors import Selector
 
@@ -97,6 +97,8 @@ class ProducerSpec(Strict):
     confirms: bool = True
     persistent: bool = True
     mandatory: bool = True
+    # Both
+    poison: PoisonSpec | None = None
 
     @field_validator("acks", mode="before")
     @classmethod

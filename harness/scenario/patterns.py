@@ -61,3 +61,7 @@ class BreakerSpec(_Spec):
     failure_threshold: int = Field(5, ge=1)
     reset_timeout: Duration = 10.0
     half_open_max_calls: int = Field(1, ge=1)
+
+
+class PoisonSpec(_Spec):
+    rate: float = Field(gt=0.0, le=1.0, description="share of messages no consumer can ever process (seeded)")
