@@ -20,6 +20,7 @@ def wait_until(
     timeout: float,
     interval: float = 0.5,
     retry_on: tuple[type[BaseException], ...] = (Exception,),
+    give_up_on: tuple[type[BaseException], ...] = (AftershockError,),
     logs: list[Path] = (),  # type: ignore[assignment]
 ) -> T:
     """Poll `probe` until it returns something truthy; its last exception or value goes in the error."""
@@ -31,9 +32,9 @@ def wait_until(
             if value:
                 return value
             last = value
-        except AftershockError:
-            raise  # a probe that knows waiting is pointless (a node died) says so at once
         except retry_on as exc:  # noqa: PERF203 - retrying is the point
+            if isinstance(exc, give_up_on):
+                raise  # by default a probe that knows waiting is pointless (a node died) says so at once
             last = exc
         if time.monotonic() >= deadline:
             tails = "".join(f"\n--- last lines of {p} ---\n{_tail(p)}" for p in logs)

@@ -8,6 +8,9 @@ from typing import Any
 
 from harness.runtimes.base import NodeProcess
 from harness.scenario.selectors import Selector
+from harness.wait import wait_until
+
+RESOLVE_TIMEOUT = 10.0
 
 
 @dataclass
@@ -25,10 +28,13 @@ class RunFaultEnv:
     def node_of(self, selector: Selector) -> int:
         if selector.kind == "node":
             return selector.index
+        # A leader or controller can be briefly unknown (an election under way): wait a little.
         if selector.kind == "leader":
-            return self.target.leader_of(*selector.args)
+            return wait_until(lambda: self.target.leader_of(*selector.args), what=f"a {selector}",
+                              timeout=RESOLVE_TIMEOUT, interval=0.5, give_up_on=())
         if selector.kind == "controller":
-            return self.target.controller()
+            return wait_until(self.target.controller, what="an active controller", timeout=RESOLVE_TIMEOUT,
+                              interval=0.5, give_up_on=())
         if selector.kind == "random":
             return self.rng.choice(self.node_numbers)
         raise ValueError(f"{selector} is not a broker node")

@@ -34,13 +34,13 @@ def test_leader_kill_moves_leadership_and_heal_restores_the_node(tmp_path: Path)
         assert fault.inject(Env(cluster)) == [f"kafka-{old}"]
         assert not victim.alive
         new = wait_until(lambda: (lambda l: l if l != old else None)(cluster.leader_of("orders", "0")),
-                         what="a new leader of orders/0", timeout=60)
+                         what="a new leader of orders/0", timeout=60, give_up_on=())
         assert new != old and cluster.nodes[new].alive
         fault.heal(Env(cluster))
         assert victim.alive
         wait_until(lambda: old in next(p for p in cluster.partitions("orders") if p["partition"] == 0)["isr"],
-                   what=f"node {old} back in the ISR", timeout=90)
-        controller = cluster.controller()
+                   what=f"node {old} back in the ISR", timeout=90, give_up_on=())
+        controller = wait_until(cluster.controller, what="an active controller", timeout=30, give_up_on=())
         assert controller in cluster.nodes
     assert survivors("as-test-leader") == []
 
@@ -48,12 +48,12 @@ def test_leader_kill_moves_leadership_and_heal_restores_the_node(tmp_path: Path)
 def test_paused_controller_loses_the_quorum_leadership(tmp_path: Path) -> None:
     spec = KafkaTarget(kind="kafka", nodes=3)
     with KafkaCluster(spec, LocalRuntime("as-test-pause"), tmp_path) as cluster:
-        old = wait_until(cluster.controller, what="an active controller", timeout=30)
+        old = wait_until(cluster.controller, what="an active controller", timeout=30, give_up_on=())
         fault = Pause(ProcessFault(action="pause", target="controller", at=0))
         assert fault.inject(Env(cluster)) == [f"kafka-{old}"]
         try:
             new = wait_until(lambda: (lambda c: c if c != old else None)(cluster.controller()),
-                             what="another active controller", timeout=60)
+                             what="another active controller", timeout=60, give_up_on=())
         finally:
             fault.heal(Env(cluster))
         assert new != old

@@ -64,7 +64,7 @@ def test_killing_the_quorum_leader_moves_leadership(tmp_path: Path) -> None:
         env = RunFaultEnv(target=cluster, consumers=None, rng=random.Random(1))
         assert fault.inject(env) == [f"rabbit-{old}"]
         new = wait_until(lambda: (lambda n: n if n != old else None)(cluster.leader_of("orders")),
-                         what="a new quorum queue leader", timeout=60)
+                         what="a new quorum queue leader", timeout=60, give_up_on=())
         assert new != old and cluster.nodes[new].alive
         fault.heal(env)
         assert cluster.nodes[old].alive
