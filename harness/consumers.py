@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from pathlib import Path
 
 from harness.errors import ClusterError
@@ -17,19 +19,31 @@ READY_TIMEOUT = 60.0
 class ConsumerGroup:
     """Starts every instance, waits until each has joined the group; stops them gracefully."""
 
-    def __init__(self, target: Target, consumer: ConsumerSpec, run_dir: Path, run_id: str) -> None:
+    def __init__(self, target: Target, consumer: ConsumerSpec, run_dir: Path, run_id: str, seed: int = 0,
+                 downstream_url: str | None = None) -> None:
         runtime = LocalRuntime(run_id)  # consumers are clients: always local processes
         self.ledger_dir = run_dir / "ledger"
+        patterns = run_dir / "consumers" / "patterns.json"
+        patterns.parent.mkdir(parents=True, exist_ok=True)
+        dlq = consumer.dead_letter.destination if consumer.dead_letter else None
+        patterns.write_text(json.dumps({
+            "consumer": consumer.model_dump(mode="json"), "seed": seed, "downstream_url": downstream_url,
+            "store_path": str(run_dir / "consumers" / f"{consumer.group}-processed.db"), "dlq": dlq}, indent=2))
         self.instances: dict[int, NodeProcess] = {}
         for i in range(1, consumer.instances + 1):
             spec = target.consumer_spec(i, self.ledger_dir / f"deliveries-{i}.csv",
                                         run_dir / "consumers" / f"consumer-{i}.log", consumer)
-            self.instances[i] = runtime.process(spec)
+            self.instances[i] = runtime.process(replace(spec, argv=[*spec.argv, "--patterns", str(patterns)]))
         self._logs = [run_dir / "consumers" / f"consumer-{i}.log" for i in self.instances]
+        # The dead-letter reader is the harness's, not a service: faults never target it.
+        self.readers: dict[str, NodeProcess] = {}
+        if dlq:
+            self.readers[dlq] = runtime.process(target.dead_letter_reader_spec(
+                dlq, self.ledger_dir / "dlq-reader.csv", run_dir / "consumers" / "dlq-reader.log"))
 
     def __enter__(self) -> "ConsumerGroup":
         try:
-            for proc in self.instances.values():
+            for proc in [*self.instances.values(), *self.readers.values()]:
                 proc.start()
             wait_until(self._all_joined, what="every consumer instance to join its group",
                        timeout=READY_TIMEOUT, logs=self._logs)
@@ -42,12 +56,14 @@ class ConsumerGroup:
         for i, proc in self.instances.items():
             if not proc.alive:
                 raise ClusterError(f"consumer-{i} exited during start-up: see {self._logs[i - 1]}")
-        return all((self.ledger_dir / f"deliveries-{i}.ready").exists() for i in self.instances)
+        return all((self.ledger_dir / f"deliveries-{i}.ready").exists() for i in self.instances) and all(
+            (self.ledger_dir / "dlq-reader.ready").exists() for _ in self.readers)
 
     def stop(self) -> None:
-        for proc in self.instances.values():
+        everyone = [*self.instances.values(), *self.readers.values()]
+        for proc in everyone:
             proc.request_stop()
-        for proc in self.instances.values():
+        for proc in everyone:
             proc.terminate(timeout=15)
 
     def __exit__(self, *exc: object) -> None:

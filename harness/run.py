@@ -24,6 +24,7 @@ from harness.check.delivery import outstanding
 from harness.check.history import History
 from harness.cleanup import RunMarker, cleanup
 from harness.consumers import ConsumerGroup
+from harness.downstream import DownstreamService
 from harness.errors import AftershockError, ClusterError, Interrupted
 from harness.faults.env import RunFaultEnv
 from harness.faults.injector import FaultInjector
@@ -170,7 +171,13 @@ class Run:
             stack.enter_context(target)
             self.versions = target.versions()
             progress.set_phase(f"starting {scenario.consumer.instances} consumer(s)")
-            consumers = stack.enter_context(ConsumerGroup(target, scenario.consumer, self.out_dir, self.run_id))
+            downstream_url = None
+            if scenario.consumer.downstream is not None:
+                downstream_url = stack.enter_context(DownstreamService(runtime, self.out_dir)).url
+            if scenario.consumer.dead_letter is not None:
+                target.add_destination(scenario.consumer.dead_letter.destination)
+            consumers = stack.enter_context(ConsumerGroup(
+                target, scenario.consumer, self.out_dir, self.run_id, scenario.seed, downstream_url))
             self.injector = stack.enter_context(FaultInjector(
                 self.schedule,
                 lambda planned: RunFaultEnv(target, consumers, random.Random(planned.seed), proxies, network),

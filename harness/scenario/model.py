@@ -222,6 +222,15 @@ class Scenario(Strict):
                                         f" inside the load ({self.load.duration:g}s)", ("nemesis",))
         if isinstance(self.target, RabbitTarget) and self.target.queue.type == "stream" and self.consumer.ack == "auto":
             raise LocatedValueError("stream queues need manual acks: set consumer.ack: manual", ("consumer", "ack"))
+        if isinstance(self.target, RabbitTarget):
+            used = [name for name in ("dead_letter", "downstream", "circuit_breaker")
+                    if getattr(self.consumer, name) is not None]
+            used += ["idempotency"] if self.consumer.idempotency.store != "none" else []
+            used += ["retry"] if self.consumer.retry.max_attempts > 1 else []
+            used += ["processing.fail_rate"] if self.consumer.processing.fail_rate else []
+            if used:
+                raise LocatedValueError(f"consumer {', '.join(used)}: not supported for RabbitMQ consumers yet"
+                                        " (Kafka only for now)", ("consumer", used[0].split(".")[0]))
         if isinstance(self.target, RabbitTarget) and self.target.queue.type == "stream" and self.consumer.instances > 1:
             raise LocatedValueError(
                 "a stream delivers every message to every consumer (RabbitMQ 3.10 has no single active consumer"

@@ -259,11 +259,24 @@ class KafkaCluster:
         return {"kind": "kafka", "bootstrap": ",".join(self.routes.dial("producer")), "topic": self.spec.topic.name}
 
     def consumer_spec(self, instance: int, ledger: Path, log_path: Path, consumer: ConsumerSpec) -> ProcessSpec:
+        """The sample consumer; its patterns (processing time included) come from --patterns."""
         argv = [sys.executable, str(CONSUMER_APP), "--bootstrap", ",".join(self.routes.dial(f"consumer{instance}")),
                 "--topic", self.spec.topic.name, "--group", consumer.group,
-                "--instance", str(instance), "--ledger", str(ledger),
-                "--process-ms", str(consumer.processing.time * 1000)]
+                "--instance", str(instance), "--ledger", str(ledger)]
         return ProcessSpec(name=f"consumer-{instance}", argv=argv, log_path=log_path)
+
+    def add_destination(self, name: str) -> None:
+        """A dead-letter topic, replicated like the main one."""
+        from kafka.admin import NewTopic
+
+        self._query(lambda a: a.create_topics([NewTopic(name, num_partitions=1,
+                                                        replication_factor=self.spec.topic.replication_factor)]))
+
+    def dead_letter_reader_spec(self, name: str, ledger: Path, log_path: Path) -> ProcessSpec:
+        """The harness's own reader of the dead-letter topic (the sample consumer in reader mode)."""
+        argv = [sys.executable, str(CONSUMER_APP), "--bootstrap", self.bootstrap, "--topic", name,
+                "--group", f"aftershock-{name}-reader", "--instance", "0", "--ledger", str(ledger), "--dlq-reader"]
+        return ProcessSpec(name="dlq-reader", argv=argv, log_path=log_path)
 
     def versions(self) -> dict[str, str]:
         import kafka

@@ -8,16 +8,16 @@ silent gap. SIGTERM closes the consumer cleanly (leaves the group, commits what 
 
 from __future__ import annotations
 
-import json
+import argparse
 import sys
 import time
 from pathlib import Path
 
-from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 
 from harness.ledger.writer import LedgerWriter
-from sample_service import StopFlag, base_parser, process
+from sample_service import StopFlag, base_parser, build_pipeline, decode
 
 
 class Ready(ConsumerRebalanceListener):
@@ -39,9 +39,10 @@ def main() -> int:
     parser.add_argument("--bootstrap", required=True)
     parser.add_argument("--topic", required=True)
     parser.add_argument("--group", required=True)
+    parser.add_argument("--dlq-reader", action="store_true",
+                        help="read the dead-letter topic into a dlq ledger instead of processing")
     args = parser.parse_args()
     stopping = StopFlag()
-
     consumer = KafkaConsumer(
         bootstrap_servers=args.bootstrap.split(","),
         group_id=args.group,
@@ -54,29 +55,58 @@ def main() -> int:
     )
     consumer.subscribe([args.topic], listener=Ready(args.ledger.with_suffix(".ready")))
     with LedgerWriter(args.ledger, batch=256, interval=0.1) as ledger:
-        while not stopping:
-            batches = consumer.poll(timeout_ms=200)
-            if not batches:
-                continue
-            offsets = {}
-            for tp, records in batches.items():
-                for record in records:
-                    process(args)
-                    now = time.time_ns()
-                    try:
-                        message_id = json.loads(record.value)["id"]
-                    except (ValueError, KeyError, TypeError):
-                        message_id = None  # not one of ours: ledgered with no id, counted as unexpected
-                    ledger.write(message_id if message_id is not None else -1, tp.partition, record.offset,
-                                 now, args.instance, 0)
-                offsets[tp] = OffsetAndMetadata(records[-1].offset + 1, "", -1)
-            ledger.flush()  # ledgered before committed: at-least-once
-            try:
-                consumer.commit(offsets)
-            except Exception as exc:  # noqa: BLE001 - a failed commit means redelivery, which we measure
-                print(f"commit failed: {exc!r}", flush=True)
+        if args.dlq_reader:
+            read_dead_letters(consumer, ledger, stopping)
+        else:
+            serve(consumer, ledger, stopping, args)
     consumer.close()
     return 0
+
+
+def serve(consumer: KafkaConsumer, ledger: LedgerWriter, stopping: StopFlag, args: argparse.Namespace) -> None:
+    """Poll, ledger each delivery, run the pipeline, dead-letter what it gives up on, then commit."""
+    pipeline, settings = build_pipeline(args, stopping)
+    dlq_topic = settings.get("dlq")
+    dlq = KafkaProducer(bootstrap_servers=args.bootstrap.split(","), acks="all") if dlq_topic else None
+    while not stopping:
+        batches = consumer.poll(timeout_ms=200)
+        offsets = {}
+        for tp, records in batches.items():
+            for record in records:
+                message_id, poison = decode(record.value)
+                ledger.write(message_id, tp.partition, record.offset, time.time_ns(), args.instance, 0)
+                outcome = pipeline.handle(message_id, poison)
+                if outcome.kind == "parked":
+                    break  # stopping while the breaker is open: leave it uncommitted, redelivered later
+                if outcome.kind == "dead_letter" and dlq is not None:
+                    dlq.send(dlq_topic, value=record.value, key=record.key, headers=[
+                        ("reason", outcome.reason.encode()), ("attempts", str(outcome.attempts).encode())])
+                offsets[tp] = OffsetAndMetadata(record.offset + 1, "", -1)
+        if not offsets:
+            continue
+        ledger.flush()  # ledgered before committed: at-least-once
+        if dlq is not None:
+            dlq.flush(timeout=30)  # dead letters stored before their offsets are committed
+        try:
+            consumer.commit(offsets)
+        except Exception as exc:  # noqa: BLE001 - a failed commit means redelivery, which we measure
+            print(f"commit failed: {exc!r}", flush=True)
+    if dlq is not None:
+        dlq.close(timeout=10)
+
+
+def read_dead_letters(consumer: KafkaConsumer, ledger: LedgerWriter, stopping: StopFlag) -> None:
+    while not stopping:
+        for _, records in consumer.poll(timeout_ms=200).items():
+            for record in records:
+                headers = {k: v.decode() for k, v in (record.headers or [])}
+                message_id, _ = decode(record.value)
+                ledger.write(message_id, time.time_ns(), headers.get("reason", ""), headers.get("attempts", 0))
+        ledger.flush()
+        try:
+            consumer.commit()
+        except Exception as exc:  # noqa: BLE001
+            print(f"commit failed: {exc!r}", flush=True)
 
 
 if __name__ == "__main__":

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import json
+import random
 import signal
 import time
 from pathlib import Path
+from typing import Callable
+
+import requests
+
+from harness.patterns.idempotency import MemoryStore, SqliteStore
+from harness.patterns.pipeline import Pipeline
+from harness.scenario.model import ConsumerSpec
 
 
 def base_parser(description: str | None) -> argparse.ArgumentParser:
@@ -13,6 +22,7 @@ def base_parser(description: str | None) -> argparse.ArgumentParser:
     parser.add_argument("--instance", type=int, required=True)
     parser.add_argument("--ledger", type=Path, required=True)
     parser.add_argument("--process-ms", type=float, default=0.0, help="simulated work per message")
+    parser.add_argument("--patterns", type=Path, help="JSON: the scenario's consumer patterns, written by the harness")
     return parser
 
 
@@ -35,3 +45,38 @@ def process(args: argparse.Namespace) -> None:
     """The service's work on one message (a sleep, for now)."""
     if args.process_ms:
         time.sleep(args.process_ms / 1000)
+
+
+def decode(value: bytes) -> tuple[int, bool]:
+    """(message id, poison flag) of one of our messages; id -1 for anything else (counted as unexpected)."""
+    try:
+        body = json.loads(value)
+        return int(body["id"]), bool(body.get("poison", False))
+    except (ValueError, KeyError, TypeError):
+        return -1, False
+
+
+def build_pipeline(args: argparse.Namespace, stopping: StopFlag) -> tuple[Pipeline, dict]:
+    """The fault-tolerance patterns this instance runs, from the harness's --patterns file."""
+    settings = json.loads(args.patterns.read_text()) if args.patterns else {}
+    spec = ConsumerSpec.model_validate(settings.get("consumer", {}))
+    rng = random.Random(settings.get("seed", 0) * 1_000_003 + args.instance)
+    store = None
+    if spec.idempotency.store == "sqlite":
+        store = SqliteStore(Path(settings["store_path"]))
+    elif spec.idempotency.store == "memory":
+        store = MemoryStore()
+    call = _downstream_caller(settings["downstream_url"], spec, args.instance) if settings.get("downstream_url") else None
+    pipeline = Pipeline(spec, rng, call, store, stopping=lambda: bool(stopping))
+    return pipeline, settings
+
+
+def _downstream_caller(base_url: str, spec: ConsumerSpec, instance: int) -> Callable[[int, str], None]:
+    session = requests.Session()
+    url, timeout = base_url + "/reserve", spec.downstream.timeout if spec.downstream else 0.5
+
+    def call(message_id: int, mode: str) -> None:
+        reply = session.post(url, json={"id": message_id, "consumer": instance, "mode": mode}, timeout=timeout)
+        reply.raise_for_status()
+
+    return call
