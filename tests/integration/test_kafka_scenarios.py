@@ -46,7 +46,7 @@ def test_acks_all_leader_kill_scenario_passes(tmp_path: Path) -> None:
     faults = results["faults"]
     assert [f["action"] for f in faults] == ["kill", "kill", "pause", "kill"]
     assert all(f["error"] is None for f in faults)
-    assert [f["resolved"].split("-")[0] for f in faults] == ["kafka", "consumer", "kafka", "kafka"]
+    assert [f["resolved"][0].split("-")[0] for f in faults] == ["kafka", "consumer", "kafka", "kafka"]
     assert all(f["healed_s"] > f["started_s"] for f in faults)
 
 
