@@ -20,14 +20,14 @@ class ConsumerGroup:
     """Starts every instance, waits until each has joined the group; stops them gracefully."""
 
     def __init__(self, target: Target, consumer: ConsumerSpec, run_dir: Path, run_id: str, seed: int = 0,
-                 downstream_url: str | None = None) -> None:
+                 downstream_urls: dict[int, str] | None = None) -> None:
         runtime = LocalRuntime(run_id)  # consumers are clients: always local processes
         self.ledger_dir = run_dir / "ledger"
         patterns = run_dir / "consumers" / "patterns.json"
         patterns.parent.mkdir(parents=True, exist_ok=True)
         dlq = consumer.dead_letter.destination if consumer.dead_letter else None
         patterns.write_text(json.dumps({
-            "consumer": consumer.model_dump(mode="json"), "seed": seed, "downstream_url": downstream_url,
+            "consumer": consumer.model_dump(mode="json"), "seed": seed, "downstream_urls": downstream_urls or {},
             "store_path": str(run_dir / "consumers" / f"{consumer.group}-processed.db"), "dlq": dlq}, indent=2))
         self.instances: dict[int, NodeProcess] = {}
         for i in range(1, consumer.instances + 1):

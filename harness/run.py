@@ -160,24 +160,31 @@ class Run:
             runtime = RUNTIMES[scenario.runtime](self.run_id, network)
             groups = client_groups(scenario.consumer.instances)
             target: Target = TARGETS[scenario.target.kind](scenario.target, runtime, self.out_dir, groups, proxied)
+            downstream_urls: dict[int, str] = {}
+            service_upstreams: dict[tuple[str, int | str], tuple[str, int]] = {}
+            if scenario.consumer.downstream is not None:
+                downstream = stack.enter_context(DownstreamService(runtime, self.out_dir))
+                downstream_urls = {i: downstream.url for i in range(1, scenario.consumer.instances + 1)}
+                service_upstreams = {(f"consumer{i}", downstream.name): ("127.0.0.1", downstream.port)
+                                     for i in downstream_urls}
             proxies = None
             if proxied:
                 progress.set_phase("starting Toxiproxy")
                 toxiproxy = stack.enter_context(ToxiproxyServer(runtime, self.out_dir))
-                proxies = ProxyNet(runtime, target.routes.upstreams)
+                proxies = ProxyNet(runtime, {**target.routes.upstreams, **service_upstreams})
                 proxies.create(toxiproxy.client)
                 target.routes.route_through(proxies.endpoints())
+                for key, (host, port) in proxies.endpoints().items():
+                    if key in service_upstreams:  # consumers call the service through their own proxy
+                        downstream_urls[int(key[0].removeprefix("consumer"))] = f"http://{host}:{port}"
             progress.set_phase(f"starting {scenario.target.kind} cluster ({scenario.target.nodes} nodes)")
             stack.enter_context(target)
             self.versions = target.versions()
             progress.set_phase(f"starting {scenario.consumer.instances} consumer(s)")
-            downstream_url = None
-            if scenario.consumer.downstream is not None:
-                downstream_url = stack.enter_context(DownstreamService(runtime, self.out_dir)).url
             if scenario.consumer.dead_letter is not None:
                 target.add_destination(scenario.consumer.dead_letter.destination)
             consumers = stack.enter_context(ConsumerGroup(
-                target, scenario.consumer, self.out_dir, self.run_id, scenario.seed, downstream_url))
+                target, scenario.consumer, self.out_dir, self.run_id, scenario.seed, downstream_urls))
             self.injector = stack.enter_context(FaultInjector(
                 self.schedule,
                 lambda planned: RunFaultEnv(target, consumers, random.Random(planned.seed), proxies, network),

@@ -57,12 +57,20 @@ DEAD_LETTER_COLUMNS: dict[str, str] = {
     "attempts": "INTEGER",
 }
 
+# Each retry a consumer made, and each circuit breaker transition.
+RETRY_COLUMNS: dict[str, str] = {"id": "BIGINT", "ts_ns": "BIGINT", "consumer": "INTEGER", "attempt": "INTEGER",
+                                 "delay_ms": "DOUBLE", "error": "VARCHAR"}
+BREAKER_COLUMNS: dict[str, str] = {"id": "BIGINT", "ts_ns": "BIGINT", "consumer": "INTEGER", "old": "VARCHAR",
+                                   "new": "VARCHAR"}   # id: unused (0), kept so every ledger has one
+
 # file pattern -> (view name, columns): every ledger a History exposes
 LEDGERS: dict[str, tuple[str, dict[str, str]]] = {
     "sends-*.csv": ("sends", SEND_COLUMNS),
     "deliveries-*.csv": ("deliveries", DELIVERY_COLUMNS),
     "effects-*.csv": ("effects", EFFECT_COLUMNS),
     "dlq-*.csv": ("dead_letters", DEAD_LETTER_COLUMNS),
+    "retries-*.csv": ("retries", RETRY_COLUMNS),
+    "breaker-*.csv": ("breaker", BREAKER_COLUMNS),
 }
 
 SEQ_BITS = 40

@@ -21,24 +21,24 @@ def client_groups(consumer_instances: int) -> list[str]:
 @dataclass(frozen=True)
 class Path:
     group: str
-    node: int
+    node: int | str             # a broker node number, or a downstream service name
     listen: tuple[str, int]     # what the client dials
     upstream: tuple[str, int]   # the broker's listener for this group
 
     @property
     def name(self) -> str:
-        return f"{self.group}-n{self.node}"
+        return f"{self.group}-n{self.node}" if isinstance(self.node, int) else f"{self.group}-{self.node}"
 
 
 class ProxyNet:
     """The proxies of one run; created before the brokers start (Kafka advertises them)."""
 
-    def __init__(self, runtime: LocalRuntime, upstreams: dict[tuple[str, int], tuple[str, int]]) -> None:
+    def __init__(self, runtime: LocalRuntime, upstreams: dict[tuple[str, int | str], tuple[str, int]]) -> None:
         self.paths = {key: Path(key[0], key[1], ("127.0.0.1", runtime.free_port()), upstream)
                       for key, upstream in upstreams.items()}
         self.client: ToxiproxyClient | None = None
 
-    def endpoints(self) -> dict[tuple[str, int], tuple[str, int]]:
+    def endpoints(self) -> dict[tuple[str, int | str], tuple[str, int]]:
         return {key: path.listen for key, path in self.paths.items()}
 
     def create(self, client: ToxiproxyClient) -> None:
@@ -56,4 +56,7 @@ class ProxyNet:
                 groups = {f"consumer{link.source_index}"}
         else:
             groups = {g for g, _ in self.paths}
-        return [p for (g, n), p in sorted(self.paths.items()) if g in groups and (node is None or n == node)]
+        if link.service is not None:
+            return [p for (g, n), p in sorted(self.paths.items(), key=str) if g in groups and n == link.service]
+        return [p for (g, n), p in sorted(self.paths.items(), key=str)
+                if g in groups and isinstance(n, int) and (node is None or n == node)]

@@ -27,6 +27,7 @@ class CircuitBreaker:
     reset_timeout: float
     half_open_max_calls: int = 1
     clock: Callable[[], float] = time.monotonic
+    on_transition: Callable[[State, State], None] = lambda old, new: None
     state: State = "closed"
     transitions: list[Transition] = field(default_factory=list)
     rejected: int = 0
@@ -67,6 +68,7 @@ class CircuitBreaker:
 
     def _move(self, new: State) -> None:
         self.transitions.append(Transition(self.clock(), self.state, new))
+        self.on_transition(self.state, new)
         self.state = new
 
     @property

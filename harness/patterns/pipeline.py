@@ -42,7 +42,8 @@ class Pipeline:
                  sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.monotonic,
                  stopping: Callable[[], bool] = lambda: False,
-                 on_retry: Callable[[int, int, float, str], None] = lambda *_: None) -> None:
+                 on_retry: Callable[[int, int, float, str], None] = lambda *_: None,
+                 on_transition: Callable[[str, str], None] = lambda *_: None) -> None:
         self.spec = spec
         self.rng = rng
         self.call_downstream = call_downstream
@@ -53,8 +54,8 @@ class Pipeline:
         retry = spec.retry
         self.backoff = Backoff(retry.base, retry.max, retry.jitter, retry.max_attempts)
         cb = spec.circuit_breaker
-        self.breaker = (CircuitBreaker(cb.failure_threshold, cb.reset_timeout, cb.half_open_max_calls, clock)
-                        if cb is not None else None)
+        self.breaker = (CircuitBreaker(cb.failure_threshold, cb.reset_timeout, cb.half_open_max_calls, clock,
+                                       on_transition) if cb is not None else None)
 
     def handle(self, message_id: int, poison: bool) -> Outcome:
         if poison:  # no attempt can ever succeed: straight to the DLQ, without burning retries

@@ -15,17 +15,19 @@ from pydantic import BeforeValidator, PlainSerializer
 from harness.scenario.selectors import Selector, parse_selector
 
 _SOURCE = re.compile(r"^(client|producer|consumer)(?:\((\d+)\))?$")
+SERVICES = ("inventory",)  # downstream services the sample consumers call
 
 
 @dataclass(frozen=True)
 class Link:
     source: str              # client | producer | consumer
     source_index: int | None  # consumer(i); None = every consumer instance
-    dest: Selector | None    # None = any node
+    dest: Selector | None    # None = any node (or the service)
+    service: str | None = None  # a downstream service instead of a broker node
 
     def __str__(self) -> str:
         src = f"{self.source}({self.source_index})" if self.source_index else self.source
-        return f"{src}->{self.dest or 'any'}"
+        return f"{src}->{self.service or self.dest or 'any'}"
 
 
 def parse_link(value: object) -> Link:
@@ -42,9 +44,14 @@ def parse_link(value: object) -> Link:
     index = int(match.group(2)) if match.group(2) else None
     if index == 0:
         raise ValueError(f"link source {left!r}: consumers are numbered from 1")
+    if right in SERVICES:
+        if match.group(1) == "producer":
+            raise ValueError(f"link {text!r}: only consumers call {right}")
+        return Link(match.group(1), index, None, right)
     dest = None if right == "any" else parse_selector(right)
     if dest is not None and dest.kind == "consumer":
-        raise ValueError(f"link destination {right!r}: a link goes to a broker node, leader, controller or any")
+        raise ValueError(f"link destination {right!r}: a link goes to a broker node, leader, controller, any"
+                         f" or a downstream service ({', '.join(SERVICES)})")
     return Link(match.group(1), index, dest)
 
 

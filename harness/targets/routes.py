@@ -14,8 +14,9 @@ class ClientRoutes:
         self.upstreams = dict(upstreams)   # the brokers' own listeners
         self.endpoints = dict(upstreams)   # what clients dial
 
-    def route_through(self, endpoints: dict[Key, tuple[str, int]]) -> None:
-        self.endpoints.update(endpoints)
+    def route_through(self, endpoints: dict) -> None:  # type: ignore[type-arg]
+        """Dial these instead; paths to anything but this target's nodes are ignored."""
+        self.endpoints.update({key: value for key, value in endpoints.items() if key in self.upstreams})
 
     def dial(self, group: str) -> list[str]:
         """host:port of every node, in node order, for one client group."""

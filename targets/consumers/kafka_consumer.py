@@ -65,7 +65,7 @@ def main() -> int:
 
 def serve(consumer: KafkaConsumer, ledger: LedgerWriter, stopping: StopFlag, args: argparse.Namespace) -> None:
     """Poll, ledger each delivery, run the pipeline, dead-letter what it gives up on, then commit."""
-    pipeline, settings = build_pipeline(args, stopping)
+    pipeline, settings, side_ledgers = build_pipeline(args, stopping)
     dlq_topic = settings.get("dlq")
     dlq = KafkaProducer(bootstrap_servers=args.bootstrap.split(","), acks="all") if dlq_topic else None
     while not stopping:
@@ -85,6 +85,8 @@ def serve(consumer: KafkaConsumer, ledger: LedgerWriter, stopping: StopFlag, arg
         if not offsets:
             continue
         ledger.flush()  # ledgered before committed: at-least-once
+        for side in side_ledgers:
+            side.flush()
         if dlq is not None:
             dlq.flush(timeout=30)  # dead letters stored before their offsets are committed
         try:
@@ -93,6 +95,8 @@ def serve(consumer: KafkaConsumer, ledger: LedgerWriter, stopping: StopFlag, arg
             print(f"commit failed: {exc!r}", flush=True)
     if dlq is not None:
         dlq.close(timeout=10)
+    for side in side_ledgers:
+        side.close()
 
 
 def read_dead_letters(consumer: KafkaConsumer, ledger: LedgerWriter, stopping: StopFlag) -> None:

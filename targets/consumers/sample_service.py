@@ -12,6 +12,7 @@ from typing import Callable
 
 import requests
 
+from harness.ledger.writer import LedgerWriter
 from harness.patterns.idempotency import MemoryStore, SqliteStore
 from harness.patterns.pipeline import Pipeline
 from harness.scenario.model import ConsumerSpec
@@ -56,8 +57,9 @@ def decode(value: bytes) -> tuple[int, bool]:
         return -1, False
 
 
-def build_pipeline(args: argparse.Namespace, stopping: StopFlag) -> tuple[Pipeline, dict]:
-    """The fault-tolerance patterns this instance runs, from the harness's --patterns file."""
+def build_pipeline(args: argparse.Namespace, stopping: StopFlag) -> tuple[Pipeline, dict, list[LedgerWriter]]:
+    """The fault-tolerance patterns this instance runs, from the harness's --patterns file, with
+    the ledgers of its retries and breaker transitions (flushed with the deliveries)."""
     settings = json.loads(args.patterns.read_text()) if args.patterns else {}
     spec = ConsumerSpec.model_validate(settings.get("consumer", {}))
     rng = random.Random(settings.get("seed", 0) * 1_000_003 + args.instance)
@@ -66,9 +68,16 @@ def build_pipeline(args: argparse.Namespace, stopping: StopFlag) -> tuple[Pipeli
         store = SqliteStore(Path(settings["store_path"]))
     elif spec.idempotency.store == "memory":
         store = MemoryStore()
-    call = _downstream_caller(settings["downstream_url"], spec, args.instance) if settings.get("downstream_url") else None
-    pipeline = Pipeline(spec, rng, call, store, stopping=lambda: bool(stopping))
-    return pipeline, settings
+    url = settings.get("downstream_urls", {}).get(str(args.instance))  # each instance its own path (proxy)
+    call = _downstream_caller(url, spec, args.instance) if url else None
+    ledgers = [LedgerWriter(args.ledger.parent / f"{kind}-{args.instance}.csv") for kind in ("retries", "breaker")]
+    retries, breaker = ledgers
+    pipeline = Pipeline(
+        spec, rng, call, store, stopping=lambda: bool(stopping),
+        on_retry=lambda mid, attempt, delay, why: retries.write(mid, time.time_ns(), args.instance, attempt,
+                                                                round(delay * 1000, 3), why),
+        on_transition=lambda old, new: breaker.write(0, time.time_ns(), args.instance, old, new))
+    return pipeline, settings, ledgers
 
 
 def _downstream_caller(base_url: str, spec: ConsumerSpec, instance: int) -> Callable[[int, str], None]:

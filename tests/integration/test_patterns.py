@@ -19,3 +19,16 @@ def test_retry_dlq_poison_dead_letters_every_poison_message_once_and_loses_nothi
     assert metrics["dead_lettered"] == metrics["poison_sent"] >= 1
     assert metrics["side_effects"] + metrics["dead_lettered"] >= metrics["acknowledged"]
     assert (tmp_path / "run" / "ledger" / "effects-inventory.csv").exists()
+
+
+@pytest.mark.usefixtures("kafka_available")
+def test_breaker_trips_during_a_downstream_outage_and_closes_again_losing_nothing(tmp_path: Path) -> None:
+    code, results = run_scenario(ROOT / "scenarios" / "kafka-circuit-breaker-downstream-outage.yaml",
+                                 tmp_path / "run")
+    metrics = results["metrics"]
+    assert results["verdict"] == "pass", (results["expectations"], results["error"])
+    assert code == 0
+    assert metrics["breaker_trips"] >= 1 and metrics["breakers_left_open"] == 0
+    assert metrics["breaker_open_ms"] > 0
+    outage = results["faults"][0]
+    assert outage["action"] == "timeout" and set(outage["resolved"]) == {"consumer1-inventory", "consumer2-inventory"}

@@ -62,3 +62,36 @@ def test_dead_letter_anomalies_are_each_counted(tmp_path: Path) -> None:
                                "poison_missing": 1, "healthy_dead_lettered": 1, "unaccounted": 2}
     assert finding.samples["poison_missing"] == [{"id": 5}]
     assert finding.samples["healthy_dead_lettered"] == [{"id": 2, "reason": "exhausted", "attempts": 5}]
+
+
+def test_retries_are_counted_per_message(tmp_path: Path) -> None:
+    from harness.check.consumer_patterns import RetryChecker
+
+    write(tmp_path / "retries-1.csv", ["5,10,1,1,20.0,TransientFailure", "5,30,1,2,40.5,DownstreamFailure",
+                                       "6,50,2,1,10.0,TransientFailure"])
+    with History(tmp_path) as h:
+        finding = RetryChecker().check(h)
+    assert finding.metrics == {"retries": 3, "retried_messages": 2, "max_retry_delay_ms": 40.5}
+    assert finding.samples["most_retried"][0] == {"id": 5, "retries": 2,
+                                                  "errors": ["TransientFailure", "DownstreamFailure"]}
+
+
+def test_breaker_timeline_trips_and_time_open(tmp_path: Path) -> None:
+    from harness.check.consumer_patterns import BreakerChecker
+
+    ms = 1_000_000
+    write(tmp_path / "breaker-1.csv", [f"0,{0 * ms},1,closed,open", f"0,{2000 * ms},1,open,half_open",
+                                       f"0,{2001 * ms},1,half_open,open", f"0,{4001 * ms},1,open,half_open",
+                                       f"0,{4002 * ms},1,half_open,closed"])
+    write(tmp_path / "breaker-2.csv", [f"0,{100 * ms},2,closed,open", f"0,{600 * ms},2,open,half_open"])
+    with History(tmp_path) as h:
+        metrics = BreakerChecker().check(h).metrics
+    assert metrics == {"breaker_trips": 3, "breaker_open_ms": 4500.0, "breaker_max_open_ms": 2000.0,
+                       "breakers_left_open": 1}  # consumer 2 ended half-open
+
+
+def test_no_breaker_means_unknown_breaker_figures(tmp_path: Path) -> None:
+    from harness.check.consumer_patterns import BreakerChecker
+
+    with History(tmp_path) as h:
+        assert set(BreakerChecker().check(h).metrics.values()) == {None}

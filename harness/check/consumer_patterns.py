@@ -1,0 +1,58 @@
+"""How hard did the consumers work to keep their promises? Retries, and the circuit breaker's
+timeline (trips and time open), from the consumers' retry and breaker ledgers."""
+
+from __future__ import annotations
+
+from harness.check.base import SAMPLE_LIMIT, Finding, register
+from harness.check.history import History
+
+# Each consumer's breaker: from every move to 'open' to its next move away from 'open'.
+_OPEN_SPANS = """
+    WITH moves AS (
+        SELECT consumer, ts_ns, old, new,
+               lead(ts_ns) OVER (PARTITION BY consumer ORDER BY ts_ns) AS next_ns
+        FROM breaker
+    )
+    SELECT consumer, ts_ns AS opened_ns, next_ns AS left_ns,
+           round((coalesce(next_ns, (SELECT max(ts_ns) FROM deliveries)) - ts_ns) / 1e6, 1) AS open_ms
+    FROM moves WHERE new = 'open' ORDER BY ts_ns
+"""
+
+
+@register
+class RetryChecker:
+    name = "retries"
+    metrics = ("retries", "retried_messages", "max_retry_delay_ms")
+
+    def check(self, history: History) -> Finding:
+        if not history.has("retries-*.csv"):
+            return Finding(self.name, {"retries": 0, "retried_messages": 0, "max_retry_delay_ms": None})
+        retries, messages, longest = history.sql(
+            "SELECT count(*), count(DISTINCT id), max(delay_ms) FROM retries")[0]
+        samples = history.records(f"""
+            SELECT id, count(*) AS retries, list(error ORDER BY attempt) AS errors
+            FROM retries GROUP BY id ORDER BY retries DESC, id LIMIT {SAMPLE_LIMIT}""")
+        return Finding(self.name, {"retries": int(retries), "retried_messages": int(messages),
+                                   "max_retry_delay_ms": None if longest is None else round(float(longest), 1)},
+                       {"most_retried": samples})
+
+
+@register
+class BreakerChecker:
+    """Figures are None when no consumer ran a circuit breaker."""
+
+    name = "breaker"
+    metrics = ("breaker_trips", "breaker_open_ms", "breaker_max_open_ms", "breakers_left_open")
+
+    def check(self, history: History) -> Finding:
+        if not history.has("breaker-*.csv"):
+            return Finding(self.name, {name: None for name in self.metrics})
+        spans = history.records(_OPEN_SPANS)
+        total = sum(float(s["open_ms"] or 0) for s in spans)
+        (left_open,) = history.sql("""
+            SELECT count(*) FROM (SELECT consumer, arg_max(new, ts_ns) AS last FROM breaker GROUP BY consumer)
+            WHERE last != 'closed'""")[0]
+        metrics = {"breaker_trips": len(spans), "breaker_open_ms": round(total, 1),
+                   "breaker_max_open_ms": max((float(s["open_ms"] or 0) for s in spans), default=0.0),
+                   "breakers_left_open": int(left_open)}
+        return Finding(self.name, metrics, {"open_spans": spans[:SAMPLE_LIMIT]})
