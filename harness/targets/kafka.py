@@ -266,11 +266,21 @@ class KafkaCluster:
         return ProcessSpec(name=f"consumer-{instance}", argv=argv, log_path=log_path)
 
     def add_destination(self, name: str) -> None:
-        """A dead-letter topic, replicated like the main one."""
+        """A dead-letter topic, replicated like the main one; ready when its partition has a leader."""
         from kafka.admin import NewTopic
+        from kafka.errors import TopicAlreadyExistsError
 
-        self._query(lambda a: a.create_topics([NewTopic(name, num_partitions=1,
-                                                        replication_factor=self.spec.topic.replication_factor)]))
+        def create() -> bool:
+            try:
+                self._query(lambda a: a.create_topics([NewTopic(
+                    name, num_partitions=1, replication_factor=self.spec.topic.replication_factor)]))
+            except TopicAlreadyExistsError:
+                pass  # an earlier try got through
+            return True
+
+        wait_until(create, what=f"topic {name} to be created", timeout=60, interval=1.0, give_up_on=())
+        wait_until(lambda: any(p["leader"] >= 0 for p in self.partitions(name)),
+                   what=f"topic {name} to have a leader", timeout=60, interval=0.5, give_up_on=())
 
     def dead_letter_reader_spec(self, name: str, ledger: Path, log_path: Path) -> ProcessSpec:
         """The harness's own reader of the dead-letter topic (the sample consumer in reader mode)."""
