@@ -172,10 +172,7 @@ class KafkaCluster:
 
         wait_until(brokers_registered, what=f"{self.spec.nodes} Kafka brokers to register",
                    timeout=READY_TIMEOUT, interval=1.0, logs=logs)
-        from kafka.admin import NewTopic
-
-        self._admin_client().create_topics([NewTopic(
-            topic.name, num_partitions=topic.partitions, replication_factor=topic.replication_factor)])
+        self._create_topic(topic.name, topic.partitions)
 
         def fully_replicated() -> bool:
             self._check_alive()
@@ -267,20 +264,24 @@ class KafkaCluster:
 
     def add_destination(self, name: str) -> None:
         """A dead-letter topic, replicated like the main one; ready when its partition has a leader."""
+        self._create_topic(name, 1)
+        wait_until(lambda: any(p["leader"] >= 0 for p in self.partitions(name)),
+                   what=f"topic {name} to have a leader", timeout=60, interval=0.5, give_up_on=())
+
+    def _create_topic(self, name: str, partitions: int) -> None:
+        """Create a topic, retrying the admin errors of a cluster that just formed (UnknownBrokerId...)."""
         from kafka.admin import NewTopic
         from kafka.errors import TopicAlreadyExistsError
 
         def create() -> bool:
             try:
                 self._query(lambda a: a.create_topics([NewTopic(
-                    name, num_partitions=1, replication_factor=self.spec.topic.replication_factor)]))
+                    name, num_partitions=partitions, replication_factor=self.spec.topic.replication_factor)]))
             except TopicAlreadyExistsError:
                 pass  # an earlier try got through
             return True
 
         wait_until(create, what=f"topic {name} to be created", timeout=60, interval=1.0, give_up_on=())
-        wait_until(lambda: any(p["leader"] >= 0 for p in self.partitions(name)),
-                   what=f"topic {name} to have a leader", timeout=60, interval=0.5, give_up_on=())
 
     def dead_letter_reader_spec(self, name: str, ledger: Path, log_path: Path) -> ProcessSpec:
         """The harness's own reader of the dead-letter topic (the sample consumer in reader mode)."""
