@@ -69,7 +69,7 @@ def build_pipeline(args: argparse.Namespace, stopping: StopFlag) -> tuple[Pipeli
     elif spec.idempotency.store == "memory":
         store = MemoryStore()
     url = settings.get("downstream_urls", {}).get(str(args.instance))  # each instance its own path (proxy)
-    call = _downstream_caller(url, spec, args.instance) if url else None
+    call = _downstream_caller(url, spec, args.instance, keyed=spec.idempotency.store != "none") if url else None
     ledgers = [LedgerWriter(args.ledger.parent / f"{kind}-{args.instance}.csv") for kind in ("retries", "breaker")]
     retries, breaker = ledgers
     pipeline = Pipeline(
@@ -80,12 +80,16 @@ def build_pipeline(args: argparse.Namespace, stopping: StopFlag) -> tuple[Pipeli
     return pipeline, settings, ledgers
 
 
-def _downstream_caller(base_url: str, spec: ConsumerSpec, instance: int) -> Callable[[int, str], None]:
+def _downstream_caller(base_url: str, spec: ConsumerSpec, instance: int, keyed: bool) -> Callable[[int, str], None]:
+    """POST one reservation; an idempotent consumer sends the message id as Idempotency-Key, so a
+    call repeated after a crash (between the call and the store's commit) acts only once."""
     session = requests.Session()
     url, timeout = base_url + "/reserve", spec.downstream.timeout if spec.downstream else 0.5
 
     def call(message_id: int, mode: str) -> None:
-        reply = session.post(url, json={"id": message_id, "consumer": instance, "mode": mode}, timeout=timeout)
+        headers = {"Idempotency-Key": str(message_id)} if keyed else {}
+        reply = session.post(url, json={"id": message_id, "consumer": instance, "mode": mode},
+                             headers=headers, timeout=timeout)
         reply.raise_for_status()
 
     return call

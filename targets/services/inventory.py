@@ -2,9 +2,11 @@
 """Sample downstream service `inventory`: one side effect per call, written to its own ledger.
 
 The consumers call POST /reserve {"id": ..., "consumer": ..., "mode": "normal"|"degraded"} once
-per message they process. This service does not deduplicate on purpose: its ledger is the
-ground truth of what the services did, so a second reservation for one id shows up as a
-side-effect duplicate (the thing an idempotent consumer must prevent).
+per message they process. Its ledger is the ground truth of what the services did: a second
+reservation for one id is a side-effect duplicate. A call carrying an `Idempotency-Key` header
+already seen is answered without acting again and ledgered as a `replay` (the way payment APIs
+honour such keys): that is how an idempotent consumer gets exactly one side effect even when it
+dies between the call and recording that it made it. Calls without the header always act.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ def main() -> int:
     args = parser.parse_args()
     ledger = LedgerWriter(args.ledger, batch=64, interval=0.05)
     lock = threading.Lock()
+    seen_keys: set[str] = set()
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - http.server's naming
@@ -41,7 +44,12 @@ def main() -> int:
             except (ValueError, KeyError, TypeError):
                 self.send_error(400, "expected {id, consumer, mode}")
                 return
+            key = self.headers.get("Idempotency-Key")
             with lock:
+                if key is not None and key in seen_keys:
+                    row = (*row[:3], "replay")
+                elif key is not None:
+                    seen_keys.add(key)
                 ledger.write(*row)
                 ledger.flush()  # recorded before the caller hears it was done
             self.send_response(200)

@@ -32,3 +32,20 @@ def test_breaker_trips_during_a_downstream_outage_and_closes_again_losing_nothin
     assert metrics["breaker_open_ms"] > 0
     outage = results["faults"][0]
     assert outage["action"] == "timeout" and set(outage["resolved"]) == {"consumer1-inventory", "consumer2-inventory"}
+
+
+@pytest.mark.parametrize("name,idempotent", [
+    ("kafka-idempotent-consumer-crash", True),
+    ("kafka-consumer-crash-no-idempotency", False),
+])
+def test_consumer_crashes_redeliver_and_only_idempotency_keeps_one_side_effect(
+        tmp_path: Path, name: str, idempotent: bool) -> None:
+    code, results = run_scenario(ROOT / "scenarios" / f"{name}.yaml", tmp_path / "run")
+    metrics = results["metrics"]
+    assert results["verdict"] == "pass", (results["expectations"], results["error"])
+    assert code == 0
+    assert metrics["redeliveries"] >= 1 and metrics["lost"] == 0
+    if idempotent:
+        assert metrics["side_effect_duplicates"] == 0
+    else:
+        assert metrics["side_effect_duplicates"] >= 1

@@ -23,7 +23,7 @@ def test_idempotent_history_has_no_side_effect_duplicates(tmp_path: Path) -> Non
     write(tmp_path / "effects-inventory.csv", ["1,10,1,normal", "2,11,2,degraded"])
     with History(tmp_path) as h:
         finding = SideEffectChecker().check(h)
-    assert finding.metrics == {"side_effects": 2, "side_effect_duplicates": 0, "degraded": 1}
+    assert finding.metrics == {"side_effects": 2, "side_effect_duplicates": 0, "degraded": 1, "side_effect_replays": 0}
 
 
 def test_a_second_side_effect_for_one_id_is_a_side_effect_duplicate(tmp_path: Path) -> None:
@@ -32,6 +32,13 @@ def test_a_second_side_effect_for_one_id_is_a_side_effect_duplicate(tmp_path: Pa
         finding = SideEffectChecker().check(h)
     assert finding.metrics["side_effect_duplicates"] == 2
     assert finding.samples["duplicated_effects"] == [{"id": 1, "effects": 3, "consumers": [1, 2, 2]}]
+
+
+def test_a_replayed_call_is_not_a_second_side_effect(tmp_path: Path) -> None:
+    write(tmp_path / "effects-inventory.csv", ["1,10,1,normal", "1,20,2,replay", "2,11,1,normal"])
+    with History(tmp_path) as h:
+        finding = SideEffectChecker().check(h)
+    assert finding.metrics == {"side_effects": 2, "side_effect_duplicates": 0, "degraded": 0, "side_effect_replays": 1}
 
 
 def test_without_a_downstream_service_side_effects_are_unknown(tmp_path: Path) -> None:
