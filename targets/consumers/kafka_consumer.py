@@ -75,6 +75,7 @@ def serve(consumer: KafkaConsumer, ledger: LedgerWriter, stopping: StopFlag, arg
             for record in records:
                 message_id, poison = decode(record.value)
                 ledger.write(message_id, tp.partition, record.offset, time.time_ns(), args.instance, 0)
+                ledger.flush()  # on disk before any side effect: a crash must not hide a delivery
                 outcome = pipeline.handle(message_id, poison)
                 if outcome.kind == "parked":
                     break  # stopping while the breaker is open: leave it uncommitted, redelivered later
