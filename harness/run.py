@@ -39,6 +39,7 @@ from harness.progress import Progress
 from harness.report import write_reports
 from harness.results import RunResult
 from harness.runtimes import RUNTIMES
+from harness.runtimes.local import LocalRuntime
 from harness.scenario.fault_specs import TOXIC_ACTIONS
 from harness.scenario.model import Bound, Scenario
 from harness.targets import TARGETS
@@ -151,32 +152,13 @@ class Run:
     # -- phases -------------------------------------------------------------------------
     def _run_phases(self) -> None:
         scenario = self.scenario
-        proxied = any(f.action in TOXIC_ACTIONS for f in self.schedule.faults)
         with contextlib.ExitStack() as stack, Progress(self.console, LedgerTail(self.ledger_dir)) as progress:
-            network = None
-            if scenario.network.isolation == "namespaces":
-                progress.set_phase("creating network namespaces")
-                network = stack.enter_context(NamespaceNetwork(self.run_id, list(range(1, scenario.target.nodes + 1))))
+            network = self._network(stack, progress)
             runtime = RUNTIMES[scenario.runtime](self.run_id, network)
-            groups = client_groups(scenario.consumer.instances)
-            target: Target = TARGETS[scenario.target.kind](scenario.target, runtime, self.out_dir, groups, proxied)
-            downstream_urls: dict[int, str] = {}
-            service_upstreams: dict[tuple[str, int | str], tuple[str, int]] = {}
-            if scenario.consumer.downstream is not None:
-                downstream = stack.enter_context(DownstreamService(runtime, self.out_dir))
-                downstream_urls = {i: downstream.url for i in range(1, scenario.consumer.instances + 1)}
-                service_upstreams = {(f"consumer{i}", downstream.name): ("127.0.0.1", downstream.port)
-                                     for i in downstream_urls}
-            proxies = None
-            if proxied:
-                progress.set_phase("starting Toxiproxy")
-                toxiproxy = stack.enter_context(ToxiproxyServer(runtime, self.out_dir))
-                proxies = ProxyNet(runtime, {**target.routes.upstreams, **service_upstreams})
-                proxies.create(toxiproxy.client)
-                target.routes.route_through(proxies.endpoints())
-                for key, (host, port) in proxies.endpoints().items():
-                    if key in service_upstreams:  # consumers call the service through their own proxy
-                        downstream_urls[int(key[0].removeprefix("consumer"))] = f"http://{host}:{port}"
+            proxied = any(f.action in TOXIC_ACTIONS for f in self.schedule.faults)
+            target: Target = TARGETS[scenario.target.kind](
+                scenario.target, runtime, self.out_dir, client_groups(scenario.consumer.instances), proxied)
+            proxies, downstream_urls = self._links(stack, progress, runtime, target, proxied)
             progress.set_phase(f"starting {scenario.target.kind} cluster ({scenario.target.nodes} nodes)")
             stack.enter_context(target)
             self.versions = target.versions()
@@ -190,26 +172,61 @@ class Run:
                 lambda planned: RunFaultEnv(target, consumers, random.Random(planned.seed), proxies, network),
                 self.out_dir / "faults.jsonl", on_event=progress.event))
             progress.set_phase(f"load: {scenario.load.rate:g} msg/s for {scenario.load.duration:g}s")
-            load = stack.enter_context(LoadProcess(scenario, target.load_config(), self.out_dir, runtime))
-            load_start = time.time_ns()
-            self.injector.start(load_start)
-            deadline = time.monotonic() + load.deadline
-            while load.running:
-                self.injector.tick()
-                progress.update()
-                if time.monotonic() > deadline:
-                    raise ClusterError(f"the load process did not finish within {load.deadline:g}s: see load.log")
-                time.sleep(TICK)
-            self.load_window = (load_start, time.time_ns())
-            self.load_stats = load.stats()
-            if self.load_stats is None:
-                raise ClusterError(f"the load process ended without statistics: see {self.out_dir / 'load.log'}")
+            self._load_under_faults(stack.enter_context(
+                LoadProcess(scenario, target.load_config(), self.out_dir, runtime)), progress)
             progress.set_phase("healing every fault")
             self.injector.heal_all()
             progress.set_phase(f"draining (up to {scenario.drain.timeout:g}s)")
             self._drain(progress, consumers)
             progress.set_phase("stopping")
         log.info("all processes stopped")
+
+    def _network(self, stack: contextlib.ExitStack, progress: Progress) -> NamespaceNetwork | None:
+        if self.scenario.network.isolation != "namespaces":
+            return None
+        progress.set_phase("creating network namespaces")
+        nodes = list(range(1, self.scenario.target.nodes + 1))
+        return stack.enter_context(NamespaceNetwork(self.run_id, nodes))
+
+    def _links(self, stack: contextlib.ExitStack, progress: Progress, runtime: LocalRuntime, target: Target,
+               proxied: bool) -> tuple[ProxyNet | None, dict[int, str]]:
+        """The downstream service, and Toxiproxy in front of every client path when faults need it.
+        Runs before the brokers start: Kafka advertises the proxies' addresses."""
+        instances = range(1, self.scenario.consumer.instances + 1)
+        downstream_urls: dict[int, str] = {}
+        service_upstreams: dict[tuple[str, int | str], tuple[str, int]] = {}
+        if self.scenario.consumer.downstream is not None:
+            downstream = stack.enter_context(DownstreamService(runtime, self.out_dir))
+            downstream_urls = {i: downstream.url for i in instances}
+            service_upstreams = {(f"consumer{i}", downstream.name): ("127.0.0.1", downstream.port) for i in instances}
+        if not proxied:
+            return None, downstream_urls
+        progress.set_phase("starting Toxiproxy")
+        toxiproxy = stack.enter_context(ToxiproxyServer(runtime, self.out_dir))
+        proxies = ProxyNet(runtime, {**target.routes.upstreams, **service_upstreams})
+        proxies.create(toxiproxy.client)
+        target.routes.route_through(proxies.endpoints())
+        for key, (host, port) in proxies.endpoints().items():
+            if key in service_upstreams:  # each consumer calls the service through its own proxy
+                downstream_urls[int(key[0].removeprefix("consumer"))] = f"http://{host}:{port}"
+        return proxies, downstream_urls
+
+    def _load_under_faults(self, load: LoadProcess, progress: Progress) -> None:
+        """The main loop: faults fire on this thread while the load process runs."""
+        assert self.injector is not None
+        load_start = time.time_ns()
+        self.injector.start(load_start)
+        deadline = time.monotonic() + load.deadline
+        while load.running:
+            self.injector.tick()
+            progress.update()
+            if time.monotonic() > deadline:
+                raise ClusterError(f"the load process did not finish within {load.deadline:g}s: see load.log")
+            time.sleep(TICK)
+        self.load_window = (load_start, time.time_ns())
+        self.load_stats = load.stats()
+        if self.load_stats is None:
+            raise ClusterError(f"the load process ended without statistics: see {self.out_dir / 'load.log'}")
 
     def _drain(self, progress: Progress, consumers: ConsumerGroup) -> None:
         """Until every acknowledged message was delivered and things were quiet for `settle`, or timeout."""
