@@ -39,10 +39,12 @@ class RetryChecker:
 
 @register
 class BreakerChecker:
-    """Figures are None when no consumer ran a circuit breaker."""
+    """Figures are None when no consumer ran a circuit breaker. A parked message asks the open
+    breaker again every poll, so rejected calls outnumber rejected messages."""
 
     name = "breaker"
-    metrics = ("breaker_trips", "breaker_open_ms", "breaker_max_open_ms", "breakers_left_open")
+    metrics = ("breaker_trips", "breaker_open_ms", "breaker_max_open_ms", "breakers_left_open",
+               "breaker_rejected_calls", "breaker_rejected_messages")
 
     def check(self, history: History) -> Finding:
         if not history.has("breaker-*.csv"):
@@ -54,5 +56,9 @@ class BreakerChecker:
             WHERE last != 'closed'""")[0]
         metrics = {"breaker_trips": len(spans), "breaker_open_ms": round(total, 1),
                    "breaker_max_open_ms": max((float(s["open_ms"] or 0) for s in spans), default=0.0),
-                   "breakers_left_open": int(left_open)}
+                   "breakers_left_open": int(left_open), "breaker_rejected_calls": 0,
+                   "breaker_rejected_messages": 0}
+        if history.has("rejections-*.csv"):
+            calls, messages = history.sql("SELECT count(*), count(DISTINCT id) FROM rejections")[0]
+            metrics |= {"breaker_rejected_calls": int(calls), "breaker_rejected_messages": int(messages)}
         return Finding(self.name, metrics, {"open_spans": spans[:SAMPLE_LIMIT]})

@@ -17,6 +17,8 @@ so order checks can compare sequences of one producer without string parsing.
 
 - `effects-*.csv`    id,ts_ns,consumer,mode     written by the downstream service per side effect
 - `dlq-*.csv`        id,ts_ns,reason,attempts   dead letters, as read back from the DLQ
+- `retries-*.csv`, `breaker-*.csv`, `rejections-*.csv`   the consumers' retries, breaker transitions
+                     and the calls the open breaker turned away
 """
 
 from __future__ import annotations
@@ -62,6 +64,9 @@ RETRY_COLUMNS: dict[str, str] = {"id": "BIGINT", "ts_ns": "BIGINT", "consumer": 
                                  "delay_ms": "DOUBLE", "error": "VARCHAR"}
 BREAKER_COLUMNS: dict[str, str] = {"id": "BIGINT", "ts_ns": "BIGINT", "consumer": "INTEGER", "old": "VARCHAR",
                                    "new": "VARCHAR"}   # id: unused (0), kept so every ledger has one
+# Each call the open breaker turned away (a parked message asks again every poll, so one id may repeat).
+REJECTION_COLUMNS: dict[str, str] = {"id": "BIGINT", "ts_ns": "BIGINT", "consumer": "INTEGER",
+                                     "fallback": "VARCHAR"}
 
 # file pattern -> (view name, columns): every ledger a History exposes
 LEDGERS: dict[str, tuple[str, dict[str, str]]] = {
@@ -71,6 +76,7 @@ LEDGERS: dict[str, tuple[str, dict[str, str]]] = {
     "dlq-*.csv": ("dead_letters", DEAD_LETTER_COLUMNS),
     "retries-*.csv": ("retries", RETRY_COLUMNS),
     "breaker-*.csv": ("breaker", BREAKER_COLUMNS),
+    "rejections-*.csv": ("rejections", REJECTION_COLUMNS),
 }
 
 SEQ_BITS = 40

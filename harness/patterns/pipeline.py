@@ -43,7 +43,8 @@ class Pipeline:
                  clock: Callable[[], float] = time.monotonic,
                  stopping: Callable[[], bool] = lambda: False,
                  on_retry: Callable[[int, int, float, str], None] = lambda *_: None,
-                 on_transition: Callable[[str, str], None] = lambda *_: None) -> None:
+                 on_transition: Callable[[str, str], None] = lambda *_: None,
+                 on_reject: Callable[[int], None] = lambda _: None) -> None:
         self.spec = spec
         self.rng = rng
         self.call_downstream = call_downstream
@@ -51,6 +52,7 @@ class Pipeline:
         self.sleep = sleep
         self.stopping = stopping
         self.on_retry = on_retry
+        self.on_reject = on_reject
         retry = spec.retry
         self.backoff = Backoff(retry.base, retry.max, retry.jitter, retry.max_attempts)
         cb = spec.circuit_breaker
@@ -64,6 +66,7 @@ class Pipeline:
         attempts = 0
         while True:
             if self.breaker is not None and not self.breaker.allow():
+                self.on_reject(message_id)
                 outcome = self._breaker_open(message_id, attempts)
                 if outcome is not None:
                     return outcome

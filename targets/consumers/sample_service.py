@@ -70,13 +70,14 @@ def build_pipeline(args: argparse.Namespace, stopping: StopFlag) -> tuple[Pipeli
         store = MemoryStore()
     url = settings.get("downstream_urls", {}).get(str(args.instance))  # each instance its own path (proxy)
     call = _downstream_caller(url, spec, args.instance, keyed=spec.idempotency.store != "none") if url else None
-    ledgers = [LedgerWriter(args.ledger.parent / f"{kind}-{args.instance}.csv") for kind in ("retries", "breaker")]
-    retries, breaker = ledgers
+    ledgers = [LedgerWriter(args.ledger.parent / f"{kind}-{args.instance}.csv") for kind in ("retries", "breaker", "rejections")]
+    retries, breaker, rejections = ledgers
     pipeline = Pipeline(
         spec, rng, call, store, stopping=lambda: bool(stopping),
         on_retry=lambda mid, attempt, delay, why: retries.write(mid, time.time_ns(), args.instance, attempt,
                                                                 round(delay * 1000, 3), why),
-        on_transition=lambda old, new: breaker.write(0, time.time_ns(), args.instance, old, new))
+        on_transition=lambda old, new: breaker.write(0, time.time_ns(), args.instance, old, new),
+        on_reject=lambda mid: rejections.write(mid, time.time_ns(), args.instance, spec.fallback))
     return pipeline, settings, ledgers
 
 

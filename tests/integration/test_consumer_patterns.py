@@ -29,7 +29,7 @@ def test_breaker_trips_during_a_downstream_outage_and_closes_again_losing_nothin
     assert results["verdict"] == "pass", (results["expectations"], results["error"])
     assert code == 0
     assert metrics["breaker_trips"] >= 1 and metrics["breakers_left_open"] == 0
-    assert metrics["breaker_open_ms"] > 0
+    assert metrics["breaker_open_ms"] > 0 and metrics["breaker_rejected_messages"] >= 1
     outage = results["faults"][0]
     assert outage["action"] == "timeout" and set(outage["resolved"]) == {"consumer1-inventory", "consumer2-inventory"}
 

@@ -79,11 +79,14 @@ def test_breaker_opens_on_downstream_failures_and_parks_until_it_recovers() -> N
     clock = Clock()
     downstream = Downstream(fail_until=5.0, clock=clock)
     # Retries are spent on real attempts only: time parked behind the open breaker costs none.
+    rejected: list[int] = []
     p = pipeline({"downstream": {}, "retry": {"max_attempts": 10, "base": "100ms", "max": "1s", "jitter": "none"},
                   "circuit_breaker": {"failure_threshold": 3, "reset_timeout": "2s"}, "fallback": "park"},
-                 downstream, clock)
+                 downstream, clock, on_reject=rejected.append)
     outcome = p.handle(1, poison=False)
     assert outcome.kind == "processed" and clock.now >= 5.0
+    # parked: asked the open breaker every poll, and was turned away each time
+    assert len(rejected) == p.breaker.rejected > 10 and set(rejected) == {1}  # type: ignore[union-attr]
     states = [(t.old, t.new) for t in p.breaker.transitions]  # type: ignore[union-attr]
     assert states[0] == ("closed", "open") and states[-1] == ("half_open", "closed")
     assert downstream.calls == [(1, "normal")]
