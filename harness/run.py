@@ -1,6 +1,7 @@
 """The orchestrator: phases in order, one ExitStack for every resource, a result whatever happens.
 
-prepare -> cluster -> consumers -> load + faults -> heal -> drain -> stop -> check -> judge -> report
+prepare -> cluster -> consumers (-> outbox relay) -> load + faults -> heal -> drain -> stop -> check -> judge
+-> report
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from harness.network.toxiproxy import ToxiproxyServer
 from harness.load.process import LoadProcess
 from harness.plan import Schedule, plan
 from harness.progress import Progress
+from harness.relay import OutboxRelay
 from harness.report import write_reports
 from harness.results import RunResult
 from harness.runtimes import RUNTIMES
@@ -167,9 +169,13 @@ class Run:
                 target.add_destination(scenario.consumer.dead_letter.destination)
             consumers = stack.enter_context(ConsumerGroup(
                 target, scenario.consumer, self.out_dir, self.run_id, scenario.seed, downstream_urls))
+            relay = None
+            if scenario.producer.outbox is not None:
+                progress.set_phase("starting the outbox relay")
+                relay = stack.enter_context(OutboxRelay(scenario, target.load_config(), self.out_dir, self.run_id))
             self.injector = stack.enter_context(FaultInjector(
                 self.schedule,
-                lambda planned: RunFaultEnv(target, consumers, random.Random(planned.seed), proxies, network),
+                lambda planned: RunFaultEnv(target, consumers, random.Random(planned.seed), proxies, network, relay),
                 self.out_dir / "faults.jsonl", on_event=progress.event))
             progress.set_phase(f"load: {scenario.load.rate:g} msg/s for {scenario.load.duration:g}s")
             self._load_under_faults(stack.enter_context(

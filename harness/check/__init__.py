@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.check import (  # noqa: F401  (registration)
-    availability, consumer_patterns, dead_letters, delivery, lag, latency, order, recovery, side_effects,
+    availability, consumer_patterns, dead_letters, delivery, lag, latency, order, outbox, recovery,
+    side_effects,
 )
 from harness.check.base import CHECKERS, Checker, Finding, register
 from harness.check.history import History

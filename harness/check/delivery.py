@@ -109,9 +109,10 @@ class DeliveryChecker:
 
 
 def outstanding(history: History) -> int:
-    """Acknowledged ids not delivered yet: what the drain phase waits for (the final check calls them lost)."""
+    """Acknowledged (or committed to an outbox) ids not delivered yet: what the drain phase waits for
+    (the final check calls them lost)."""
     (count,) = history.sql("""
-        SELECT count(*) FROM (SELECT DISTINCT id FROM sends WHERE event = 'K') acked
+        SELECT count(*) FROM (SELECT DISTINCT id FROM sends WHERE event IN ('K', 'C')) acked
         WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.id = acked.id)
     """)[0]
     return int(count)

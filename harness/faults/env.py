@@ -20,6 +20,7 @@ class RunFaultEnv:
     rng: random.Random
     proxies: Any = None
     network: Any = None
+    relay: Any = None        # harness.relay.OutboxRelay | None
 
     @property
     def node_numbers(self) -> list[int]:
@@ -42,5 +43,7 @@ class RunFaultEnv:
     def process(self, selector: Selector) -> tuple[str, NodeProcess]:
         if selector.kind == "consumer":
             return f"consumer-{selector.index}", self.consumers.instances[selector.index]
+        if selector.kind == "relay":
+            return "relay", self.relay.process
         node = self.target.nodes[self.node_of(selector)]
         return node.name, node

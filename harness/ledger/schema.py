@@ -5,7 +5,8 @@ reads it at millions of rows per second. Files live under `<run>/ledger/`:
 
 - `sends-*.csv`      event,id,ts_ns,partition,offset,error
       event: A = attempt (before the send), K = acknowledged by the broker, E = error answer,
-             P = this id is a poison message (written beside its A; no consumer can process it).
+             P = this id is a poison message (written beside its A; no consumer can process it),
+             C = committed to the producer's transactional outbox (its relay writes the K or E).
       partition/offset are set on K, error (no commas) on E.
 - `deliveries-*.csv` id,partition,offset,ts_ns,consumer,redelivered
       one row per delivery handed to the consumer, written before its offset is committed/acked.
@@ -87,6 +88,7 @@ class SendEvent(str, enum.Enum):
     ACK = "K"
     ERROR = "E"
     POISON = "P"
+    COMMITTED = "C"
 
 
 def make_id(producer: int, seq: int) -> int:

@@ -38,7 +38,7 @@ def stats_summary(env: Environment) -> dict[str, Any]:
 
 def main(config_path: str) -> int:
     config = json.loads(Path(config_path).read_text())
-    cls = user_class(config["kind"])
+    cls = user_class(config["user"])
     ledger = LedgerWriter(Path(config["ledger"]))
     cls.configure(config, ledger)
     env = Environment(user_classes=[cls])

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from harness.relay import outbox_path
 from harness.runtimes.base import ProcessSpec, Runtime
 from harness.runtimes.local import LocalProcess, LocalRuntime
 from harness.scenario.model import Scenario
@@ -22,6 +23,8 @@ class LoadProcess:
         self.stats_path = run_dir / "load-stats.json"
         config = {
             "kind": target_config["kind"],
+            "user": "outbox" if scenario.producer.outbox is not None else target_config["kind"],
+            "outbox": str(outbox_path(run_dir)),
             "destination": target_config["topic"],
             "target": target_config,
             "seed": scenario.seed,

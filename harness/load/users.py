@@ -1,4 +1,4 @@
-"""Producer user classes by target kind (imported only inside the load process)."""
+"""Producer user classes by target kind, or `outbox` (imported only inside the load process)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from harness.load.ledgered_user import LedgeredUser
 USERS: dict[str, str] = {
     "kafka": "harness.load.kafka_user:KafkaProducerUser",
     "rabbitmq": "harness.load.rabbitmq_user:RabbitProducerUser",
+    "outbox": "harness.load.outbox_user:OutboxUser",   # any broker: the relay publishes
 }
 
 

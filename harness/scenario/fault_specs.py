@@ -86,10 +86,13 @@ class PartitionFault(_Fault):
             for side in sides:
                 if side != "client":
                     try:
-                        parse_selector(side)
+                        selector = parse_selector(side)
                     except ValueError as exc:
                         raise LocatedValueError(str(exc), ("between",)) from None
-        if self.target is not None and self.target.kind == "consumer":
+                    if selector.kind in ("consumer", "relay"):
+                        raise LocatedValueError(f"between: {side} is a client; write client for the client side",
+                                                ("between",))
+        if self.target is not None and self.target.kind in ("consumer", "relay"):
             raise LocatedValueError("partitions act on broker nodes: use node(i), leader(...), random",
                                     ("target",))
         return self

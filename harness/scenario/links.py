@@ -49,7 +49,7 @@ def parse_link(value: object) -> Link:
             raise ValueError(f"link {text!r}: only consumers call {right}")
         return Link(match.group(1), index, None, right)
     dest = None if right == "any" else parse_selector(right)
-    if dest is not None and dest.kind == "consumer":
+    if dest is not None and dest.kind in ("consumer", "relay"):
         raise ValueError(f"link destination {right!r}: a link goes to a broker node, leader, controller, any"
                          f" or a downstream service ({', '.join(SERVICES)})")
     return Link(match.group(1), index, dest)

@@ -11,7 +11,7 @@ from harness.scenario.durations import Duration
 from harness.scenario.fault_specs import FaultSpec, PartitionFault
 from harness.scenario.located import LocatedValueError
 from harness.scenario.patterns import (
-    BreakerSpec, DeadLetterSpec, DownstreamSpec, IdempotencySpec, PoisonSpec, ProcessingSpec, RetrySpec,
+    BreakerSpec, DeadLetterSpec, DownstreamSpec, IdempotencySpec, OutboxSpec, PoisonSpec, ProcessingSpec, RetrySpec,
 )
 from harness.scenario.selectors import Selector
 
@@ -99,6 +99,7 @@ class ProducerSpec(Strict):
     mandatory: bool = True
     # Both
     poison: PoisonSpec | None = None
+    outbox: OutboxSpec | None = Field(None, description="publish through a transactional outbox and its relay")
 
     @field_validator("acks", mode="before")
     @classmethod
@@ -231,6 +232,9 @@ class Scenario(Strict):
             if used:
                 raise LocatedValueError(f"consumer {', '.join(used)}: not supported for RabbitMQ consumers yet"
                                         " (Kafka only for now)", ("consumer", used[0].split(".")[0]))
+            if self.producer.outbox is not None:
+                raise LocatedValueError("producer outbox: not supported for RabbitMQ yet (Kafka only for now)",
+                                        ("producer", "outbox"))
         if isinstance(self.target, RabbitTarget) and self.target.queue.type == "stream" and self.consumer.instances > 1:
             raise LocatedValueError(
                 "a stream delivers every message to every consumer (RabbitMQ 3.10 has no single active consumer"
@@ -245,6 +249,8 @@ class Scenario(Strict):
             raise LocatedValueError("controller is a Kafka (KRaft) target: use node(i) or leader(queue)", where)
         if sel.kind == "node" and sel.index > nodes:
             raise LocatedValueError(f"{sel} but the cluster has {nodes} nodes", where)
+        if sel.kind == "relay" and self.producer.outbox is None:
+            raise LocatedValueError("relay is the outbox relay: add producer: {outbox: {store: sqlite}}", where)
         if sel.kind == "consumer" and sel.index > self.consumer.instances:
             raise LocatedValueError(f"{sel} but there are {self.consumer.instances} consumer instances", where)
 

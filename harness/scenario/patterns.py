@@ -65,3 +65,11 @@ class BreakerSpec(_Spec):
 
 class PoisonSpec(_Spec):
     rate: float = Field(gt=0.0, le=1.0, description="share of messages no consumer can ever process (seeded)")
+
+
+class OutboxSpec(_Spec):
+    """The producer writes each message to an outbox table in its business transaction; a relay publishes."""
+
+    store: Literal["sqlite"] = "sqlite"
+    batch: int = Field(200, ge=1, le=10_000, description="rows the relay publishes per round")
+    poll: Duration = Field(0.05, description="how long the relay waits when the outbox is empty")

@@ -1,4 +1,4 @@
-"""Fault target selectors: `node(2)`, `leader(orders, 0)`, `controller`, `random`, `consumer(1)`.
+"""Fault target selectors: `node(2)`, `leader(orders, 0)`, `controller`, `random`, `consumer(1)`, `relay`.
 
 Parsed at load time so typos fail before a cluster starts; resolved to a concrete process only
 when the fault fires (a leader is whoever leads at that moment).
@@ -19,6 +19,7 @@ _FORMS: dict[str, tuple[int, int, str]] = {
     "controller": (0, 0, "controller (the active KRaft controller)"),
     "random": (0, 0, "random (a broker node, chosen with the scenario seed)"),
     "consumer": (1, 1, "consumer(i), i from 1"),
+    "relay": (0, 0, "relay (the outbox relay process)"),
 }
 _SYNTAX = re.compile(r"^\s*([a-z_]+)\s*(?:\((.*)\))?\s*$")
 

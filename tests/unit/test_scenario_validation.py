@@ -116,3 +116,23 @@ def test_missing_required_key_is_named() -> None:
 def test_unreadable_file_is_a_scenario_error(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError, match="cannot read"):
         load_scenario(tmp_path / "nope.yaml")
+
+
+def test_killing_the_relay_needs_an_outbox() -> None:
+    message = error_of(BASE + "faults:\n  - {at: 5s, action: kill, target: relay}\n")
+    assert "s.yaml:7:28:" in message and "relay is the outbox relay: add producer: {outbox:" in message
+    ok = parse_scenario(BASE + "producer: {outbox: {store: sqlite}}\n"
+                        "faults:\n  - {at: 5s, action: kill, target: relay, heal_after: 2s}\n", "s.yaml")
+    assert ok.producer.outbox is not None and str(ok.faults[0].target) == "relay"
+
+
+def test_outbox_is_refused_for_rabbitmq_until_it_has_a_relay() -> None:
+    text = "name: t\ntarget: {kind: rabbitmq}\nproducer: {outbox: {store: sqlite}}\n"
+    message = error_of(text)
+    assert "s.yaml:3" in message and "outbox: not supported for RabbitMQ yet" in message
+
+
+def test_a_partition_cannot_cut_off_a_client_process_by_name() -> None:
+    text = BASE.replace("  nodes: 3\n", "  nodes: 3\nnetwork: {isolation: namespaces}\n")
+    message = error_of(text + "faults:\n  - {at: 5s, action: partition, mode: cut, between: 'relay|node(1)'}\n")
+    assert "between: relay is a client" in message
