@@ -17,7 +17,7 @@ Message ids are 63-bit integers: producer number in the high bits, per-producer 
 so order checks can compare sequences of one producer without string parsing.
 
 - `effects-*.csv`    id,ts_ns,consumer,mode     written by the downstream service per side effect
-- `dlq-*.csv`        id,ts_ns,reason,attempts   dead letters, as read back from the DLQ
+- `dlq-*.csv`        id,ts_ns,reason,attempts   dead letters, as read back from the DLQ (RabbitMQ: x-death reason, count)
 - `retries-*.csv`, `breaker-*.csv`, `rejections-*.csv`   the consumers' retries, breaker transitions
                      and the calls the open breaker turned away
 """

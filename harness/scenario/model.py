@@ -223,18 +223,10 @@ class Scenario(Strict):
                                         f" inside the load ({self.load.duration:g}s)", ("nemesis",))
         if isinstance(self.target, RabbitTarget) and self.target.queue.type == "stream" and self.consumer.ack == "auto":
             raise LocatedValueError("stream queues need manual acks: set consumer.ack: manual", ("consumer", "ack"))
-        if isinstance(self.target, RabbitTarget):
-            used = [name for name in ("dead_letter", "downstream", "circuit_breaker")
-                    if getattr(self.consumer, name) is not None]
-            used += ["idempotency"] if self.consumer.idempotency.store != "none" else []
-            used += ["retry"] if self.consumer.retry.max_attempts > 1 else []
-            used += ["processing.fail_rate"] if self.consumer.processing.fail_rate else []
-            if used:
-                raise LocatedValueError(f"consumer {', '.join(used)}: not supported for RabbitMQ consumers yet"
-                                        " (Kafka only for now)", ("consumer", used[0].split(".")[0]))
-            if self.producer.outbox is not None:
-                raise LocatedValueError("producer outbox: not supported for RabbitMQ yet (Kafka only for now)",
-                                        ("producer", "outbox"))
+        self._check_dead_letter()
+        if isinstance(self.target, RabbitTarget) and self.producer.outbox is not None:
+            raise LocatedValueError("producer outbox: not supported for RabbitMQ yet (Kafka only for now)",
+                                    ("producer", "outbox"))
         if isinstance(self.target, RabbitTarget) and self.target.queue.type == "stream" and self.consumer.instances > 1:
             raise LocatedValueError(
                 "a stream delivers every message to every consumer (RabbitMQ 3.10 has no single active consumer"
@@ -242,6 +234,24 @@ class Scenario(Strict):
                 ("consumer", "instances"))
         return self
 
+    def _check_dead_letter(self) -> None:
+        dead_letter = self.consumer.dead_letter
+        if dead_letter is None:
+            return
+        where = ("consumer", "dead_letter")
+        if isinstance(self.target, KafkaTarget) and dead_letter.queue is not None:
+            raise LocatedValueError("Kafka dead-letters into a topic: write dead_letter: {topic: NAME}", where)
+        if isinstance(self.target, RabbitTarget):
+            if dead_letter.topic is not None:
+                raise LocatedValueError("RabbitMQ dead-letters into a queue: write dead_letter: {queue: NAME}", where)
+            if dead_letter.queue == self.target.queue.name:
+                raise LocatedValueError("the dead-letter queue must differ from the main queue", where)
+            if self.target.queue.type == "stream":
+                raise LocatedValueError("streams cannot dead-letter (no reject): use a quorum or classic queue",
+                                        where)
+            if self.consumer.ack == "auto":
+                raise LocatedValueError("dead-lettering rejects messages, which auto-ack cannot:"
+                                        " set consumer.ack: manual", where)
 
     def _check_selector(self, sel: Selector, where: tuple[str | int, ...]) -> None:
         nodes = self.target.nodes

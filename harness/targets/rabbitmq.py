@@ -200,6 +200,34 @@ class RabbitCluster:
                 host=self.runtime.address(1), port=self.amqp_ports[1], connection_attempts=3, retry_delay=1)) as conn:
             conn.channel().queue_declare(queue.name, durable=queue.durable, arguments=arguments)
 
+    def add_destination(self, name: str) -> None:
+        """A dead-letter queue (quorum) behind its own exchange, and a policy that makes the main
+        queue dead-letter into it. A policy, not x-arguments: it applies to the queue already
+        declared, and the consumers' declarations stay equivalent. Quorum queues dead-letter
+        at-least-once only with overflow reject-publish (RabbitMQ 3.10+), so the policy sets both."""
+        import pika
+
+        exchange = f"{name}.dlx"
+        with pika.BlockingConnection(pika.ConnectionParameters(
+                host=self.runtime.address(1), port=self.amqp_ports[1], connection_attempts=3, retry_delay=1)) as conn:
+            channel = conn.channel()
+            channel.exchange_declare(exchange, exchange_type="fanout", durable=True)
+            channel.queue_declare(name, durable=True, arguments={"x-queue-type": "quorum"})
+            channel.queue_bind(name, exchange)
+        definition = {"dead-letter-exchange": exchange}
+        if self.spec.queue.type == "quorum":
+            definition |= {"dead-letter-strategy": "at-least-once", "overflow": "reject-publish"}
+        pattern = "^" + self.spec.queue.name.replace(".", "\\.") + "$"
+        self.ctl(1, "set_policy", "--apply-to", "queues", f"{name}-dead-lettering", pattern, json.dumps(definition))
+        log.info("dead-lettering %s into %s through %s: %s", self.spec.queue.name, name, exchange, definition)
+
+    def dead_letter_reader_spec(self, name: str, ledger: Path, log_path: Path) -> ProcessSpec:
+        """The harness's own reader of the dead-letter queue, straight to the nodes (never proxied)."""
+        brokers = ",".join(f"{self.runtime.address(i)}:{self.amqp_ports[i]}" for i in self.nodes)
+        argv = [sys.executable, str(CONSUMER_APP), "--brokers", brokers, "--queue", name, "--queue-type", "quorum",
+                "--instance", "0", "--ledger", str(ledger), "--dlq-reader"]
+        return ProcessSpec(name="dlq-reader", argv=argv, log_path=log_path)
+
     # -- queries ---------------------------------------------------------------------------
     def _ask_any(self, *args: str) -> str:
         """rabbitmqctl output from the first live node that answers quickly: a node paused by
@@ -242,7 +270,7 @@ class RabbitCluster:
         argv = [sys.executable, str(CONSUMER_APP), "--brokers", ",".join(self.routes.dial(f"consumer{instance}")),
                 "--queue", self.spec.queue.name, "--queue-type", self.spec.queue.type,
                 "--instance", str(instance), "--ledger", str(ledger), "--ack", consumer.ack, "--prefetch", str(consumer.prefetch),
-                "--durable", str(self.spec.queue.durable).lower(), "--process-ms", str(consumer.processing.time * 1000)]
+                "--durable", str(self.spec.queue.durable).lower()]
         return ProcessSpec(name=f"consumer-{instance}", argv=argv, log_path=log_path)
 
     def versions(self) -> dict[str, str]:

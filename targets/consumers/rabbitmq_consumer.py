@@ -2,25 +2,29 @@
 """Sample RabbitMQ consumer service (pika): at-least-once with manual acks, or auto-ack.
 
 Stands for a user's service. With `--ack manual` every delivery is ledgered and flushed before
-it is acknowledged, so a crash causes redelivery (flagged by the broker) but never loss. With
-`--ack auto` the broker forgets a message as soon as it is sent: a consumer that dies holding
-prefetched messages loses them, which is what the auto-ack scenario demonstrates. On a lost
+its side effect and before it is acknowledged, so a crash causes redelivery (flagged by the
+broker) but never loss. With `--ack auto` the broker forgets a message as soon as it is sent: a
+consumer that dies holding prefetched messages loses them, which is what the auto-ack scenario
+demonstrates. Each delivery runs through the shared pipeline (retries, downstream call, circuit
+breaker, idempotency); what it gives up on is rejected without requeue, so the queue's
+dead-letter exchange (set by the harness's policy) moves it to the dead-letter queue. On a lost
 connection it reconnects to the next node; a stream consumer resumes after its last offset.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pika
 from pika.exceptions import AMQPError
 
 from harness.ledger.writer import LedgerWriter
-from sample_service import StopFlag, base_parser, process
+from harness.patterns.pipeline import Pipeline
+from sample_service import StopFlag, base_parser, build_pipeline, decode
 
 ACK_BATCH_SECONDS = 0.1
 
@@ -33,69 +37,137 @@ def main() -> int:
     parser.add_argument("--ack", choices=("manual", "auto"), default="manual")
     parser.add_argument("--prefetch", type=int, default=50)
     parser.add_argument("--durable", choices=("true", "false"), default="true")
+    parser.add_argument("--dlq-reader", action="store_true",
+                        help="read the dead-letter queue into a dlq ledger instead of processing")
     args = parser.parse_args()
     brokers = args.brokers.split(",")
     stopping = StopFlag()
     ready = args.ledger.with_suffix(".ready")
     next_offset: int | None = None  # streams: where to resume after a reconnect
-    attempt = args.instance - 1
+    attempt = max(args.instance - 1, 0)
+    seen: set[int] = set()  # the DLQ reader's ids, across reconnects
+    pipeline, side_ledgers = None, []
+    if not args.dlq_reader:
+        pipeline, _, side_ledgers = build_pipeline(args, stopping)
     with LedgerWriter(args.ledger, batch=256, interval=ACK_BATCH_SECONDS) as ledger:
         while not stopping:
             host, port = brokers[attempt % len(brokers)].rsplit(":", 1)
             attempt += 1
             try:
-                next_offset = consume(host, int(port), args, ledger, ready, stopping, next_offset)
+                with _connect(host, int(port), args) as connection:
+                    if args.dlq_reader:
+                        read_dead_letters(connection, args, ledger, ready, stopping, seen)
+                    else:
+                        next_offset = consume(connection, args, ledger, pipeline, side_ledgers, ready, stopping,
+                                              next_offset)
             except (AMQPError, OSError) as exc:
                 print(f"connection to {host}:{port} lost: {exc!r}; trying the next node", flush=True)
                 time.sleep(0.5)
+    for side in side_ledgers:
+        side.close()
     return 0
 
 
-def consume(host: str, port: int, args: argparse.Namespace, ledger: LedgerWriter, ready: Path,
-            stopping: StopFlag, next_offset: int | None) -> int | None:
-    params = pika.ConnectionParameters(host=host, port=port, heartbeat=10, socket_timeout=5,
-                                       client_properties={"connection_name": f"consumer-{args.instance}"})
-    with pika.BlockingConnection(params) as connection:
-        channel = connection.channel()
-        channel.basic_qos(prefetch_count=args.prefetch)
-        # Like most services, declare the queue we depend on (a transient queue may have vanished).
-        declare_args = {} if args.queue_type == "classic" else {"x-queue-type": args.queue_type}
-        channel.queue_declare(args.queue, durable=args.durable == "true", arguments=declare_args)
-        arguments = {}
-        if args.queue_type == "stream":
-            arguments["x-stream-offset"] = next_offset if next_offset is not None else "first"
-        auto_ack = args.ack == "auto"
-        print(f"consuming {args.queue} on {host}:{port} (ack {args.ack})", flush=True)
-        ready.touch()
-        unacked_tag = None
-        last_ack = time.monotonic()
-        for method, props, body in channel.consume(args.queue, auto_ack=auto_ack, arguments=arguments,
-                                                   inactivity_timeout=ACK_BATCH_SECONDS):
-            if method is not None:
-                try:
-                    message_id = json.loads(body)["id"]
-                except (ValueError, KeyError, TypeError):
-                    message_id = -1  # not one of ours: counted as unexpected
-                process(args)
-                offset = (props.headers or {}).get("x-stream-offset")
-                ledger.write(message_id, 0, offset, time.time_ns(), args.instance, int(method.redelivered))
-                if offset is not None:
-                    next_offset = offset + 1
+def _connect(host: str, port: int, args: argparse.Namespace) -> pika.BlockingConnection:
+    name = "dlq-reader" if args.dlq_reader else f"consumer-{args.instance}"
+    return pika.BlockingConnection(pika.ConnectionParameters(
+        host=host, port=port, heartbeat=10, socket_timeout=5, client_properties={"connection_name": name}))
+
+
+def consume(connection: pika.BlockingConnection, args: argparse.Namespace, ledger: LedgerWriter,
+            pipeline: Pipeline, side_ledgers: list[LedgerWriter], ready: Path, stopping: StopFlag,
+            next_offset: int | None) -> int | None:
+    channel = connection.channel()
+    channel.basic_qos(prefetch_count=args.prefetch)
+    # Like most services, declare the queue we depend on (a transient queue may have vanished).
+    declare_args = {} if args.queue_type == "classic" else {"x-queue-type": args.queue_type}
+    channel.queue_declare(args.queue, durable=args.durable == "true", arguments=declare_args)
+    arguments: dict[str, Any] = {}
+    if args.queue_type == "stream":
+        arguments["x-stream-offset"] = next_offset if next_offset is not None else "first"
+    auto_ack = args.ack == "auto"
+    print(f"consuming {args.queue} (ack {args.ack})", flush=True)
+    ready.touch()
+    unacked_tag = None
+    last_ack = time.monotonic()
+
+    def settle() -> None:
+        """Ledgers on disk, then acknowledge everything up to the last processed delivery."""
+        nonlocal unacked_tag, last_ack
+        ledger.flush()
+        for side in side_ledgers:
+            side.flush()
+        if not auto_ack and unacked_tag is not None:
+            channel.basic_ack(unacked_tag, multiple=True)
+        unacked_tag, last_ack = None, time.monotonic()
+
+    for method, props, body in channel.consume(args.queue, auto_ack=auto_ack, arguments=arguments,
+                                               inactivity_timeout=ACK_BATCH_SECONDS):
+        if method is not None:
+            message_id, poison = decode(body)
+            offset = (props.headers or {}).get("x-stream-offset")
+            ledger.write(message_id, 0, offset, time.time_ns(), args.instance, int(method.redelivered))
+            ledger.flush()  # on disk before any side effect: a crash must not hide a delivery
+            if offset is not None:
+                next_offset = offset + 1
+            outcome = pipeline.handle(message_id, poison)
+            if outcome.kind == "parked":
+                break  # stopping while the breaker is open: left unacknowledged, redelivered later
+            if outcome.kind == "dead_letter" and not auto_ack:
+                settle()
+                channel.basic_nack(method.delivery_tag, requeue=False)  # to the dead-letter exchange
+                print(f"dead-lettered {message_id}: {outcome.reason} after {outcome.attempts} attempt(s)",
+                      flush=True)
+            else:
                 unacked_tag = method.delivery_tag
-            now = time.monotonic()
-            if unacked_tag is not None and (method is None or now - last_ack >= ACK_BATCH_SECONDS):
-                ledger.flush()  # ledgered before acknowledged: at-least-once
-                if not auto_ack:
-                    channel.basic_ack(unacked_tag, multiple=True)
-                unacked_tag, last_ack = None, now
-            if stopping:
-                break
-        if unacked_tag is not None:
-            ledger.flush()
-            if not auto_ack:
-                channel.basic_ack(unacked_tag, multiple=True)
-        channel.cancel()
+        if unacked_tag is not None and (method is None or time.monotonic() - last_ack >= ACK_BATCH_SECONDS):
+            settle()
+        if stopping:
+            break
+    settle()
+    channel.cancel()
     return next_offset
+
+
+def read_dead_letters(connection: pika.BlockingConnection, args: argparse.Namespace, ledger: LedgerWriter,
+                      ready: Path, stopping: StopFlag, seen: set[int]) -> None:
+    """The harness's DLQ reader: one dlq row per dead letter, with the broker's x-death reason and count.
+
+    A copy the broker redelivers to the reader itself (its connection dropped before the ack) and
+    that it already ledgered is skipped: it is the reader's own redelivery, not a second dead letter,
+    which arrives as a fresh message."""
+    channel = connection.channel()
+    channel.basic_qos(prefetch_count=200)
+    channel.queue_declare(args.queue, durable=True, arguments={"x-queue-type": "quorum"})
+    ready.touch()
+    last = None
+    for method, props, body in channel.consume(args.queue, inactivity_timeout=ACK_BATCH_SECONDS):
+        if method is not None:
+            message_id, _ = decode(body)
+            if not (method.redelivered and message_id in seen):
+                reason, count = _x_death((props.headers or {}).get("x-death"))
+                ledger.write(message_id, time.time_ns(), reason, count)
+                seen.add(message_id)
+            last = method.delivery_tag
+        if last is not None and method is None:
+            ledger.flush()
+            channel.basic_ack(last, multiple=True)
+            last = None
+        if stopping:
+            break
+    ledger.flush()
+    if last is not None:
+        channel.basic_ack(last, multiple=True)
+    channel.cancel()
+
+
+def _x_death(value: object) -> tuple[str, int]:
+    """(reason, times) of the most recent death RabbitMQ recorded on a dead-lettered message."""
+    if not isinstance(value, list) or not value or not isinstance(value[0], dict):
+        return "", 0
+    reason = value[0].get("reason", b"")
+    reason = reason.decode() if isinstance(reason, bytes) else str(reason)
+    return reason, int(value[0].get("count", 0))
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ def base_parser(description: str | None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--instance", type=int, required=True)
     parser.add_argument("--ledger", type=Path, required=True)
-    parser.add_argument("--process-ms", type=float, default=0.0, help="simulated work per message")
     parser.add_argument("--patterns", type=Path, help="JSON: the scenario's consumer patterns, written by the harness")
     return parser
 
@@ -40,12 +39,6 @@ class StopFlag:
 
     def __bool__(self) -> bool:
         return self.set
-
-
-def process(args: argparse.Namespace) -> None:
-    """The service's work on one message (a sleep, for now)."""
-    if args.process_ms:
-        time.sleep(args.process_ms / 1000)
 
 
 def decode(value: bytes) -> tuple[int, bool]:
@@ -70,14 +63,23 @@ def build_pipeline(args: argparse.Namespace, stopping: StopFlag) -> tuple[Pipeli
         store = MemoryStore()
     url = settings.get("downstream_urls", {}).get(str(args.instance))  # each instance its own path (proxy)
     call = _downstream_caller(url, spec, args.instance, keyed=spec.idempotency.store != "none") if url else None
-    ledgers = [LedgerWriter(args.ledger.parent / f"{kind}-{args.instance}.csv") for kind in ("retries", "breaker", "rejections")]
-    retries, breaker, rejections = ledgers
-    pipeline = Pipeline(
-        spec, rng, call, store, stopping=lambda: bool(stopping),
-        on_retry=lambda mid, attempt, delay, why: retries.write(mid, time.time_ns(), args.instance, attempt,
-                                                                round(delay * 1000, 3), why),
-        on_transition=lambda old, new: breaker.write(0, time.time_ns(), args.instance, old, new),
-        on_reject=lambda mid: rejections.write(mid, time.time_ns(), args.instance, spec.fallback))
+    # Only the ledgers of the patterns in use: a checker reports None for a pattern nobody ran.
+    ledgers: list[LedgerWriter] = []
+
+    def ledger(kind: str) -> LedgerWriter:
+        ledgers.append(LedgerWriter(args.ledger.parent / f"{kind}-{args.instance}.csv"))
+        return ledgers[-1]
+
+    hooks = {}
+    if spec.retry.max_attempts > 1:
+        retries = ledger("retries")
+        hooks["on_retry"] = lambda mid, attempt, delay, why: retries.write(
+            mid, time.time_ns(), args.instance, attempt, round(delay * 1000, 3), why)
+    if spec.circuit_breaker is not None:
+        breaker, rejections = ledger("breaker"), ledger("rejections")
+        hooks["on_transition"] = lambda old, new: breaker.write(0, time.time_ns(), args.instance, old, new)
+        hooks["on_reject"] = lambda mid: rejections.write(mid, time.time_ns(), args.instance, spec.fallback)
+    pipeline = Pipeline(spec, rng, call, store, stopping=lambda: bool(stopping), **hooks)
     return pipeline, settings, ledgers
 
 

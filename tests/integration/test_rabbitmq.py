@@ -87,3 +87,17 @@ def test_shipped_rabbitmq_scenario_gives_its_expected_verdict(tmp_path: Path, na
         assert results["counts"]["lost"] >= lost_at_least
     assert all(f["error"] is None for f in results["faults"])
     assert erlang_processes_of(results["run_id"]) == []
+
+
+def test_retry_dlq_on_a_quorum_queue_dead_letters_every_poison_message_once(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    code, results = run_scenario(ROOT / "scenarios" / "rabbitmq-retry-dlq.yaml", run)
+    metrics = results["metrics"]
+    assert results["verdict"] == "pass", (results["expectations"], results["error"])
+    assert code == 0
+    assert metrics["dead_lettered"] == metrics["poison_sent"] >= 1
+    assert metrics["retries"] >= 1 and metrics["side_effects"] >= 1
+    # moved by the broker, not republished by the consumer: RabbitMQ's x-death says why
+    reasons = {line.split(",")[2] for line in (run / "ledger" / "dlq-reader.csv").read_text().splitlines()}
+    assert reasons == {"rejected"}
+    assert erlang_processes_of(results["run_id"]) == []

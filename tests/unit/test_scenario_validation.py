@@ -136,3 +136,28 @@ def test_a_partition_cannot_cut_off_a_client_process_by_name() -> None:
     text = BASE.replace("  nodes: 3\n", "  nodes: 3\nnetwork: {isolation: namespaces}\n")
     message = error_of(text + "faults:\n  - {at: 5s, action: partition, mode: cut, between: 'relay|node(1)'}\n")
     assert "between: relay is a client" in message
+
+
+RABBIT = "name: t\ntarget: {kind: rabbitmq, queue: {name: orders, type: quorum}}\n"
+
+
+def test_dead_letter_destination_must_fit_the_broker() -> None:
+    assert "write dead_letter: {queue: NAME}" in error_of(RABBIT + "consumer: {dead_letter: {topic: orders.dlq}}\n")
+    assert "write dead_letter: {topic: NAME}" in error_of(BASE + "consumer: {dead_letter: {queue: orders.dlq}}\n")
+    assert "must differ from the main queue" in error_of(RABBIT + "consumer: {dead_letter: {queue: orders}}\n")
+    message = error_of(RABBIT + "consumer: {ack: auto, dead_letter: {queue: orders.dlq}}\n")
+    assert "s.yaml:3" in message and "set consumer.ack: manual" in message
+
+
+def test_rabbitmq_consumers_take_every_pattern() -> None:
+    scenario = parse_scenario(RABBIT + """\
+producer: {poison: {rate: 0.01}}
+consumer:
+  processing: {time: 1ms, fail_rate: 0.05}
+  idempotency: {store: sqlite}
+  retry: {max_attempts: 4}
+  dead_letter: {queue: orders.dlq}
+  downstream: {service: inventory}
+  circuit_breaker: {failure_threshold: 3}
+""", "s.yaml")
+    assert scenario.consumer.dead_letter is not None and scenario.consumer.dead_letter.destination == "orders.dlq"
