@@ -6,6 +6,8 @@ from __future__ import annotations
 from harness.check.base import SAMPLE_LIMIT, Finding, register
 from harness.check.history import History
 
+TIMELINE_LIMIT = 500   # breaker transitions kept for the report's timeline (seconds after load start)
+
 # Each consumer's breaker: from every move to 'open' to its next move away from 'open'.
 _OPEN_SPANS = """
     WITH moves AS (
@@ -61,4 +63,9 @@ class BreakerChecker:
         if history.has("rejections-*.csv"):
             calls, messages = history.sql("SELECT count(*), count(DISTINCT id) FROM rejections")[0]
             metrics |= {"breaker_rejected_calls": int(calls), "breaker_rejected_messages": int(messages)}
-        return Finding(self.name, metrics, {"open_spans": spans[:SAMPLE_LIMIT]})
+        origin = history.load_window_ns[0] if history.load_window_ns else history.sql(
+            "SELECT min(ts_ns) FROM breaker")[0][0]
+        transitions = history.records(f"""
+            SELECT round((ts_ns - {int(origin)}) / 1e9, 3) AS at_s, consumer, old, new
+            FROM breaker ORDER BY ts_ns LIMIT {TIMELINE_LIMIT}""")
+        return Finding(self.name, metrics, {"open_spans": spans[:SAMPLE_LIMIT], "transitions": transitions})

@@ -13,6 +13,7 @@ from harness.results import COUNTS, RunResult
 _STYLE = {"pass": "bold green", "fail": "bold red", "error": "bold yellow"}
 _LATENCY = ("produce_latency_p50_ms", "produce_latency_p99_ms", "e2e_latency_p50_ms", "e2e_latency_p99_ms",
             "max_produce_gap_ms", "max_consume_gap_ms")
+TIMELINE_ROWS = 30
 
 
 @register_reporter
@@ -39,6 +40,17 @@ class ConsoleReporter:
                 faults.add_row(f"{f.planned_at:g}s", f.action, f.target, ", ".join(f.resolved) or "-",
                                _secs(f.started_s), _secs(f.healed_s), f.error or "")
             console.print(faults)
+        timeline = timeline_rows(result)
+        if timeline:
+            table = Table(title="timeline: faults and circuit breakers (s after load start)")
+            for col in ("at", "what"):
+                table.add_column(col)
+            shown = timeline[:TIMELINE_ROWS]
+            for at, what in shown:
+                table.add_row(f"{at:.1f}s", what)
+            if len(timeline) > len(shown):
+                table.add_row("...", f"{len(timeline) - len(shown)} more in results.json (samples)")
+            console.print(table)
         if result.verdict.expectations:
             exp = Table(title="expectations")
             for col in ("figure", "expected", "actual", "ok"):
@@ -53,6 +65,20 @@ class ConsoleReporter:
             console.print(f"[bold yellow]run error:[/] {result.error}")
         verdict = result.verdict.verdict
         console.print(f"verdict: [{_STYLE[verdict]}]{verdict.upper()}[/]   report: {out_dir / 'results.json'}")
+
+
+def timeline_rows(result: RunResult) -> list[tuple[float, str]]:
+    """Breaker transitions beside the faults that caused them; empty without a breaker."""
+    transitions = result.samples.get("breaker.transitions") or []
+    if not transitions:
+        return []
+    rows = [(t["at_s"], f"consumer-{t['consumer']} breaker {t['old']} -> {t['new']}") for t in transitions]
+    for f in result.faults:
+        if f.started_s is not None:
+            rows.append((f.started_s, f"[bold]fault {f.action} {f.target}[/]"))
+        if f.healed_s is not None:
+            rows.append((f.healed_s, f"[bold]healed {f.action} {f.target}[/]"))
+    return sorted(rows, key=lambda row: row[0])
 
 
 def _fmt(value: object) -> str:

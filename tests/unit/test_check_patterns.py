@@ -92,8 +92,11 @@ def test_breaker_timeline_trips_and_time_open(tmp_path: Path) -> None:
                                        f"0,{4002 * ms},1,half_open,closed"])
     write(tmp_path / "breaker-2.csv", [f"0,{100 * ms},2,closed,open", f"0,{600 * ms},2,open,half_open"])
     write(tmp_path / "rejections-1.csv", [f"7,{10 * ms},1,park", f"7,{110 * ms},1,park", f"8,{120 * ms},1,park"])
-    with History(tmp_path) as h:
-        metrics = BreakerChecker().check(h).metrics
+    with History(tmp_path, load_window_ns=(-1000 * ms, 9000 * ms)) as h:
+        finding = BreakerChecker().check(h)
+    metrics = finding.metrics
+    assert finding.samples["transitions"][:2] == [{"at_s": 1.0, "consumer": 1, "old": "closed", "new": "open"},
+                                                  {"at_s": 1.1, "consumer": 2, "old": "closed", "new": "open"}]
     assert metrics == {"breaker_trips": 3, "breaker_open_ms": 4500.0, "breaker_max_open_ms": 2000.0,
                        "breakers_left_open": 1,  # consumer 2 ended half-open
                        "breaker_rejected_calls": 3, "breaker_rejected_messages": 2}
