@@ -27,6 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("scenario", type=Path)
     run.add_argument("--out", type=Path, help="run directory (default reports/<name>-<time>)")
     run.add_argument("--seed", type=int, help="override the scenario's seed")
+    run.add_argument("--junit", type=Path, metavar="FILE", help="also write the verdict as JUnit XML for CI")
     clean = sub.add_parser("cleanup", help="end processes left behind by killed runs")
     clean.add_argument("--all", action="store_true", help="also end processes of runs that are still alive")
     return parser
@@ -79,6 +80,10 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         scenario = scenario.model_copy(update={"seed": args.seed})
     out = args.out or Path("reports") / f"{scenario.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     result = Run(scenario, out, console, source=args.scenario).execute()
+    if args.junit:
+        from harness.report.junit import write_junit
+
+        console.print(f"JUnit XML: {write_junit([result], args.junit)}")
     if result.error:
         interrupted = result.error.startswith("interrupted")
         if not interrupted:

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from junitparser import JUnitXml
 
 from harness.cleanup import tagged_processes
 
@@ -76,11 +77,17 @@ def run_cli(args: list[str], timeout: float, env: dict[str, str] | None = None) 
 
 
 def run_scenario(scenario: Path, out: Path, timeout: float = 600, extra: list[str] = ()) -> tuple[int, dict]:  # type: ignore[assignment]
-    """Runs a scenario with the real CLI; returns (exit status, results.json), asserting no leftovers."""
-    proc = run_cli(["run", str(scenario), "--out", str(out), *extra], timeout)
+    """Runs a scenario with the real CLI; returns (exit status, results.json), asserting no leftovers
+    and that the JUnit XML CI would read agrees with the verdict."""
+    junit = out.parent / f"{out.name}-junit.xml"
+    proc = run_cli(["run", str(scenario), "--out", str(out), "--junit", str(junit), *extra], timeout)
     results_path = out / "results.json"
     assert results_path.exists(), f"no results.json; exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     results = json.loads(results_path.read_text())
+    if proc.returncode in (0, 1, 2) and not (results["error"] or "").startswith("interrupted"):
+        (case,) = next(iter(JUnitXml.fromfile(str(junit))))
+        assert case.name == results["scenario"]
+        assert case.is_passed == (results["verdict"] == "pass"), case.result
     assert survivors(results["run_id"]) == [], "processes of the run survived it"
     assert network_leftovers(results["run_id"]) == [], "network namespaces or links of the run survived it"
     return proc.returncode, results

@@ -1,0 +1,64 @@
+"""JUnit XML: one test case per scenario run, its expectations as the assertions, so CI systems
+(GitHub, GitLab, Jenkins) show a failed expectation natively."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Iterable
+
+from harness.results import COUNTS, RunResult
+
+
+def expectation_table(result: RunResult) -> str:
+    """The expectations as aligned text: the failure message CI shows."""
+    rows = [("figure", "expected", "actual", "ok")]
+    for e in result.verdict.expectations:
+        rows.append((e.name, e.expected, "-" if e.actual is None else f"{e.actual:g}",
+                     {True: "yes", False: "NO", None: "unknown"}[e.ok]))
+    widths = [max(len(str(row[i])) for row in rows) for i in range(4)]
+    return "\n".join("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
+
+
+def _case(result: RunResult) -> ET.Element:
+    case = ET.Element("testcase", {
+        "classname": f"aftershock.{result.scenario}", "name": result.scenario,
+        "time": f"{result.duration_s:.1f}", "assertions": str(len(result.verdict.expectations))})
+    props = ET.SubElement(case, "properties")
+    for name, value in (("seed", result.seed), ("run_id", result.run_id), ("out_dir", result.out_dir),
+                        *((f"version.{k}", v) for k, v in sorted(result.versions.items()))):
+        ET.SubElement(props, "property", {"name": name, "value": str(value)})
+    verdict = result.verdict.verdict
+    if verdict == "fail":
+        failed = [e.name for e in result.verdict.expectations if e.ok is not True]
+        node = ET.SubElement(case, "failure", {"type": "ExpectationFailed",
+                                               "message": f"expectation(s) not met: {', '.join(failed)}"})
+        node.text = expectation_table(result)
+    elif verdict == "error":
+        node = ET.SubElement(case, "error", {"type": "RunError", "message": result.error or "the run failed"})
+        node.text = result.error or ""
+    out = ET.SubElement(case, "system-out")
+    counts = ", ".join(f"{name} {result.metrics.get(name)}" for name in COUNTS)
+    out.text = f"{result.description.strip()}\n{counts}\nreport: {Path(result.out_dir) / 'results.json'}\n"
+    return case
+
+
+def junit_xml(results: Iterable[RunResult], suite: str = "aftershock") -> ET.ElementTree:
+    results = list(results)
+    verdicts = [r.verdict.verdict for r in results]
+    attrs = {"name": suite, "tests": str(len(results)), "failures": str(verdicts.count("fail")),
+             "errors": str(verdicts.count("error")), "skipped": "0",
+             "time": f"{sum(r.duration_s for r in results):.1f}",
+             "timestamp": results[0].started if results else ""}
+    root = ET.Element("testsuites", {k: v for k, v in attrs.items() if k != "timestamp"})
+    suite_el = ET.SubElement(root, "testsuite", attrs)
+    for result in results:
+        suite_el.append(_case(result))
+    ET.indent(root)
+    return ET.ElementTree(root)
+
+
+def write_junit(results: Iterable[RunResult], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    junit_xml(results).write(path, encoding="utf-8", xml_declaration=True)
+    return path
