@@ -6,7 +6,7 @@ from pathlib import Path
 
 from harness.check import (  # noqa: F401  (registration)
     availability, consumer_patterns, dead_letters, delivery, lag, latency, order, outbox, recovery,
-    side_effects,
+    side_effects, timeseries,
 )
 from harness.check.base import CHECKERS, Checker, Finding, register
 from harness.check.history import History

@@ -16,7 +16,7 @@ LATENCIES_NS = """
     ), received AS (
         SELECT id, min(ts_ns) AS delivered_ns FROM deliveries GROUP BY id
     )
-    SELECT ack_ns - attempt_ns AS produce_ns, delivered_ns - attempt_ns AS e2e_ns
+    SELECT id, attempt_ns, ack_ns - attempt_ns AS produce_ns, delivered_ns - attempt_ns AS e2e_ns
     FROM sent LEFT JOIN received USING (id)
     WHERE attempt_ns IS NOT NULL
 """

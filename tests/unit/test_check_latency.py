@@ -50,3 +50,20 @@ def test_no_data_gives_unknown_latencies(tmp_path: Path) -> None:
     write(tmp_path / "sends-0.csv", ["A,1,0,,,"])  # attempted, never acked nor delivered
     assert set(latency(tmp_path).metrics.values()) == {None}
     assert set(latency(tmp_path / "empty").metrics.values()) == {None}
+
+
+def test_time_series_per_second_after_the_load_started(tmp_path: Path) -> None:
+    from harness.check.timeseries import TimeSeriesChecker
+
+    s = 1_000_000_000
+    t0 = 100 * s
+    (tmp_path / "sends-1.csv").write_text("".join(
+        f"A,{i},{t0 + i * s // 2},,,\nK,{i},{t0 + i * s // 2 + 10_000_000},0,{i},\n" for i in range(4)))
+    (tmp_path / "deliveries-1.csv").write_text("".join(
+        f"{i},0,{i},{t0 + i * s // 2 + 30_000_000},1,0\n" for i in range(4)))
+    with History(tmp_path, load_window_ns=(t0, t0 + 3 * s)) as h:
+        finding = TimeSeriesChecker().check(h)
+    assert finding.samples["rates"] == [{"second": 0, "acked": 2, "delivered": 2},
+                                        {"second": 1, "acked": 2, "delivered": 2}]
+    first = finding.samples["latency"][0]
+    assert first["second"] == 0 and first["produce_p50_ms"] == 10.0 and first["e2e_p99_ms"] == 30.0

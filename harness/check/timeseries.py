@@ -1,0 +1,48 @@
+"""Throughput and latency second by second, for the report's plots (Jepsen's rate and latency
+graphs): no figures of its own, only the series, in seconds after the load started."""
+
+from __future__ import annotations
+
+from harness.check.base import Finding, register
+from harness.check.history import History
+from harness.check.latency import LATENCIES_NS
+
+SERIES_LIMIT = 7200   # two hours of seconds
+
+
+def _origin(history: History) -> int | None:
+    if history.load_window_ns:
+        return history.load_window_ns[0]
+    value = history.sql("SELECT min(ts_ns) FROM sends WHERE event = 'A'")[0][0]
+    return None if value is None else int(value)
+
+
+@register
+class TimeSeriesChecker:
+    name = "timeseries"
+    metrics: tuple[str, ...] = ()
+
+    def check(self, history: History) -> Finding:
+        origin = _origin(history)
+        if origin is None:
+            return Finding(self.name, {}, {"rates": [], "latency": []})
+        rates = history.records(f"""
+            WITH acked AS (
+                SELECT (ts_ns - {origin}) // 1000000000 AS second, count(*) AS acked
+                FROM sends WHERE event = 'K' GROUP BY ALL
+            ), delivered AS (
+                SELECT (ts_ns - {origin}) // 1000000000 AS second, count(*) AS delivered
+                FROM deliveries GROUP BY ALL
+            )
+            SELECT second, coalesce(acked, 0) AS acked, coalesce(delivered, 0) AS delivered
+            FROM acked FULL OUTER JOIN delivered USING (second)
+            ORDER BY second LIMIT {SERIES_LIMIT}""")
+        latency = history.records(f"""
+            WITH timed AS ({LATENCIES_NS})
+            SELECT (attempt_ns - {origin}) // 1000000000 AS second,
+                   round(quantile_cont(produce_ns, 0.5) / 1e6, 1) AS produce_p50_ms,
+                   round(quantile_cont(produce_ns, 0.99) / 1e6, 1) AS produce_p99_ms,
+                   round(quantile_cont(e2e_ns, 0.5) / 1e6, 1) AS e2e_p50_ms,
+                   round(quantile_cont(e2e_ns, 0.99) / 1e6, 1) AS e2e_p99_ms
+            FROM timed GROUP BY ALL ORDER BY second LIMIT {SERIES_LIMIT}""")
+        return Finding(self.name, {}, {"rates": rates, "latency": latency})
