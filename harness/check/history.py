@@ -61,7 +61,7 @@ class History:
     def sql(self, query: str, params: list[Any] | None = None) -> list[tuple]:
         return self.conn.execute(query, params).fetchall()
 
-    def records(self, query: str, params: list[Any] | None = None) -> list[dict]:
+    def records(self, query: str, params: list[Any] | dict[str, Any] | None = None) -> list[dict]:
         """Rows as dicts keyed by column name: the shape of Finding samples."""
         cursor = self.conn.execute(query, params)
         names = [column[0] for column in cursor.description]
@@ -81,6 +81,13 @@ class History:
                     rows.append((event["index"], event["action"], event["target"], event["healed_ns"]))
         if rows:
             self.conn.executemany("INSERT INTO heals VALUES (?, ?, ?, ?)", rows)
+
+    def load_start_ns(self) -> int | None:
+        """Time zero of the run's series: the load window's start, else the first attempt."""
+        if self.load_window_ns:
+            return self.load_window_ns[0]
+        value = self.sql("SELECT min(ts_ns) FROM sends WHERE event = 'A'")[0][0]
+        return None if value is None else int(value)
 
     def has(self, pattern: str) -> bool:
         """Did any process write this kind of ledger? (A checker of an unused pattern reports None.)"""

@@ -1,5 +1,6 @@
 """How far behind were the consumers? Acknowledged minus delivered messages over time, per
-partition (Kafka) or per queue (RabbitMQ, where every delivery is partition 0), per second."""
+partition (Kafka) or per queue (RabbitMQ, where every delivery is partition 0), per second
+after the load started."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from harness.check.history import History
 
 _LAG = """
     WITH acked AS (
-        SELECT partition, ts_ns // 1000000000 AS second, count(*) AS n
+        SELECT partition, (ts_ns - $origin) // 1000000000 AS second, count(*) AS n
         FROM (SELECT id, partition, min(ts_ns) AS ts_ns FROM sends WHERE event = 'K' GROUP BY id, partition)
         GROUP BY ALL
     ), delivered AS (
-        SELECT partition, ts_ns // 1000000000 AS second, count(*) AS n
+        SELECT partition, (ts_ns - $origin) // 1000000000 AS second, count(*) AS n
         FROM (SELECT id, partition, min(ts_ns) AS ts_ns FROM deliveries WHERE id >= 0 GROUP BY id, partition)
         GROUP BY ALL
     ), seconds AS (
@@ -36,7 +37,8 @@ class LagChecker:
     metrics = ("max_consumer_lag", "final_consumer_lag")
 
     def check(self, history: History) -> Finding:
-        rows = history.records(_LAG)
+        origin = history.load_start_ns()
+        rows = history.records(_LAG, {"origin": origin}) if origin is not None else []
         if not rows:
             return Finding(self.name, {"max_consumer_lag": None, "final_consumer_lag": None}, {"lag": []})
         totals: dict[int, int] = {}

@@ -10,20 +10,13 @@ from harness.check.latency import LATENCIES_NS
 SERIES_LIMIT = 7200   # two hours of seconds
 
 
-def _origin(history: History) -> int | None:
-    if history.load_window_ns:
-        return history.load_window_ns[0]
-    value = history.sql("SELECT min(ts_ns) FROM sends WHERE event = 'A'")[0][0]
-    return None if value is None else int(value)
-
-
 @register
 class TimeSeriesChecker:
     name = "timeseries"
     metrics: tuple[str, ...] = ()
 
     def check(self, history: History) -> Finding:
-        origin = _origin(history)
+        origin = history.load_start_ns()
         if origin is None:
             return Finding(self.name, {}, {"rates": [], "latency": []})
         rates = history.records(f"""
