@@ -28,6 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, help="run directory (default reports/<name>-<time>)")
     run.add_argument("--seed", type=int, help="override the scenario's seed")
     run.add_argument("--junit", type=Path, metavar="FILE", help="also write the verdict as JUnit XML for CI")
+    report = sub.add_parser("report", help="regenerate report.html (and the run index) from a run directory")
+    report.add_argument("run_dir", type=Path)
     clean = sub.add_parser("cleanup", help="end processes left behind by killed runs")
     clean.add_argument("--all", action="store_true", help="also end processes of runs that are still alive")
     return parser
@@ -80,6 +82,9 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         scenario = scenario.model_copy(update={"seed": args.seed})
     out = args.out or Path("reports") / f"{scenario.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     result = Run(scenario, out, console, source=args.scenario).execute()
+    from harness.report.index import write_index
+
+    console.print(f"all runs: {write_index(out.parent)}")
     if args.junit:
         from harness.report.junit import write_junit
 
@@ -92,6 +97,21 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     return {"pass": EXIT_PASS, "fail": EXIT_FAIL}.get(result.verdict.verdict, EXIT_ERROR)
 
 
+def cmd_report(args: argparse.Namespace, console: Console) -> int:
+    from harness.report.html_report import HtmlReporter
+    from harness.report.index import write_index
+    from harness.results import RunResult
+
+    source = args.run_dir / "results.json"
+    try:
+        result = RunResult.from_json(json.loads(source.read_text()))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise AftershockError(f"{source}: not a readable run result ({exc}); give a run directory of `aftershock run`")
+    console.print(f"report: {HtmlReporter().write(result, args.run_dir, console)}")
+    console.print(f"all runs: {write_index(args.run_dir.parent)}")
+    return EXIT_PASS
+
+
 def cmd_cleanup(args: argparse.Namespace, console: Console) -> int:
     from harness.cleanup import cleanup
 
@@ -102,7 +122,7 @@ def cmd_cleanup(args: argparse.Namespace, console: Console) -> int:
     return EXIT_PASS
 
 
-COMMANDS = {"validate": cmd_validate, "plan": cmd_plan, "run": cmd_run, "cleanup": cmd_cleanup}
+COMMANDS = {"validate": cmd_validate, "plan": cmd_plan, "run": cmd_run, "report": cmd_report, "cleanup": cmd_cleanup}
 
 if __name__ == "__main__":
     sys.exit(main())

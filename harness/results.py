@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from harness.faults.injector import FaultRecord
-from harness.judge import Verdict
+from harness.judge import ExpectationResult, Verdict
 
 COUNTS = ("attempted", "acknowledged", "delivered", "lost", "duplicated", "unexpected", "recovered")
 
@@ -29,6 +29,8 @@ class RunResult:
     load_stats: dict[str, Any] | None = None
     versions: dict[str, str] = field(default_factory=dict)
     error: str | None = None  # why the run itself could not finish (verdict "error")
+    load_start_ns: int | None = None   # time zero of every series and of the fault times
+    environment: dict[str, str] = field(default_factory=dict)   # the machine it ran on
 
     @property
     def counts(self) -> dict[str, Any]:
@@ -54,4 +56,29 @@ class RunResult:
             "versions": self.versions,
             "error": self.error,
             "out_dir": self.out_dir,
+            "load_start_ns": self.load_start_ns,
+            "environment": self.environment,
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "RunResult":
+        """Back from results.json, so reports can be regenerated from a run directory."""
+        verdict = Verdict(data["verdict"], [ExpectationResult(**e) for e in data.get("expectations", [])])
+        return cls(
+            scenario=data["scenario"], description=data.get("description", ""), run_id=data["run_id"],
+            seed=data.get("seed", 0), out_dir=data.get("out_dir", ""), started=data.get("started", ""),
+            duration_s=data.get("duration_s", 0.0), verdict=verdict, metrics=data.get("metrics", {}),
+            faults=[FaultRecord(**f) for f in data.get("faults", [])], schedule=data.get("schedule", {}),
+            samples=data.get("samples", {}), checker_errors=data.get("checker_errors", {}),
+            load_stats=data.get("load_stats"), versions=data.get("versions", {}), error=data.get("error"),
+            load_start_ns=data.get("load_start_ns"), environment=data.get("environment", {}),
+        )
+
+
+def machine_environment() -> dict[str, str]:
+    """What a reader needs to judge or reproduce a run: interpreter, OS, machine size."""
+    import os
+    import platform
+
+    return {"python": platform.python_version(), "platform": platform.platform(), "host": platform.node(),
+            "cpus": str(os.cpu_count()), "machine": platform.machine()}

@@ -39,7 +39,7 @@ from harness.plan import Schedule, plan
 from harness.progress import Progress
 from harness.relay import OutboxRelay
 from harness.report import write_reports
-from harness.results import RunResult
+from harness.results import RunResult, machine_environment
 from harness.runtimes import RUNTIMES
 from harness.runtimes.local import LocalRuntime
 from harness.scenario.fault_specs import TOXIC_ACTIONS
@@ -116,6 +116,7 @@ class Run:
         self.schedule: Schedule = plan(scenario)
         self.ledger_dir = out_dir / "ledger"
         self.load_window: tuple[int, int] | None = None
+        self.load_started_ns: int | None = None
         self.load_stats: dict | None = None
         self.versions: dict[str, str] = {}
         self.injector: FaultInjector | None = None
@@ -220,7 +221,7 @@ class Run:
     def _load_under_faults(self, load: LoadProcess, progress: Progress) -> None:
         """The main loop: faults fire on this thread while the load process runs."""
         assert self.injector is not None
-        load_start = time.time_ns()
+        load_start = self.load_started_ns = time.time_ns()
         self.injector.start(load_start)
         deadline = time.monotonic() + load.deadline
         while load.running:
@@ -266,7 +267,8 @@ class Run:
 
     def _result(self, started: str, duration: float, error: str | None) -> RunResult:
         # Even a run that failed is checked: its ledgers say what happened before it failed.
-        findings = check_history(self.ledger_dir, self.load_window)
+        window = self.load_window or ((self.load_started_ns, time.time_ns()) if self.load_started_ns else None)
+        findings = check_history(self.ledger_dir, window)
         metrics = merged_metrics(findings)
         if error is None and not metrics.get("acknowledged"):
             # A run that sent nothing proves nothing: it must never pass.
@@ -280,4 +282,5 @@ class Run:
             schedule=self.schedule.as_json(),
             samples=samples, checker_errors={f.checker: f.error for f in findings if f.error},
             load_stats=self.load_stats, versions=self.versions, error=error,
+            load_start_ns=self.load_started_ns, environment=machine_environment(),
         )

@@ -33,4 +33,4 @@ def write_reports(result: RunResult, out_dir: Path, console: Console) -> list[Pa
     return written
 
 
-from harness.report import console as _console, json_report as _json  # noqa: E402,F401  (register)
+from harness.report import console as _console, html_report as _html, json_report as _json  # noqa: E402,F401

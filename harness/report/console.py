@@ -64,7 +64,8 @@ class ConsoleReporter:
         if result.error:
             console.print(f"[bold yellow]run error:[/] {result.error}")
         verdict = result.verdict.verdict
-        console.print(f"verdict: [{_STYLE[verdict]}]{verdict.upper()}[/]   report: {out_dir / 'results.json'}")
+        console.print(f"verdict: [{_STYLE[verdict]}]{verdict.upper()}[/]   report: {out_dir / 'report.html'}"
+                      f"  (data: {out_dir / 'results.json'})")
 
 
 def timeline_rows(result: RunResult) -> list[tuple[float, str]]:

@@ -9,6 +9,7 @@ from typing import Any, Sequence
 import matplotlib
 
 matplotlib.use("Agg")  # no display, no GUI toolkit
+matplotlib.rcParams["svg.hashsalt"] = "aftershock"  # stable element ids: a regenerated report is identical
 
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
@@ -21,7 +22,7 @@ _SHADES = ("#f4a261", "#e76f51", "#2a9d8f", "#8ab17d", "#e9c46a", "#9d4edd")
 
 def _svg(fig: plt.Figure) -> str:
     buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", bbox_inches="tight")
+    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)
     text = buffer.getvalue()
     return text[text.index("<svg"):]  # inline: drop the XML prolog and doctype
