@@ -10,11 +10,13 @@ mkdir -p "$CACHE"
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "Debian packages (rabbitmq-server, iptables, iproute2)"
+step "Debian packages (rabbitmq-server, iptables, iproute2; chromium for the tests)"
 need=()
 [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || need+=(rabbitmq-server)
 command -v iptables-restore >/dev/null || need+=(iptables)
 command -v ip >/dev/null || need+=(iproute2)
+# The tests open the HTML report in headless Chromium.
+[ "${1:-}" = "--test" ] && ! command -v chromium >/dev/null && need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "error: ${need[*]} missing; install them as root (apt-get install ${need[*]})" >&2; exit 2

@@ -18,7 +18,7 @@ from harness.results import COUNTS, RunResult
 _CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222;padding:0 1em}
 h1{margin-bottom:.2em} h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.6em}
-table{border-collapse:collapse;margin:.5em 0;font-size:13px} td,th{border:1px solid #ddd;padding:3px 8px;text-align:left}
+table{border-collapse:collapse;margin:.5em 0;font-size:13px;display:block;overflow-x:auto} td,th{border:1px solid #ddd;padding:3px 8px;text-align:left}
 th{background:#f5f5f5} td.num{text-align:right;font-variant-numeric:tabular-nums}
 .verdict{display:inline-block;padding:.2em .8em;border-radius:4px;color:#fff;font-weight:bold}
 .pass{background:#2a9d8f} .fail{background:#d62828} .error{background:#e9a100}
@@ -44,7 +44,7 @@ def _e(value: object) -> str:
 
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[object]], numeric: Sequence[bool] = ()) -> str:
-    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    head = "".join(f"<th>{_e(h.replace('_', ' '))}</th>" for h in header)  # spaces: long names wrap
     body = []
     for row in rows:
         cells = []

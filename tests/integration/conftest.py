@@ -91,3 +91,26 @@ def run_scenario(scenario: Path, out: Path, timeout: float = 600, extra: list[st
     assert survivors(results["run_id"]) == [], "processes of the run survived it"
     assert network_leftovers(results["run_id"]) == [], "network namespaces or links of the run survived it"
     return proc.returncode, results
+
+
+ARTIFACTS = ROOT / "reports" / "test-artifacts"
+_CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                   "--disable-extensions", "--disable-sync", "--no-first-run", "--no-proxy-server",
+                   "--host-resolver-rules=MAP * ~NOTFOUND", "--enable-logging=stderr", "--v=0"]
+
+
+def browse(page: Path, screenshot_name: str) -> tuple[str, list[str]]:
+    """Opens a page in headless Chromium with the network off: (its DOM after load, the console
+    messages it logged). A screenshot is kept under reports/test-artifacts/ for people to look at."""
+    chromium = shutil.which("chromium")
+    assert chromium, "chromium not installed: run make install-test"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    url = page.resolve().as_uri()
+    dom = subprocess.run([chromium, *_CHROMIUM_FLAGS, "--dump-dom", url], capture_output=True, text=True,
+                         timeout=120)
+    shot = subprocess.run([chromium, *_CHROMIUM_FLAGS, "--window-size=1280,4000",
+                           f"--screenshot={ARTIFACTS / screenshot_name}", url],
+                          capture_output=True, text=True, timeout=120)
+    assert dom.returncode == 0 and shot.returncode == 0, dom.stderr[-2000:] + shot.stderr[-2000:]
+    console = [line for line in (dom.stderr + shot.stderr).splitlines() if ":CONSOLE" in line]
+    return dom.stdout, console

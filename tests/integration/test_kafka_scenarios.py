@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import ROOT, run_scenario
+from tests.integration.conftest import ROOT, browse, run_scenario
 
 pytestmark = pytest.mark.usefixtures("kafka_available")
 
@@ -48,6 +48,10 @@ def test_acks_all_leader_kill_scenario_passes(tmp_path: Path) -> None:
     assert all(f["error"] is None for f in faults)
     assert [f["resolved"][0].split("-")[0] for f in faults] == ["kafka", "consumer", "kafka", "kafka"]
     assert all(f["healed_s"] > f["started_s"] for f in faults)
+    dom, console = browse(tmp_path / "run" / "report.html", "kafka-leader-kill-acks-all.png")
+    assert console == []
+    assert dom.count("<svg") >= 3 and "Expectations" in dom and "verdict pass" in dom
+    assert "kill leader(orders, 0)" in dom          # the fault windows are labelled on the plots
 
 
 def test_acks1_leader_kill_loses_acknowledged_writes(tmp_path: Path) -> None:
@@ -62,3 +66,7 @@ def test_acks1_leader_kill_loses_acknowledged_writes(tmp_path: Path) -> None:
             break
     print(f"acks=1 known-loss attempts (seed, lost, verdict): {attempts}")
     assert attempts[-1][2] == "pass", f"no loss caught in {len(attempts)} attempts: {attempts}"
+    # the report explains the loss: the lost messages, each with the faults in force when it was sent
+    dom, console = browse(tmp_path / f"seed-{attempts[-1][0]}" / "report.html", "kafka-leader-kill-acks-1.png")
+    assert console == []
+    assert "Lost: acknowledged, never delivered" in dom and "faults in force" in dom
