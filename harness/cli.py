@@ -28,6 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, help="run directory (default reports/<name>-<time>)")
     run.add_argument("--seed", type=int, help="override the scenario's seed")
     run.add_argument("--junit", type=Path, metavar="FILE", help="also write the verdict as JUnit XML for CI")
+    run.add_argument("--repeat", type=int, default=1, metavar="N",
+                     help="run each variant N times with seeds derived from the scenario's (reports the pass rate)")
     report = sub.add_parser("report", help="regenerate report.html (and the run index) from a run directory")
     report.add_argument("run_dir", type=Path)
     clean = sub.add_parser("cleanup", help="end processes left behind by killed runs")
@@ -74,27 +76,52 @@ def cmd_plan(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
-    from harness.run import Run
+    from harness.report.index import write_index
     from harness.scenario import load_scenario
+    from harness.scenario.matrix import variants
 
     scenario = load_scenario(args.scenario)
     if args.seed is not None:
         scenario = scenario.model_copy(update={"seed": args.seed})
+    if args.repeat < 1:
+        raise AftershockError(f"--repeat {args.repeat}: give 1 or more runs")
     out = args.out or Path("reports") / f"{scenario.name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    result = Run(scenario, out, console, source=args.scenario).execute()
-    from harness.report.index import write_index
+    runs = variants(scenario, repeat=args.repeat)
+    if len(runs) == 1:
+        from harness.run import Run
 
-    console.print(f"all runs: {write_index(out.parent)}")
+        results = [Run(runs[0].scenario, out, console, source=args.scenario).execute()]
+        index_root = out.parent
+    else:
+        from harness.campaign import comparison, print_comparison, run_all, write_comparison
+
+        done = run_all(runs, out, console, args.scenario)
+        results = [result for _, result in done]
+        data = comparison(done)
+        print_comparison(data, console)
+        _, page = write_comparison(data, out)
+        console.print(f"comparison: {page}")
+        index_root = out
+    console.print(f"all runs: {write_index(index_root)}")
     if args.junit:
         from harness.report.junit import write_junit
 
-        console.print(f"JUnit XML: {write_junit([result], args.junit)}")
-    if result.error:
-        interrupted = result.error.startswith("interrupted")
-        if not interrupted:
-            Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {result.error}")
-        return EXIT_INTERRUPTED if interrupted else EXIT_ERROR
-    return {"pass": EXIT_PASS, "fail": EXIT_FAIL}.get(result.verdict.verdict, EXIT_ERROR)
+        console.print(f"JUnit XML: {write_junit(results, args.junit)}")
+    return _exit_status(results)
+
+
+def _exit_status(results: list) -> int:
+    """130 interrupted, else 2 if any run could not finish, 1 if any expectation failed, 0 all passed."""
+    errors = [r.error for r in results if r.error]
+    if any(e.startswith("interrupted") for e in errors):
+        return EXIT_INTERRUPTED
+    for error in errors:
+        Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {error}")
+    if errors:
+        return EXIT_ERROR
+    if any(r.verdict.verdict == "fail" for r in results):
+        return EXIT_FAIL
+    return EXIT_PASS if all(r.verdict.verdict == "pass" for r in results) else EXIT_ERROR
 
 
 def cmd_report(args: argparse.Namespace, console: Console) -> int:

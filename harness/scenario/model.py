@@ -16,6 +16,7 @@ from harness.scenario.patterns import (
 from harness.scenario.selectors import Selector
 
 Scalar = Union[bool, int, float, str]
+MAX_VARIANTS = 64
 
 
 class Strict(BaseModel):
@@ -191,6 +192,21 @@ class Scenario(Strict):
     nemesis: NemesisSpec | None = None
     drain: DrainSpec = DrainSpec()
     expect: dict[str, Union[float, Bound]] = Field(default_factory=dict)
+    matrix: dict[str, list[Scalar]] = Field(
+        default_factory=dict, description="dotted setting -> values; every combination is run as a variant")
+
+    @field_validator("matrix")
+    @classmethod
+    def _matrix_shape(cls, value: dict[str, list[Scalar]]) -> dict[str, list[Scalar]]:
+        for key, values in value.items():
+            if not values:
+                raise LocatedValueError(f"{key}: give at least one value", (key,))
+        combos = 1
+        for values in value.values():
+            combos *= len(values)
+        if combos > MAX_VARIANTS:
+            raise ValueError(f"{combos} variants: at most {MAX_VARIANTS} per scenario file")
+        return value
 
     @field_validator("expect")
     @classmethod
@@ -232,6 +248,18 @@ class Scenario(Strict):
                 "a stream delivers every message to every consumer (RabbitMQ 3.10 has no single active consumer"
                 " for streams), so N instances would read everything N times: set consumer.instances: 1",
                 ("consumer", "instances"))
+        return self
+
+    @model_validator(mode="after")
+    def _variants_valid(self) -> "Scenario":
+        """Every combination must be a valid scenario itself, checked before anything runs."""
+        if self.matrix:
+            from harness.scenario.matrix import variants
+
+            try:
+                variants(self)
+            except LocatedValueError as exc:
+                raise LocatedValueError(str(exc), ("matrix", *exc.loc)) from None
         return self
 
     def _check_dead_letter(self) -> None:
