@@ -36,3 +36,17 @@ def test_an_invalid_scenario_fails_collection_at_its_line(pytester: pytest.Pytes
     result = pytester.runpytest_subprocess("-q")
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(["*bad.yaml:3:*load.rate*"])
+
+
+def test_ci_examples_are_valid_yaml_running_the_plugin_and_publishing_junit() -> None:
+    from pathlib import Path
+
+    from ruamel.yaml import YAML
+
+    docs = Path(__file__).parents[2] / "docs" / "ci"
+    github = YAML(typ="safe").load((docs / "github-actions.yml").read_text())
+    steps = github["jobs"]["scenarios"]["steps"]
+    assert any("pytest scenarios/" in step.get("run", "") and "--junitxml" in step["run"] for step in steps)
+    gitlab = YAML(typ="safe").load((docs / "gitlab-ci.yml").read_text())["resilience"]
+    assert gitlab["artifacts"]["reports"]["junit"] == "reports/junit.xml"
+    assert any("pytest scenarios/" in line for line in gitlab["script"])
