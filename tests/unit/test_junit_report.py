@@ -42,3 +42,16 @@ def test_one_case_per_scenario_with_its_expectations_as_assertions(tmp_path: Pat
 def test_expectation_table_marks_unknown_figures() -> None:
     table = expectation_table(result("u", {}, [Expectation("lost", exact=0)]))
     assert table.splitlines()[1].split() == ["lost", "0", "-", "unknown"]
+
+
+def test_the_xml_validates_against_the_junit_schema(tmp_path: Path) -> None:
+    from lxml import etree
+
+    schema = etree.XMLSchema(etree.parse(str(Path(__file__).parents[1] / "data" / "junit.xsd")))
+    results = [result("passes", {"lost": 0}, [Expectation("lost", exact=0)]),
+               result("fails", {"lost": 3}, [Expectation("lost", exact=0)]),
+               result("errs", {}, [], error="boom")]
+    document = etree.parse(str(write_junit(results, tmp_path / "junit.xml")))
+    assert schema.validate(document), schema.error_log
+    broken = etree.fromstring(b"<testsuites><testsuite name='x'><testcase name='y'/></testsuite></testsuites>")
+    assert not schema.validate(broken)  # no tests= count, no classname: the schema does check
