@@ -6,6 +6,8 @@ import logging
 import time
 from collections import deque
 
+from pathlib import Path
+
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
@@ -19,9 +21,10 @@ log = logging.getLogger("aftershock")
 class Progress:
     """A rich live panel on a terminal; a plain line every few seconds in CI logs."""
 
-    def __init__(self, console: Console, tail: LedgerTail) -> None:
+    def __init__(self, console: Console, tail: LedgerTail, out_dir: Path | None = None) -> None:
         self.console = console
         self.tail = tail
+        self.out_dir = out_dir
         self.phase = "starting"
         self.started = self.phase_started = time.monotonic()
         self.events: deque[str] = deque(maxlen=6)
@@ -68,7 +71,15 @@ class Progress:
     def line(self) -> str:
         t = self.tail.totals
         return (f"{self.phase}: {time.monotonic() - self.phase_started:.0f}s in phase | acked {t['K']} "
-                f"({self.rates['K']:.0f}/s) errors {t['E']} | delivered {t['D']} ({self.rates['D']:.0f}/s)")
+                f"({self.rates['K']:.0f}/s) errors {t['E']} | delivered {t['D']} ({self.rates['D']:.0f}/s)"
+                f" | behind {self.behind}")
+
+    @property
+    def behind(self) -> int:
+        """Acknowledged (or committed to an outbox) minus deliveries so far: the consumers' backlog,
+        roughly (a redelivery counts as a delivery until the check sorts them out)."""
+        t = self.tail.totals
+        return max(0, max(t["K"], t["C"]) - t["D"])
 
     def _render(self) -> Table:
         t = self.tail.totals
@@ -76,6 +87,10 @@ class Progress:
         now = time.monotonic()
         table.add_row("elapsed", f"{now - self.phase_started:.0f}s in phase, {now - self.started:.0f}s in all")
         table.add_row("produce", f"{self.rates['K']:.0f}/s acked, {t['A']} sent, {t['K']} acked, {t['E']} errors")
-        table.add_row("consume", f"{self.rates['D']:.0f}/s, {t['D']} delivered")
+        table.add_row("consume", f"{self.rates['D']:.0f}/s, {t['D']} delivered, about {self.behind} behind")
+        if t["S"] or t["L"]:
+            table.add_row("services", f"{t['S']} side effects, {t['L']} dead letters")
         table.add_row("faults", "\n".join(self.events) or "-")
+        if self.out_dir is not None:
+            table.add_row("run dir", f"{self.out_dir} (report.html at the end)")
         return table

@@ -155,7 +155,8 @@ class Run:
     # -- phases -------------------------------------------------------------------------
     def _run_phases(self) -> None:
         scenario = self.scenario
-        with contextlib.ExitStack() as stack, Progress(self.console, LedgerTail(self.ledger_dir)) as progress:
+        with contextlib.ExitStack() as stack, Progress(self.console, LedgerTail(self.ledger_dir),
+                                                             self.out_dir) as progress:
             network = self._network(stack, progress)
             runtime = RUNTIMES[scenario.runtime](self.run_id, network)
             proxied = any(f.action in TOXIC_ACTIONS for f in self.schedule.faults)

@@ -6,6 +6,9 @@ from collections import Counter
 from pathlib import Path
 
 
+_LINE_KINDS = {"deliveries-": "D", "effects-": "S", "dlq-": "L"}
+
+
 class LedgerTail:
     """Counts rows appended since the last call: sends by event letter, deliveries in total."""
 
@@ -15,7 +18,8 @@ class LedgerTail:
         self.totals: Counter[str] = Counter()
 
     def poll(self) -> Counter[str]:
-        """New rows since the previous poll, keyed 'A', 'K', 'E' (sends) and 'D' (deliveries)."""
+        """New rows since the previous poll: 'A', 'K', 'E', 'C' (sends by event), 'D' (deliveries),
+        'S' (side effects), 'L' (dead letters read back)."""
         fresh: Counter[str] = Counter()
         for path in sorted(self.ledger_dir.glob("*.csv")):
             start = self._offsets.get(path, 0)
@@ -27,9 +31,9 @@ class LedgerTail:
             if not end:
                 continue
             if path.name.startswith("sends-"):
-                for event in (b"A", b"K", b"E"):
+                for event in (b"A", b"K", b"E", b"C"):
                     fresh[event.decode()] += chunk.count(b"\n" + event + b",", 0, end) + chunk.startswith(event + b",")
-            else:
-                fresh["D"] += chunk.count(b"\n", 0, end)
+            elif path.name.startswith(tuple(_LINE_KINDS)):
+                fresh[_LINE_KINDS[path.name.split("-", 1)[0] + "-"]] += chunk.count(b"\n", 0, end)
         self.totals.update(fresh)
         return fresh
