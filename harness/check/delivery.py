@@ -95,8 +95,17 @@ class DeliveryChecker:
             FROM sends SEMI JOIN lost USING (id) GROUP BY id ORDER BY id
         """)
         duplicated = history.records(f"""
-            SELECT id, positions, deliveries FROM delivery_outcomes
-            WHERE deliveries > 1 ORDER BY id LIMIT {SAMPLE_LIMIT}
+            WITH duplicated AS (
+                SELECT id, positions, deliveries FROM delivery_outcomes
+                WHERE deliveries > 1 ORDER BY id LIMIT {SAMPLE_LIMIT}
+            )
+            SELECT d.id, d.positions, d.deliveries,
+                   (SELECT min(ts_ns) FROM sends s WHERE s.id = d.id AND s.event = 'A') AS sent_ns,
+                   list(DISTINCT r.partition ORDER BY r.partition) AS partitions,
+                   list(DISTINCT r."offset" ORDER BY r."offset") AS offsets,
+                   min(r.ts_ns) AS delivered_ns, max(r.ts_ns) AS last_delivered_ns
+            FROM duplicated d JOIN deliveries r USING (id)
+            GROUP BY d.id, d.positions, d.deliveries ORDER BY d.id
         """)
         unexpected = history.records(f"""
             WITH unexpected AS (

@@ -50,8 +50,14 @@ class OrderChecker:
         try:
             (count,) = history.sql("SELECT count(*) FROM order_violations")[0]
             reordered = history.records(f"""
-                SELECT id, partition, "offset", seq, previous_max_seq FROM order_violations
-                ORDER BY partition NULLS LAST, consumer NULLS FIRST, rank_key, tie_key LIMIT {SAMPLE_LIMIT}
+                WITH shown AS (
+                    SELECT * FROM order_violations
+                    ORDER BY partition NULLS LAST, consumer NULLS FIRST, rank_key, tie_key LIMIT {SAMPLE_LIMIT}
+                )
+                SELECT v.id, v.partition, v."offset", v.seq, v.previous_max_seq,
+                       (SELECT min(ts_ns) FROM sends s WHERE s.id = v.id AND s.event = 'A') AS sent_ns,
+                       (SELECT min(ts_ns) FROM deliveries d WHERE d.id = v.id) AS delivered_ns
+                FROM shown v ORDER BY v.partition NULLS LAST, v.consumer NULLS FIRST, v.rank_key, v.tie_key
             """)
         finally:
             history.conn.execute("DROP TABLE IF EXISTS order_violations")

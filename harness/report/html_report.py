@@ -31,12 +31,12 @@ ANOMALIES = (
     ("delivery.lost", "Lost: acknowledged, never delivered"),
     ("delivery.duplicated", "Duplicated: delivered more than once"),
     ("delivery.unexpected", "Unexpected: delivered, never sent"),
-    ("order.violations", "Reordered: stored after a later message of the same producer"),
+    ("order.reordered", "Reordered: stored after a later message of the same producer"),
     ("outbox.lost", "Outbox: committed, never delivered"),
     ("dead_letters.poison_missing", "Poison messages missing from the dead-letter queue"),
     ("dead_letters.healthy_dead_lettered", "Healthy messages dead-lettered"),
 )
-_TIME_COLUMNS = ("sent_ns", "acked_ns", "ts_ns", "committed_ns", "published_ns")
+_TIME_COLUMNS = ("sent_ns", "acked_ns", "ts_ns", "delivered_ns", "last_delivered_ns", "committed_ns", "published_ns")
 
 
 def _e(value: object) -> str:

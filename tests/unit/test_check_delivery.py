@@ -58,7 +58,9 @@ def test_same_id_at_two_offsets_is_a_log_duplicate(tmp_path: Path) -> None:
     assert finding.metrics == expected(
         attempted=2, acknowledged=2, delivered=2, deliveries=3, log_duplicates=1, duplicated=1
     )
-    assert finding.samples["duplicated"] == [{"id": 1, "positions": 2, "deliveries": 2}]
+    assert finding.samples["duplicated"] == [{"id": 1, "positions": 2, "deliveries": 2, "sent_ns": 101,
+                                              "partitions": [0], "offsets": [1, 5], "delivered_ns": 301,
+                                              "last_delivered_ns": 305}]
 
 
 def test_same_offset_delivered_twice_is_a_redelivery_not_a_log_duplicate(tmp_path: Path) -> None:

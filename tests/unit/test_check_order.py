@@ -38,7 +38,8 @@ def test_message_behind_a_later_one_of_its_producer_is_a_violation(tmp_path: Pat
     finding = order(tmp_path)
     assert finding.metrics == {"order_violations": 1}
     assert finding.samples["reordered"] == [
-        {"id": make_id(1, 1), "partition": 0, "offset": 2, "seq": 1, "previous_max_seq": 2}
+        {"id": make_id(1, 1), "partition": 0, "offset": 2, "seq": 1, "previous_max_seq": 2, "sent_ns": None,
+         "delivered_ns": 1020}
     ]
 
 
@@ -81,7 +82,8 @@ def test_without_offsets_arrival_order_per_consumer_is_checked(tmp_path: Path) -
     finding = order(tmp_path)
     assert finding.metrics == {"order_violations": 1}
     assert finding.samples["reordered"] == [
-        {"id": make_id(1, 1), "partition": None, "offset": None, "seq": 1, "previous_max_seq": 2}
+        {"id": make_id(1, 1), "partition": None, "offset": None, "seq": 1, "previous_max_seq": 2, "sent_ns": None,
+         "delivered_ns": 150}
     ]
 
 
