@@ -13,6 +13,7 @@ monkey.patch_all()
 import json  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
+import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -49,9 +50,11 @@ def main(config_path: str) -> int:
     runner.start(config["users"], spawn_rate=config["users"])
     stop.wait(timeout=config["duration"])
     runner.quit()
+    # One deadline for all users, not one each: a stalled cluster must not multiply the wait.
+    deadline = time.monotonic() + config["finish_timeout"]
     for user in LedgeredUser.all_users:
         try:
-            user.finish(timeout=config["finish_timeout"])
+            user.finish(timeout=max(1.0, deadline - time.monotonic()))
         except Exception as exc:  # noqa: BLE001 - keep finishing the others; unanswered sends stay attempts
             print(f"finishing {user.producer_no} failed: {exc!r}", flush=True)
     ledger.close()
