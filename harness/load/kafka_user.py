@@ -2,28 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from kafka import KafkaProducer
 
+from harness.load.kafka_settings import producer_settings
 from harness.load.ledgered_user import LedgeredUser
-
-
-def producer_settings(config: dict[str, Any]) -> dict[str, Any]:
-    """Scenario producer section -> kafka-python settings."""
-    spec = config["producer"]
-    settings: dict[str, Any] = {
-        "acks": spec["acks"] if spec["acks"] == "all" else int(spec["acks"]),
-        "enable_idempotence": spec["enable_idempotence"],
-        "max_in_flight_requests_per_connection": spec["max_in_flight"],
-        "linger_ms": int(spec["linger"] * 1000),
-        "request_timeout_ms": int(spec["request_timeout"] * 1000),
-        "delivery_timeout_ms": int(spec["delivery_timeout"] * 1000),
-        "max_block_ms": 5000,
-    }
-    if spec.get("retries") is not None:
-        settings["retries"] = spec["retries"]
-    return settings
 
 
 class KafkaProducerUser(LedgeredUser):

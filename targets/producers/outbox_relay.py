@@ -10,6 +10,7 @@ Each start ledgers into its own file: a killed incarnation's torn last line stay
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import os
 import signal
@@ -21,7 +22,7 @@ from kafka import KafkaProducer
 
 from harness.ledger.schema import SendEvent
 from harness.ledger.writer import LedgerWriter, clean_error
-from harness.load.kafka_user import producer_settings
+from harness.load.kafka_settings import producer_settings
 from harness.patterns.outbox import OutboxRow, OutboxStore, Relay
 
 ERROR_PAUSE = 0.5
@@ -62,6 +63,7 @@ def main() -> int:
     parser.add_argument("config", type=Path, help="JSON written by the harness: bootstrap, topic, producer, outbox")
     args = parser.parse_args()
     config = json.loads(args.config.read_text())
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` prints where it is, into relay.log
     stopping = {"set": False}
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stopping.update(set=True))

@@ -132,3 +132,17 @@ def test_the_drain_waits_for_committed_rows_not_yet_delivered(tmp_path: Path) ->
     write(tmp_path / "deliveries-1.csv", ["1,0,0,5,1,0"])
     with History(tmp_path) as h:
         assert outstanding(h) == 1
+
+
+def test_the_relay_never_loads_locust_or_gevent() -> None:
+    """Importing Locust monkey-patches the process with gevent; the relay's threaded Kafka client
+    then hangs in its bootstrap (seen for real). Guard the import graph."""
+    import subprocess
+    import sys
+
+    relay_dir = Path(__file__).parents[2] / "targets" / "producers"
+    probe = (f"import sys; sys.path.insert(0, {str(relay_dir)!r}); import outbox_relay; "
+             "print(sorted(m for m in ('gevent', 'locust') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

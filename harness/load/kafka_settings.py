@@ -1,0 +1,26 @@
+"""Scenario producer settings -> kafka-python settings, for every Kafka producer the harness runs.
+
+Its own module, free of Locust: importing Locust monkey-patches the process with gevent, which a
+plain threaded client (the outbox relay) must never get.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def producer_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """Scenario producer section -> kafka-python settings."""
+    spec = config["producer"]
+    settings: dict[str, Any] = {
+        "acks": spec["acks"] if spec["acks"] == "all" else int(spec["acks"]),
+        "enable_idempotence": spec["enable_idempotence"],
+        "max_in_flight_requests_per_connection": spec["max_in_flight"],
+        "linger_ms": int(spec["linger"] * 1000),
+        "request_timeout_ms": int(spec["request_timeout"] * 1000),
+        "delivery_timeout_ms": int(spec["delivery_timeout"] * 1000),
+        "max_block_ms": 5000,
+    }
+    if spec.get("retries") is not None:
+        settings["retries"] = spec["retries"]
+    return settings
