@@ -13,29 +13,19 @@ import logging
 import os
 import re
 import shutil
-import subprocess
 
-from harness.errors import ClusterError, EnvironmentProblem
-from harness.network import grudges
+from harness.errors import EnvironmentProblem
+from harness.network.filtering import IptablesPartitions, sh
 from harness.network.grudges import Grudge
 
 log = logging.getLogger("aftershock")
 
 SUPERNET = ipaddress.ip_network("198.18.0.0/15")
-CMD_TIMEOUT = 20.0
 
 
 def run_tag(run_id: str) -> str:
     """8 hex characters of the run id: short enough for 15-character interface names."""
     return run_id.removeprefix("as-")[:8]
-
-
-def sh(*argv: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-    log.info("run %s", " ".join(argv))
-    done = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=CMD_TIMEOUT)
-    if check and done.returncode != 0:
-        raise ClusterError(f"`{' '.join(argv)}` failed: {done.stderr.strip()}")
-    return done
 
 
 def require_net_admin() -> None:
@@ -52,7 +42,7 @@ def _used_subnets() -> set[str]:
     return set(re.findall(r"inet (198\.1[89]\.\d+)\.\d+/", out))
 
 
-class NamespaceNetwork:
+class NamespaceNetwork(IptablesPartitions):
     """Bridge + one namespace per node; `address(i)` is node i's address, `client_address` the root side."""
 
     def __init__(self, run_id: str, nodes: list[int]) -> None:
@@ -119,31 +109,3 @@ class NamespaceNetwork:
             if done.returncode != 0 and "Cannot find" not in done.stderr and "No such" not in done.stderr:
                 log.warning("could not remove %s %s: %s", kind, name, done.stderr.strip())
         self._created.clear()
-
-    # -- partitions ------------------------------------------------------------------------
-    def partition(self, key: int, grudge: Grudge) -> None:
-        self._active[key] = grudge
-        self._apply()
-
-    def heal(self, key: int) -> None:
-        self._active.pop(key, None)
-        self._apply()
-
-    def _apply(self) -> None:
-        merged = grudges.merge(self._active.values())
-        for i in self.nodes:
-            self._restore(i, merged.get(i, frozenset()))
-
-    def _restore(self, i: int, dropped: frozenset[int]) -> None:
-        """Replace node i's whole filter table in one iptables-restore: the cut is atomic."""
-        lines = ["*filter", ":INPUT ACCEPT [0:0]", ":FORWARD ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]"]
-        for peer in sorted(dropped):
-            address = self.client_address if peer == grudges.CLIENT else self.address(peer)
-            lines.append(f"-A INPUT -s {address}/32 -j DROP")
-            if peer == grudges.CLIENT:  # the root namespace is not ours to filter: drop both ways here
-                lines.append(f"-A OUTPUT -d {address}/32 -j DROP")
-        lines.append("COMMIT")
-        sh(*self.exec_prefix(i), "iptables-restore", stdin="\n".join(lines) + "\n")
-
-    def rules(self, i: int) -> str:
-        return sh(*self.exec_prefix(i), "iptables", "-S", "INPUT").stdout
