@@ -1,8 +1,8 @@
 """Find and end what a killed run left behind, and nothing else.
 
-Every process the harness starts carries AFTERSHOCK_RUN_ID in its environment; every live
-orchestrator holds a marker file naming its pid. A tagged process whose run has no live
-orchestrator is a leftover.
+Every process the harness starts carries AFTERSHOCK_RUN_ID in its environment, and every
+container, Docker network and volume a run label; every live orchestrator holds a marker file
+naming its pid. A tagged thing whose run has no live orchestrator is a leftover.
 """
 
 from __future__ import annotations
@@ -89,6 +89,10 @@ def cleanup(all_runs: bool = False, keep: str | None = None) -> list[str]:
             argv = ["ip", "link", "del", name] if kind == "link" else ["ip", "netns", "del", name]
             if subprocess.run(argv, capture_output=True, timeout=20).returncode == 0:
                 ended.append(f"{kind} {name}")
+    from harness.runtimes.docker import remove_leftovers
+
+    keep_runs = (set() if all_runs else alive) | ({keep} if keep else set())
+    ended += remove_leftovers(keep_runs)
     return ended
 
 

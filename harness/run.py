@@ -17,6 +17,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from rich.console import Console
 
@@ -40,7 +41,7 @@ from harness.progress import Progress
 from harness.relay import OutboxRelay
 from harness.report import write_reports
 from harness.results import RunResult, machine_environment
-from harness.runtimes import RUNTIMES
+from harness.runtimes import make_runtime
 from harness.runtimes.local import LocalRuntime
 from harness.scenario.fault_specs import TOXIC_ACTIONS
 from harness.scenario.model import Bound, Scenario
@@ -109,7 +110,7 @@ class Run:
 
     def __init__(self, scenario: Scenario, out_dir: Path, console: Console, source: Path | None = None) -> None:
         self.scenario = scenario
-        self.out_dir = out_dir
+        self.out_dir = out_dir.resolve()  # absolute: containers mount it at the same path
         self.console = console
         self.source = source
         self.run_id = new_run_id()
@@ -158,7 +159,9 @@ class Run:
         with contextlib.ExitStack() as stack, Progress(self.console, LedgerTail(self.ledger_dir),
                                                              self.out_dir) as progress:
             network = self._network(stack, progress)
-            runtime = RUNTIMES[scenario.runtime](self.run_id, network)
+            runtime = make_runtime(scenario.runtime, self.run_id, network, self.out_dir)
+            if hasattr(runtime, "__exit__"):
+                stack.enter_context(runtime)  # removes its containers after the target stopped them
             proxied = any(f.action in TOXIC_ACTIONS for f in self.schedule.faults)
             target: Target = TARGETS[scenario.target.kind](
                 scenario.target, runtime, self.out_dir, client_groups(scenario.consumer.instances), proxied)
@@ -189,17 +192,28 @@ class Run:
             progress.set_phase("stopping")
         log.info("all processes stopped")
 
-    def _network(self, stack: contextlib.ExitStack, progress: Progress) -> NamespaceNetwork | None:
+    def _network(self, stack: contextlib.ExitStack, progress: Progress) -> Any:
+        """Namespaces when the scenario asks for isolation; on Docker every node has its own
+        namespace anyway, on the run's own Docker network."""
+        nodes = list(range(1, self.scenario.target.nodes + 1))
+        if self.scenario.runtime == "docker":
+            from harness.network.containers import ContainerNetwork
+            from harness.runtimes.docker import engine
+
+            progress.set_phase("creating the run's Docker network")
+            return stack.enter_context(ContainerNetwork(engine(), self.run_id, nodes))
         if self.scenario.network.isolation != "namespaces":
             return None
         progress.set_phase("creating network namespaces")
-        nodes = list(range(1, self.scenario.target.nodes + 1))
         return stack.enter_context(NamespaceNetwork(self.run_id, nodes))
 
-    def _links(self, stack: contextlib.ExitStack, progress: Progress, runtime: LocalRuntime, target: Target,
+    def _links(self, stack: contextlib.ExitStack, progress: Progress, runtime: Any, target: Target,
                proxied: bool) -> tuple[ProxyNet | None, dict[int, str]]:
         """The downstream service, and Toxiproxy in front of every client path when faults need it.
-        Runs before the brokers start: Kafka advertises the proxies' addresses."""
+        Runs before the brokers start: Kafka advertises the proxies' addresses. Both are local
+        processes, beside the clients, whatever runs the brokers."""
+        if not isinstance(runtime, LocalRuntime):
+            runtime = LocalRuntime(self.run_id)
         instances = range(1, self.scenario.consumer.instances + 1)
         downstream_urls: dict[int, str] = {}
         service_upstreams: dict[tuple[str, int | str], tuple[str, int]] = {}

@@ -42,6 +42,17 @@ def _used_subnets() -> set[str]:
     return set(re.findall(r"inet (198\.1[89]\.\d+)\.\d+/", out))
 
 
+def pick_subnet(tag: str) -> ipaddress.IPv4Network:
+    """A /24 of 198.18.0.0/15 no interface here uses, starting from one the run tag picks."""
+    used = _used_subnets()
+    start = int(tag, 16) % 512
+    for k in range(512):
+        net = list(SUPERNET.subnets(new_prefix=24))[(start + k) % 512]
+        if str(net.network_address).rsplit(".", 1)[0] not in used:
+            return net
+    raise EnvironmentProblem("no free /24 left in 198.18.0.0/15 for this run's network")
+
+
 class NamespaceNetwork(IptablesPartitions):
     """Bridge + one namespace per node; `address(i)` is node i's address, `client_address` the root side."""
 
@@ -49,21 +60,12 @@ class NamespaceNetwork(IptablesPartitions):
         self.tag = run_tag(run_id)
         self.nodes = nodes
         self.bridge = f"as{self.tag}br"
-        self.subnet = self._pick_subnet()
+        self.subnet = pick_subnet(self.tag)
         hosts = list(self.subnet.hosts())
         self.client_address = str(hosts[0])
         self._addresses = {i: str(hosts[9 + i]) for i in nodes}
         self._active: dict[int, Grudge] = {}
         self._created: list[tuple[str, str]] = []   # (kind, name), undone in reverse
-
-    def _pick_subnet(self) -> ipaddress.IPv4Network:
-        used = _used_subnets()
-        start = int(self.tag, 16) % 512
-        for k in range(512):
-            net = list(SUPERNET.subnets(new_prefix=24))[(start + k) % 512]
-            if str(net.network_address).rsplit(".", 1)[0] not in used:
-                return net
-        raise EnvironmentProblem("no free /24 left in 198.18.0.0/15 for this run's network")
 
     def namespace(self, i: int) -> str:
         return f"as-{self.tag}-n{i}"

@@ -183,7 +183,8 @@ class Scenario(Strict):
     description: str = ""
     seed: int = 0
     target: TargetSpec
-    runtime: Literal["local"] = "local"
+    runtime: Literal["local", "docker"] = Field(
+        "local", description="local processes, or containers on a Docker engine (DOCKER_HOST)")
     producer: ProducerSpec = ProducerSpec()
     load: LoadSpec = LoadSpec()
     consumer: ConsumerSpec = ConsumerSpec()

@@ -1,0 +1,252 @@
+"""Broker nodes as containers, through the Docker SDK: one container per node on the run's own
+Docker network (ContainerNetwork), every container labelled with the run id.
+
+A node runs exactly the command the local runtime would run, in an image that has what the host
+has (a JRE, rabbitmq-server): the run directory, the install cache and the repository are mounted
+at the same paths, so targets need not know which runtime they are on. Faults act on the
+container (SIGKILL, SIGTERM, the cgroup freezer) and partitions are iptables rules entered in the
+container's network namespace, as on the local runtime.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from harness.errors import ClusterError, EnvironmentProblem
+from harness.paths import REPO, cache_dir
+from harness.runtimes.base import ProcessSpec
+
+log = logging.getLogger("aftershock")
+
+LABEL = "dev.aftershock.run"
+LOCAL_IMAGE = "aftershock/node:1"
+STOP_GRACE = 30
+
+
+def engine() -> Any:
+    """A client of the engine DOCKER_HOST names (or the default socket); exit 2 when none answers.
+    The harness never starts an engine itself."""
+    try:
+        import docker
+        from docker.errors import DockerException
+    except ImportError as exc:  # pragma: no cover - a dependency of the package
+        raise EnvironmentProblem(f"the docker package is missing ({exc}): run make install") from None
+    where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    try:
+        client = docker.from_env(timeout=60)
+        client.ping()
+    except DockerException as exc:
+        raise EnvironmentProblem(
+            f"no Docker engine reachable at {where} ({exc}): start one (Debian: apt-get install docker.io,"
+            " then dockerd) or point DOCKER_HOST at it; `runtime: local` needs none") from None
+    return client
+
+
+def node_image(client: Any) -> str:
+    """The image nodes run in: AFTERSHOCK_IMAGE, or the locally built one (`make images`)."""
+    image = os.environ.get("AFTERSHOCK_IMAGE", LOCAL_IMAGE)
+    from docker.errors import ImageNotFound
+
+    try:
+        client.images.get(image)
+    except ImageNotFound:
+        raise EnvironmentProblem(f"image {image} not found in the engine: run `make images` (builds it offline)"
+                                 " or set AFTERSHOCK_IMAGE") from None
+    return image
+
+
+class DockerProcess:
+    """One node's container; created on first start, started again after a kill (same address)."""
+
+    def __init__(self, spec: ProcessSpec, runtime: "DockerRuntime") -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.runtime = runtime
+        self.container: Any = None
+        self._paused = False
+        self._log_thread: threading.Thread | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        if self.alive:
+            raise RuntimeError(f"{self.name} is already running")
+        if self.container is None:
+            self.container = self.runtime.create(self.spec)
+        log.info("start %s (container %s): %s", self.name, self.container.name, " ".join(self.spec.argv))
+        since = int(time.time())
+        self.container.start()
+        self._paused = False
+        self._follow_logs(since)
+        if self.spec.node is not None:
+            self.runtime.network.refresh(self.spec.node)
+
+    def _follow_logs(self, since: int) -> None:
+        """Copy the container's output into the node's log file, as a local process writes it."""
+        path = self.spec.log_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        container = self.container
+
+        def copy() -> None:
+            try:
+                with open(path, "ab") as out:
+                    out.write(f"--- aftershock: start {time.strftime('%H:%M:%S')} (container) ---\n".encode())
+                    for chunk in container.logs(stream=True, follow=True, since=since):
+                        out.write(chunk)
+                        out.flush()
+            except Exception as exc:  # noqa: BLE001 - the container went away: nothing more to copy
+                log.info("log copy of %s ended: %s", self.name, exc)
+
+        self._log_thread = threading.Thread(target=copy, name=f"logs-{self.name}", daemon=True)
+        self._log_thread.start()
+
+    def _state(self) -> dict[str, Any]:
+        if self.container is None:
+            return {}
+        try:
+            self.container.reload()
+        except Exception:  # noqa: BLE001 - removed
+            return {}
+        return self.container.attrs.get("State", {})
+
+    @property
+    def alive(self) -> bool:
+        return bool(self._state().get("Running"))
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def pid(self) -> int | None:
+        pid = self._state().get("Pid")
+        return int(pid) if pid else None
+
+    def kill(self) -> None:
+        if self.alive:
+            log.info("signal SIGKILL %s", self.name)
+            self.container.kill(signal="SIGKILL")
+            self.container.wait(timeout=30)
+        self._paused = False
+
+    def pause(self) -> None:
+        log.info("pause (freezer) %s", self.name)
+        self.container.pause()
+        self._paused = True
+
+    def resume(self) -> None:
+        if self._paused:
+            log.info("unpause %s", self.name)
+            self.container.unpause()
+            self._paused = False
+
+    def request_stop(self) -> None:
+        self.resume()
+        if self.alive:
+            log.info("signal SIGTERM %s", self.name)
+            self.container.kill(signal="SIGTERM")
+
+    def terminate(self, timeout: float = 20.0) -> None:
+        if not self.alive:
+            return
+        self.resume()
+        log.info("stop %s (SIGTERM, SIGKILL after %.0fs)", self.name, timeout)
+        self.container.stop(timeout=int(timeout))
+        self.container.wait(timeout=timeout + 30)
+
+    def wait(self, timeout: float) -> bool:
+        try:
+            self.container.wait(timeout=timeout)
+            return True
+        except Exception:  # noqa: BLE001 - still running at the timeout
+            return False
+
+
+class DockerRuntime:
+    """Containers on the run's ContainerNetwork; `address(i)` is node i's fixed address there."""
+
+    name = "docker"
+
+    def __init__(self, run_id: str, network: Any, mounts: list[Path] | None = None) -> None:
+        if network is None:
+            raise ClusterError("the docker runtime needs its container network")
+        self.run_id = run_id
+        self.network = network           # harness.runtimes.container_network.ContainerNetwork
+        self.client = network.client
+        self.isolated = True
+        self.image = node_image(self.client)
+        self.mounts = sorted({str(Path(m).resolve()) for m in [*(mounts or []), cache_dir(), REPO]})
+        self.processes: list[DockerProcess] = []
+
+    def process(self, spec: ProcessSpec) -> DockerProcess:
+        if spec.node is None:
+            raise ClusterError(f"{spec.name}: only broker nodes run in containers; clients stay local")
+        proc = DockerProcess(spec, self)
+        self.processes.append(proc)
+        self.network.register(spec.node, proc)
+        return proc
+
+    def create(self, spec: ProcessSpec) -> Any:
+        api = self.client.api
+        binds = {path: {"bind": path, "mode": "rw"} for path in self.mounts}
+        created = api.create_container(
+            self.image, command=spec.argv, environment=spec.env, working_dir=str(spec.cwd) if spec.cwd else None,
+            name=f"as-{self.network.tag}-{spec.name}", hostname=spec.name, labels={LABEL: self.run_id},
+            host_config=api.create_host_config(binds=binds, init=False, cap_add=["NET_ADMIN"]),
+            networking_config=api.create_networking_config({self.network.name: api.create_endpoint_config(
+                ipv4_address=self.network.address(spec.node))}),
+        )
+        return self.client.containers.get(created["Id"])
+
+    def exec_prefix(self, node: int) -> list[str]:
+        return self.network.exec_prefix(node)
+
+    def address(self, node: int) -> str:
+        return self.network.address(node)
+
+    def free_port(self) -> int:
+        """Every container has its own address: ports never collide across nodes or runs."""
+        return self.network.next_port()
+
+    def remove_all(self) -> None:
+        for proc in self.processes:
+            if proc.container is not None:
+                try:
+                    proc.container.remove(force=True, v=True)
+                except Exception as exc:  # noqa: BLE001 - already gone
+                    log.info("remove %s: %s", proc.name, exc)
+
+
+def remove_leftovers(keep_runs: set[str]) -> list[str]:
+    """Containers, networks and volumes labelled by runs not in `keep_runs`; nothing else.
+    Silent when no engine answers: then there is nothing of ours in it to remove."""
+    try:
+        import docker
+        from docker.errors import DockerException
+
+        client = docker.from_env(timeout=10)
+        client.ping()
+    except Exception:  # noqa: BLE001 - no engine, no leftovers
+        return []
+    removed = []
+    try:
+        for container in client.containers.list(all=True, filters={"label": LABEL}):
+            run_id = container.labels.get(LABEL, "")
+            if run_id not in keep_runs:
+                container.remove(force=True, v=True)
+                removed.append(f"container {container.name} ({run_id})")
+        for network in client.networks.list(filters={"label": LABEL}):
+            if network.attrs.get("Labels", {}).get(LABEL, "") not in keep_runs:
+                network.remove()
+                removed.append(f"docker network {network.name}")
+        for volume in client.volumes.list(filters={"label": LABEL}):
+            if volume.attrs.get("Labels", {}).get(LABEL, "") not in keep_runs:
+                volume.remove(force=True)
+                removed.append(f"volume {volume.name}")
+    except DockerException as exc:
+        log.warning("docker cleanup incomplete: %s", exc)
+    return removed
