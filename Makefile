@@ -4,7 +4,7 @@ VENV := .venv/bin
 SCENARIO ?= scenarios/kafka-leader-kill-acks-all.yaml
 PYTEST_ARGS ?=
 
-.PHONY: install install-test demo test unit integration validate cleanup clean
+.PHONY: install install-test demo test unit integration validate cleanup clean images
 
 install:
 	scripts/install.sh
@@ -16,7 +16,7 @@ demo: install
 	$(VENV)/aftershock run $(SCENARIO) --out reports/demo-$$(date +%Y%m%d-%H%M%S)
 
 test: install-test
-	$(VENV)/python -m pytest -ra $(PYTEST_ARGS)
+	$(VENV)/python -m pytest -ra --durations=12 $(PYTEST_ARGS)
 
 unit: install-test
 	$(VENV)/python -m pytest -ra tests/unit $(PYTEST_ARGS)
@@ -26,6 +26,9 @@ integration: install-test
 
 validate: install
 	$(VENV)/aftershock validate scenarios/*.yaml
+
+images: install
+	scripts/build-images.sh
 
 cleanup:
 	$(VENV)/aftershock cleanup

@@ -15,8 +15,13 @@ need=()
 [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || need+=(rabbitmq-server)
 command -v iptables-restore >/dev/null || need+=(iptables)
 command -v ip >/dev/null || need+=(iproute2)
-# The tests open the HTML report in headless Chromium.
-[ "${1:-}" = "--test" ] && ! command -v chromium >/dev/null && need+=(chromium)
+# The tests open the HTML report in headless Chromium, and run nodes on Debian's Docker engine
+# (images built offline with debootstrap).
+if [ "${1:-}" = "--test" ]; then
+  command -v chromium >/dev/null || need+=(chromium)
+  command -v dockerd >/dev/null || need+=(docker.io)
+  command -v debootstrap >/dev/null || need+=(debootstrap)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "error: ${need[*]} missing; install them as root (apt-get install ${need[*]})" >&2; exit 2

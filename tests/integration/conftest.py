@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from junitparser import JUnitXml
@@ -51,6 +52,62 @@ def rabbitmq_available() -> None:
         pytest.skip(str(exc))
     if os.geteuid() != 0:
         pytest.skip("RabbitMQ nodes are run from /usr/lib/rabbitmq/bin as root; not root here")
+
+
+DOCKERD_SOCKET = "/run/aftershock-dockerd.sock"
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> Iterator[str]:
+    """A Docker engine with the node image: the one DOCKER_HOST names if it answers, else Debian's
+    dockerd started here on a private socket (data under the cache, so images survive the session)
+    and stopped afterwards. Skips, saying why, only where dockerd cannot run at all."""
+    from harness.paths import cache_dir
+
+    started = None
+    if not _engine_answers(os.environ.get("DOCKER_HOST")):
+        if os.geteuid() != 0:
+            pytest.skip("no Docker engine and not root: cannot start dockerd (the Docker tests need one)")
+        if shutil.which("dockerd") is None:
+            pytest.skip("dockerd not found: run make install-test (installs Debian's docker.io)")
+        if not Path("/sys/fs/cgroup").exists():
+            pytest.skip("no cgroup filesystem: dockerd cannot run on this machine")
+        data = cache_dir() / "docker"
+        log = open(cache_dir() / "dockerd.log", "ab")
+        started = subprocess.Popen(
+            ["dockerd", "--host", f"unix://{DOCKERD_SOCKET}", "--data-root", str(data),
+             "--exec-root", "/run/aftershock-docker", "--pidfile", "/run/aftershock-dockerd.pid"],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while not _engine_answers(f"unix://{DOCKERD_SOCKET}"):
+            if started.poll() is not None or time.monotonic() > deadline:
+                started.kill()
+                pytest.fail(f"dockerd did not start: see {cache_dir() / 'dockerd.log'}")
+            time.sleep(0.5)
+        os.environ["DOCKER_HOST"] = f"unix://{DOCKERD_SOCKET}"
+    try:
+        build = subprocess.run([str(ROOT / "scripts" / "build-images.sh")], capture_output=True, text=True,
+                               timeout=1200)
+        assert build.returncode == 0, f"image build failed:\n{build.stdout[-3000:]}\n{build.stderr[-3000:]}"
+        yield os.environ["DOCKER_HOST"] if "DOCKER_HOST" in os.environ else "default"
+    finally:
+        if started is not None:
+            started.terminate()
+            try:
+                started.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                started.kill()
+            os.environ.pop("DOCKER_HOST", None)
+
+
+def _engine_answers(host: str | None) -> bool:
+    try:
+        import docker
+
+        client = docker.DockerClient(base_url=host) if host else docker.from_env(timeout=5)
+        return bool(client.ping())
+    except Exception:  # noqa: BLE001 - no engine there
+        return False
 
 
 def survivors(run_id: str) -> list[int]:
