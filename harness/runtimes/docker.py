@@ -212,6 +212,12 @@ class DockerRuntime:
         """Every container has its own address: ports never collide across nodes or runs."""
         return self.network.next_port()
 
+    def __enter__(self) -> "DockerRuntime":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove_all()
+
     def remove_all(self) -> None:
         for proc in self.processes:
             if proc.container is not None:

@@ -190,6 +190,10 @@ class KafkaCluster:
             raise ClusterError(f"{', '.join(dead)} exited during start-up: see {self.dir}/<node>/node.log")
 
     # -- queries ---------------------------------------------------------------------------
+    def live_brokers(self) -> set[int]:
+        """Node ids of the brokers the cluster counts as live (registered, not fenced) now."""
+        return {int(b["node_id"]) for b in self._query(lambda a: a.describe_cluster())["brokers"]}
+
     def _admin_client(self) -> Any:
         if self._admin is None:
             from kafka import KafkaAdminClient

@@ -1,0 +1,126 @@
+"""The Docker runtime on a real engine (started by the docker_engine fixture): a cluster of
+containers, every fault kind seen from the cluster's side, verdict parity with the local
+runtime, and nothing labelled by a run left behind, even when the run is interrupted."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import ROOT, run_scenario, survivors
+
+pytestmark = pytest.mark.usefixtures("docker_engine", "kafka_available")
+
+
+def labelled(run_id: str) -> list[str]:
+    """Containers, networks and volumes the engine still has for this run."""
+    import docker
+
+    from harness.runtimes.docker import LABEL
+
+    client = docker.from_env()
+    selector = {"label": f"{LABEL}={run_id}"}
+    return ([f"container {c.name}" for c in client.containers.list(all=True, filters=selector)]
+            + [f"network {n.name}" for n in client.networks.list(filters=selector)]
+            + [f"volume {v.name}" for v in client.volumes.list(filters=selector)])
+
+
+def reachable(network, source: int, address: str, port: int) -> bool:  # type: ignore[no-untyped-def]
+    """A TCP connect from inside node `source`'s network namespace."""
+    probe = (f"import socket; s = socket.socket(); s.settimeout(2); "
+             f"s.connect(({address!r}, {port})); print('ok')")
+    done = subprocess.run([*network.exec_prefix(source), sys.executable, "-c", probe],
+                          capture_output=True, text=True, timeout=30)
+    return done.stdout.strip() == "ok"
+
+
+def test_kafka_on_containers_sees_every_fault_kind(tmp_path: Path) -> None:
+    from harness.network import grudges
+    from harness.network.containers import ContainerNetwork
+    from harness.runtimes.docker import DockerRuntime, engine
+    from harness.scenario.model import KafkaTarget
+    from harness.targets.kafka import KafkaCluster
+    from harness.wait import wait_until
+
+    run_id = "as-d0c4e7a1"
+    spec = KafkaTarget(kind="kafka", nodes=3, broker_config={"min.insync.replicas": 2})
+    with ContainerNetwork(engine(), run_id, [1, 2, 3]) as network, \
+            DockerRuntime(run_id, network, mounts=[tmp_path]) as runtime, \
+            KafkaCluster(spec, runtime, tmp_path) as cluster:
+        assert labelled(run_id), "the run's containers and network carry its label"
+        node1 = cluster.nodes[1]
+        port1 = cluster.broker_ports[1]
+        # partition: node 2 can no longer reach node 1; heal restores it
+        assert reachable(network, 2, network.address(1), port1)
+        network.partition(1, grudges.isolate(1, [1, 2, 3]))
+        assert not reachable(network, 2, network.address(1), port1)
+        network.heal(1)
+        assert reachable(network, 2, network.address(1), port1)
+        # pause: the cgroup freezer; the cluster notices the silent broker and fences it
+        node1.pause()
+        node1.container.reload()
+        assert node1.container.attrs["State"]["Paused"]
+        wait_until(lambda: 1 not in cluster.live_brokers(), what="the paused broker to be fenced",
+                   timeout=60, interval=1, give_up_on=())
+        node1.resume()
+        wait_until(lambda: 1 in cluster.live_brokers(), what="the resumed broker back", timeout=90, interval=1,
+                   give_up_on=())
+        # kill: SIGKILL, exit 137; started again at the same address, it rejoins
+        node1.kill()
+        node1.container.reload()
+        assert node1.container.attrs["State"]["ExitCode"] == 137 and not node1.alive
+        node1.start()
+        wait_until(lambda: 1 in cluster.live_brokers(), what="the killed broker back", timeout=90, interval=1,
+                   give_up_on=())
+        assert network.address(1) in (tmp_path / "nodes" / "kafka-1" / "server.properties").read_text()
+    assert labelled(run_id) == []
+
+
+@pytest.mark.parametrize("name", [
+    "kafka-leader-kill-acks-all",
+    "rabbitmq-quorum-confirms",
+    "kafka-partition-leader-isolated",
+])
+def test_same_verdict_on_containers_as_on_local_processes(tmp_path: Path, name: str) -> None:
+    code, results = run_scenario(ROOT / "scenarios" / f"{name}.yaml", tmp_path / "run", extra=["--runtime", "docker"])
+    assert results["verdict"] == "pass", (results["expectations"], results["error"])
+    assert code == 0 and results["counts"]["lost"] == 0
+    assert all(f["error"] is None for f in results["faults"])
+    assert json.loads((tmp_path / "run" / "scenario.resolved.json").read_text())["runtime"] == "docker"
+    assert labelled(results["run_id"]) == []
+
+
+def test_acks1_known_loss_shows_on_containers_too(tmp_path: Path) -> None:
+    """Loss is probabilistic: up to 3 seeded attempts, the count reported (as on the local runtime)."""
+    attempts = []
+    for seed in (7, 8, 9):
+        code, results = run_scenario(ROOT / "scenarios" / "kafka-leader-kill-acks-1.yaml", tmp_path / f"s{seed}",
+                                     extra=["--seed", str(seed), "--runtime", "docker"])
+        attempts.append((seed, results["counts"]["lost"], results["verdict"]))
+        assert labelled(results["run_id"]) == []
+        if results["verdict"] == "pass":
+            break
+    print(f"acks=1 on docker, attempts (seed, lost, verdict): {attempts}")
+    assert attempts[-1][2] == "pass" and attempts[-1][1] >= 1, attempts
+
+
+def test_an_interrupted_run_leaves_no_container_network_or_volume(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "run", str(ROOT / "scenarios" / "kafka-leader-kill-acks-all.yaml"),
+                             "--out", str(out), "--runtime", "docker"], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 180
+    while not (out / "ledger" / "sends-load.csv").exists():
+        assert proc.poll() is None and time.monotonic() < deadline, "the run never reached its load"
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=180)
+    assert proc.returncode == 130, output[-2000:]
+    run_id = json.loads((out / "results.json").read_text())["run_id"]
+    assert labelled(run_id) == [] and survivors(run_id) == []
