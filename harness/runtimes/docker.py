@@ -25,7 +25,7 @@ log = logging.getLogger("aftershock")
 
 LABEL = "dev.aftershock.run"
 LOCAL_IMAGE = "aftershock/node:1"
-STOP_GRACE = 30
+PAUSE_ATTEMPTS = 5
 
 
 def engine() -> Any:
@@ -38,7 +38,7 @@ def engine() -> Any:
         raise EnvironmentProblem(f"the docker package is missing ({exc}): run make install") from None
     where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
     try:
-        client = docker.from_env(timeout=60)
+        client = docker.from_env(timeout=60, version="auto")
         client.ping()
     except DockerException as exc:
         raise EnvironmentProblem(
@@ -134,8 +134,20 @@ class DockerProcess:
         self._paused = False
 
     def pause(self) -> None:
+        """The cgroup freezer. Freezing a busy JVM can time out inside runc ("unable to freeze"):
+        asked again a few times before it counts as a failed fault."""
+        from docker.errors import APIError
+
         log.info("pause (freezer) %s", self.name)
-        self.container.pause()
+        for attempt in range(1, PAUSE_ATTEMPTS + 1):
+            try:
+                self.container.pause()
+                break
+            except APIError as exc:
+                if attempt == PAUSE_ATTEMPTS or "freeze" not in str(exc):
+                    raise
+                log.warning("pause %s failed (%s); trying again", self.name, exc)
+                time.sleep(0.5)
         self._paused = True
 
     def resume(self) -> None:
@@ -234,7 +246,7 @@ def remove_leftovers(keep_runs: set[str]) -> list[str]:
         import docker
         from docker.errors import DockerException
 
-        client = docker.from_env(timeout=10)
+        client = docker.from_env(timeout=10, version="auto")
         client.ping()
     except Exception:  # noqa: BLE001 - no engine, no leftovers
         return []

@@ -192,7 +192,8 @@ class KafkaCluster:
     # -- queries ---------------------------------------------------------------------------
     def live_brokers(self) -> set[int]:
         """Node ids of the brokers the cluster counts as live (registered, not fenced) now."""
-        return {int(b["node_id"]) for b in self._query(lambda a: a.describe_cluster())["brokers"]}
+        brokers = self._query(lambda a: a.describe_cluster())["brokers"]
+        return {int(b["broker_id"]) for b in brokers if not b.get("is_fenced", False)}
 
     def _admin_client(self) -> Any:
         if self._admin is None:

@@ -104,7 +104,8 @@ def _engine_answers(host: str | None) -> bool:
     try:
         import docker
 
-        client = docker.DockerClient(base_url=host) if host else docker.from_env(timeout=5)
+        client = (docker.DockerClient(base_url=host, version="auto", timeout=5) if host
+                  else docker.from_env(timeout=5, version="auto"))
         return bool(client.ping())
     except Exception:  # noqa: BLE001 - no engine there
         return False

@@ -24,7 +24,7 @@ def labelled(run_id: str) -> list[str]:
 
     from harness.runtimes.docker import LABEL
 
-    client = docker.from_env()
+    client = docker.from_env(version="auto")
     selector = {"label": f"{LABEL}={run_id}"}
     return ([f"container {c.name}" for c in client.containers.list(all=True, filters=selector)]
             + [f"network {n.name}" for n in client.networks.list(filters=selector)]
