@@ -42,6 +42,9 @@ class ContainerNetwork(IptablesPartitions):
     def register(self, node: int, process: Any) -> None:
         self._members[node] = process
 
+    def member(self, node: int) -> Any:
+        return self._members[node]
+
     def exec_prefix(self, i: int) -> list[str]:
         """Enter node i's network namespace (its container's, while it runs)."""
         proc = self._members.get(i)

@@ -214,8 +214,12 @@ class DockerRuntime:
         )
         return self.client.containers.get(created["Id"])
 
-    def exec_prefix(self, node: int) -> list[str]:
-        return self.network.exec_prefix(node)
+    def exec_prefix(self, node: int, env: dict[str, str] | None = None) -> list[str]:
+        """`docker exec` into node i's container: what the command starts (rabbitmqctl starts an
+        epmd if it finds none) lives and dies with the container, never on the host."""
+        proc = self.network.member(node)
+        flags = [arg for key, value in (env or {}).items() for arg in ("-e", f"{key}={value}")]
+        return ["docker", "exec", *flags, proc.container.name if proc.container else f"missing-node-{node}"]
 
     def address(self, node: int) -> str:
         return self.network.address(node)

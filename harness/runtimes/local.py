@@ -155,8 +155,9 @@ class LocalRuntime:
             spec = replace(spec, argv=self.network.exec_prefix(spec.node) + spec.argv)
         return LocalProcess(spec, self.run_id)
 
-    def exec_prefix(self, node: int) -> list[str]:
-        """Prefix for a command that must run beside node `node` (in its namespace, if any)."""
+    def exec_prefix(self, node: int, env: dict[str, str] | None = None) -> list[str]:
+        """Prefix for a command that must run beside node `node` (in its namespace, if any); the
+        command runs here, so `env` reaches it through the caller's subprocess environment."""
         return self.network.exec_prefix(node) if self.network is not None else []
 
     def address(self, node: int) -> str:

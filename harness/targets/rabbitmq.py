@@ -14,7 +14,7 @@ import secrets
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from harness.errors import ClusterError, EnvironmentProblem
 from harness.paths import REPO
@@ -157,7 +157,7 @@ class RabbitCluster:
         """epmd outlives the nodes that started it; this run's epmd listens on this run's port
         (one per namespace when nodes are isolated)."""
         for i in list(self.nodes) if self.runtime.isolated else [1]:
-            argv = self.runtime.exec_prefix(i) + ["epmd", "-port", str(self.epmd_port), "-kill"]
+            argv = self.runtime.exec_prefix(i, self._env(i)) + ["epmd", "-port", str(self.epmd_port), "-kill"]
             try:
                 subprocess.run(argv, capture_output=True, timeout=10, env={**os.environ, **self._env(i)})
             except (OSError, subprocess.TimeoutExpired) as exc:
@@ -176,7 +176,8 @@ class RabbitCluster:
 
     def ctl(self, i: int, *args: str, check: bool = True, timeout: float = CTL_TIMEOUT) -> subprocess.CompletedProcess[str]:
         """rabbitmqctl against node i, as this run (its cookie, its epmd)."""
-        argv = [*self.runtime.exec_prefix(i), str(RABBIT_BIN / "rabbitmqctl"), "-n", self.node_names[i], *args]
+        argv = [*self.runtime.exec_prefix(i, self._env(i)), str(RABBIT_BIN / "rabbitmqctl"), "-n", self.node_names[i],
+                *args]
         log.info("run %s", " ".join(argv))
         env = {**os.environ, **self._env(i), "AFTERSHOCK_RUN_ID": self.runtime.run_id}
         try:
@@ -229,35 +230,41 @@ class RabbitCluster:
         return ProcessSpec(name="dlq-reader", argv=argv, log_path=log_path)
 
     # -- queries ---------------------------------------------------------------------------
-    def _ask_any(self, *args: str) -> str:
-        """rabbitmqctl output from the first live node that answers quickly: a node paused by
-        pause_minority, or still rejoining after a partition, can hang for a long time."""
+    def _answers(self, *args: str) -> Iterator[tuple[int, str]]:
+        """rabbitmqctl output from each live node that answers quickly, in turn: a node paused by
+        pause_minority, or still rejoining after a partition or a restart, can hang or know little."""
         problems = []
         for i, node in self.nodes.items():
             if not node.alive or node.paused:
                 continue
             try:
-                return self.ctl(i, *args, "--timeout", "5", timeout=QUERY_TIMEOUT).stdout
+                yield i, self.ctl(i, *args, "--timeout", "5", timeout=QUERY_TIMEOUT).stdout
             except ClusterError as exc:
                 problems.append(str(exc))
-        raise ClusterError("no RabbitMQ node answered: " + ("; ".join(problems) or "none is running"))
+        if problems:
+            log.info("rabbitmqctl %s: %s", " ".join(args), "; ".join(problems))
 
     def leader_of(self, *args: str) -> int:
-        """The node of the quorum/stream queue's leader, or of a classic queue's home.
+        """The node of the quorum/stream queue's leader, or of a classic queue's home, as the first
+        node that knows the queue says.
 
         Tabular output, not JSON: the JSON formatter prints a remote pid without its node name.
         """
         queue = args[0]
-        out = self._ask_any("list_queues", "name", "leader", "pid", "--no-table-headers", "--quiet")
-        for line in out.splitlines():
-            name, leader, pid = (line.split("\t") + ["", "", ""])[:3]
-            if name == queue:
-                owner = leader or _node_of_pid(pid)
-                for i, node_name in self.node_names.items():
-                    if node_name == owner:
-                        return i
-                raise ClusterError(f"queue {queue} is on unknown node {owner!r}")
-        raise ClusterError(f"queue {queue} not found")
+        asked = []
+        for i, out in self._answers("list_queues", "name", "leader", "pid", "--no-table-headers", "--quiet"):
+            asked.append(f"rabbit-{i}")
+            for line in out.splitlines():
+                name, leader, pid = (line.split("\t") + ["", "", ""])[:3]
+                if name == queue:
+                    owner = leader or _node_of_pid(pid)
+                    for j, node_name in self.node_names.items():
+                        if node_name == owner:
+                            return j
+                    raise ClusterError(f"queue {queue} is on unknown node {owner!r}")
+        if not asked:
+            raise ClusterError("no RabbitMQ node answered")
+        raise ClusterError(f"queue {queue} not found on {', '.join(asked)}")
 
     def controller(self) -> int:
         raise ClusterError("RabbitMQ has no controller: use node(i) or leader(queue)")
