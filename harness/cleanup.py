@@ -72,6 +72,11 @@ def network_leftovers(alive_tags: set[str]) -> list[tuple[str, str]]:
     for name in re.findall(r"^(as-([0-9a-f]{8})-n\d+)", namespaces, re.M):
         if name[1] not in alive_tags:
             found.append(("netns", name[0]))
+    if shutil.which("iptables"):
+        forward = subprocess.run(["iptables", "-S", "FORWARD"], capture_output=True, text=True, timeout=20).stdout
+        for tag in re.findall(r"^-A FORWARD -i as([0-9a-f]{8})br -o as\1br -j ACCEPT$", forward, re.M):
+            if tag not in alive_tags:
+                found.append(("forward", f"as{tag}br"))
     links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True, timeout=20).stdout
     for name in re.findall(r"^\d+: (as([0-9a-f]{8})(?:br|v\d+))[@:]", links, re.M):
         if name[1] not in alive_tags:
@@ -85,8 +90,10 @@ def cleanup(all_runs: bool = False, keep: str | None = None) -> list[str]:
     ended = _end_processes(alive, all_runs, keep)
     if shutil.which("ip"):
         alive_tags = {run_tag(r) for r in alive if not all_runs} | ({run_tag(keep)} if keep else set())
-        for kind, name in sorted(network_leftovers(alive_tags), key=lambda kn: kn[0] != "link"):
-            argv = ["ip", "link", "del", name] if kind == "link" else ["ip", "netns", "del", name]
+        order = {"forward": 0, "link": 1, "netns": 2}
+        for kind, name in sorted(network_leftovers(alive_tags), key=lambda kn: order[kn[0]]):
+            argv = {"link": ["ip", "link", "del", name], "netns": ["ip", "netns", "del", name],
+                    "forward": ["iptables", "-D", "FORWARD", "-i", name, "-o", name, "-j", "ACCEPT"]}[kind]
             if subprocess.run(argv, capture_output=True, timeout=20).returncode == 0:
                 ended.append(f"{kind} {name}")
     from harness.runtimes.docker import remove_leftovers

@@ -67,6 +67,9 @@ class NamespaceNetwork(IptablesPartitions):
         self._active: dict[int, Grudge] = {}
         self._created: list[tuple[str, str]] = []   # (kind, name), undone in reverse
 
+    def forward_rule(self) -> list[str]:
+        return ["-i", self.bridge, "-o", self.bridge, "-j", "ACCEPT"]
+
     def namespace(self, i: int) -> str:
         return f"as-{self.tag}-n{i}"
 
@@ -85,6 +88,10 @@ class NamespaceNetwork(IptablesPartitions):
             self._created.append(("link", self.bridge))
             sh("ip", "addr", "add", f"{self.client_address}/{prefix}", "dev", self.bridge)
             sh("ip", "link", "set", self.bridge, "up")
+            # Node-to-node traffic crosses the bridge, so a host FORWARD policy of DROP (Docker sets
+            # one) would cut every node off from the others: let our own bridge forward.
+            sh("iptables", "-I", "FORWARD", *self.forward_rule())
+            self._created.append(("forward", self.bridge))
             for i in self.nodes:
                 ns, host_end = self.namespace(i), f"as{self.tag}v{i}"
                 sh("ip", "netns", "add", ns)
@@ -106,8 +113,9 @@ class NamespaceNetwork(IptablesPartitions):
         """Run after every process in the namespaces has ended (a namespace deleted under a live
         process would leave its veth behind)."""
         for kind, name in reversed(self._created):
-            argv = ("ip", "link", "del", name) if kind == "link" else ("ip", "netns", "del", name)
+            argv = {"link": ("ip", "link", "del", name), "netns": ("ip", "netns", "del", name),
+                    "forward": ("iptables", "-D", "FORWARD", *self.forward_rule())}[kind]
             done = sh(*argv, check=False)
-            if done.returncode != 0 and "Cannot find" not in done.stderr and "No such" not in done.stderr:
+            if done.returncode != 0 and not any(m in done.stderr for m in ("Cannot find", "No such", "does a matching")):
                 log.warning("could not remove %s %s: %s", kind, name, done.stderr.strip())
         self._created.clear()

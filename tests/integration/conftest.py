@@ -122,11 +122,14 @@ def survivors(run_id: str) -> list[int]:
 
 
 def network_leftovers(run_id: str) -> list[str]:
-    """Namespaces and links of this run still present (iptables rules live and die with the namespaces)."""
+    """Namespaces, links and host FORWARD rules of this run still present (rules inside the
+    namespaces live and die with them)."""
     tag = run_id.removeprefix("as-")[:8]
     names = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
-    return [line for line in (names + links).splitlines() if f"as-{tag}-" in line or f" as{tag}" in line]
+    forward = subprocess.run(["iptables", "-S", "FORWARD"], capture_output=True, text=True).stdout
+    return [line for line in (names + links + forward).splitlines()
+            if f"as-{tag}-" in line or f" as{tag}" in line]
 
 
 def run_cli(args: list[str], timeout: float, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
