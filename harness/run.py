@@ -57,12 +57,16 @@ def new_run_id() -> str:
 
 
 def expectations(scenario: Scenario) -> list[Expectation]:
+    """The scenario's own, plus `faults_failed == 0` when it has faults and says nothing of it:
+    a run whose faults did not happen must not pass as if they had."""
     out = []
     for name, value in scenario.expect.items():
         if isinstance(value, Bound):
             out.append(Expectation(name, min=value.min, max=value.max))
         else:
             out.append(Expectation(name, exact=value))
+    if (scenario.faults or scenario.nemesis) and "faults_failed" not in scenario.expect:
+        out.append(Expectation("faults_failed", exact=0))
     return out
 
 

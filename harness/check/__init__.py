@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.check import (  # noqa: F401  (registration)
-    availability, consumer_patterns, dead_letters, delivery, lag, latency, order, outbox, recovery,
+    availability, consumer_patterns, dead_letters, delivery, faults, lag, latency, order, outbox, recovery,
     side_effects, timeseries,
 )
 from harness.check.base import CHECKERS, Checker, Finding, register

@@ -1,0 +1,30 @@
+"""Did the faults happen? A fault that could not fire (or heal) leaves a run that tested less than
+its scenario says; the judge expects none unless the scenario allows some."""
+
+from __future__ import annotations
+
+import json
+
+from harness.check.base import Finding, register
+from harness.check.history import History
+
+
+@register
+class FaultChecker:
+    name = "faults"
+    metrics = ("faults_injected", "faults_failed")
+
+    def check(self, history: History) -> Finding:
+        injected, failed = 0, []
+        if history.journal.exists():
+            for line in history.journal.read_text().splitlines():
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue  # a torn last line
+                if event.get("event") == "inject":
+                    injected += 1
+                elif event.get("event") == "error" or (event.get("event") == "heal" and event.get("error")):
+                    failed.append({"at_s": event.get("started_s"), "action": event.get("action"),
+                                   "target": event.get("target"), "error": event.get("error")})
+        return Finding(self.name, {"faults_injected": injected, "faults_failed": len(failed)}, {"failed": failed})
