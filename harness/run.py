@@ -32,7 +32,6 @@ from harness.faults.env import RunFaultEnv
 from harness.faults.injector import FaultInjector
 from harness.judge import Expectation, Verdict, judge
 from harness.ledger.tail import LedgerTail
-from harness.network.namespaces import NamespaceNetwork
 from harness.network.proxies import ProxyNet, client_groups
 from harness.network.toxiproxy import ToxiproxyServer
 from harness.load.process import LoadProcess
@@ -41,7 +40,7 @@ from harness.progress import Progress
 from harness.relay import OutboxRelay
 from harness.report import write_reports
 from harness.results import RunResult, machine_environment
-from harness.runtimes import make_runtime
+from harness.runtimes import RUNTIME_KINDS
 from harness.runtimes.local import LocalRuntime
 from harness.scenario.fault_specs import TOXIC_ACTIONS
 from harness.scenario.model import Bound, Scenario
@@ -163,7 +162,7 @@ class Run:
         with contextlib.ExitStack() as stack, Progress(self.console, LedgerTail(self.ledger_dir),
                                                              self.out_dir) as progress:
             network = self._network(stack, progress)
-            runtime = make_runtime(scenario.runtime, self.run_id, network, self.out_dir)
+            runtime = RUNTIME_KINDS[scenario.runtime].runtime(self.run_id, network, self.out_dir)
             if hasattr(runtime, "__exit__"):
                 stack.enter_context(runtime)  # removes its containers after the target stopped them
             proxied = any(f.action in TOXIC_ACTIONS for f in self.schedule.faults)
@@ -197,19 +196,13 @@ class Run:
         log.info("all processes stopped")
 
     def _network(self, stack: contextlib.ExitStack, progress: Progress) -> Any:
-        """Namespaces when the scenario asks for isolation; on Docker every node has its own
-        namespace anyway, on the run's own Docker network."""
+        """The network the runtime's nodes live on (namespaces, a Docker network), or None."""
         nodes = list(range(1, self.scenario.target.nodes + 1))
-        if self.scenario.runtime == "docker":
-            from harness.network.containers import ContainerNetwork
-            from harness.runtimes.docker import engine
-
-            progress.set_phase("creating the run's Docker network")
-            return stack.enter_context(ContainerNetwork(engine(), self.run_id, nodes))
-        if self.scenario.network.isolation != "namespaces":
+        network = RUNTIME_KINDS[self.scenario.runtime].network(self.run_id, nodes, self.scenario.network.isolation)
+        if network is None:
             return None
-        progress.set_phase("creating network namespaces")
-        return stack.enter_context(NamespaceNetwork(self.run_id, nodes))
+        progress.set_phase(f"creating the run's network ({type(network).__name__})")
+        return stack.enter_context(network)
 
     def _links(self, stack: contextlib.ExitStack, progress: Progress, runtime: Any, target: Target,
                proxied: bool) -> tuple[ProxyNet | None, dict[int, str]]:

@@ -1,18 +1,47 @@
-"""Runtimes say how a broker node runs: a local process, or a container on a Docker engine."""
+"""Runtimes say how a broker node runs: a local process, or a container on a Docker engine.
+Each kind brings the network its nodes live on; registered by the name scenarios use."""
 
-from typing import Any
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol
 
 from harness.runtimes.base import NodeProcess, ProcessSpec, Runtime
 from harness.runtimes.local import LocalRuntime
 
 
-def make_runtime(kind: str, run_id: str, network: Any, run_dir: Any) -> Runtime:
-    """The runtime a scenario names; Docker is imported only when used."""
-    if kind == "docker":
+class RuntimeKind(Protocol):
+    def network(self, run_id: str, nodes: list[int], isolation: str) -> Any: ...   # a context manager or None
+    def runtime(self, run_id: str, network: Any, run_dir: Path) -> Runtime: ...
+
+
+class LocalKind:
+    """Local processes; each node in its own network namespace when the scenario asks for isolation."""
+
+    def network(self, run_id: str, nodes: list[int], isolation: str) -> Any:
+        from harness.network.namespaces import NamespaceNetwork
+
+        return NamespaceNetwork(run_id, nodes) if isolation == "namespaces" else None
+
+    def runtime(self, run_id: str, network: Any, run_dir: Path) -> Runtime:
+        return LocalRuntime(run_id, network)
+
+
+class DockerKind:
+    """Containers; every node has its own namespace anyway, on the run's own Docker network."""
+
+    def network(self, run_id: str, nodes: list[int], isolation: str) -> Any:
+        from harness.network.containers import ContainerNetwork
+        from harness.runtimes.docker import engine
+
+        return ContainerNetwork(engine(), run_id, nodes)
+
+    def runtime(self, run_id: str, network: Any, run_dir: Path) -> Runtime:
         from harness.runtimes.docker import DockerRuntime
 
         return DockerRuntime(run_id, network, mounts=[run_dir])
-    return LocalRuntime(run_id, network)
 
 
-__all__ = ["NodeProcess", "ProcessSpec", "Runtime", "LocalRuntime", "make_runtime"]
+RUNTIME_KINDS: dict[str, RuntimeKind] = {"local": LocalKind(), "docker": DockerKind()}
+
+__all__ = ["NodeProcess", "ProcessSpec", "Runtime", "RUNTIME_KINDS", "LocalRuntime"]
