@@ -248,23 +248,33 @@ class Run:
             raise ClusterError(f"the load process ended without statistics: see {self.out_dir / 'load.log'}")
 
     def _drain(self, progress: Progress, consumers: ConsumerGroup) -> None:
-        """Until every acknowledged message was delivered and things were quiet for `settle`, or timeout."""
+        """Until every acknowledged message was delivered and things were quiet for `settle`; or
+        until nothing more arrived for `stall` (the rest is lost, not late); or `timeout`."""
         if not consumers.instances:
             return
         drain = self.scenario.drain
-        deadline = time.monotonic() + drain.timeout
+        started = time.monotonic()
         quiet_since = None
-        while time.monotonic() < deadline:
+        best, progressed = None, started
+        while time.monotonic() - started < drain.timeout:
             progress.update()
             with History(self.ledger_dir) as history:
                 missing = outstanding(history)
+            now = time.monotonic()
+            if best is None or missing < best:
+                best, progressed = missing, now
             if missing == 0:
-                quiet_since = quiet_since or time.monotonic()
-                if time.monotonic() - quiet_since >= drain.settle:
+                quiet_since = quiet_since or now
+                if now - quiet_since >= drain.settle:
                     log.info("drained: every acknowledged message delivered")
                     return
             else:
                 quiet_since = None
+                if now - progressed >= drain.stall:
+                    log.warning("drain stopped: nothing more arrived for %gs, %d still missing", drain.stall, missing)
+                    progress.event(f"[yellow]drain stopped: nothing arrived for {drain.stall:g}s;"
+                                   f" {missing} acknowledged messages not delivered[/]")
+                    return
             time.sleep(1.0)
         log.warning("drain timed out after %gs with %d acknowledged messages undelivered", drain.timeout, missing)
         progress.event(f"[yellow]drain timed out: {missing} acknowledged messages not delivered[/]")

@@ -118,10 +118,18 @@ class DeliveryChecker:
 
 
 def outstanding(history: History) -> int:
-    """Acknowledged (or committed to an outbox) ids not delivered yet: what the drain phase waits for
-    (the final check calls them lost)."""
+    """What the drain phase waits for (the final check calls it lost): acknowledged (or committed to
+    an outbox) ids not delivered yet, and, while the dead-letter queue is read, acknowledged poison
+    ids not dead-lettered yet (a broker may take its time moving them)."""
     (count,) = history.sql("""
         SELECT count(*) FROM (SELECT DISTINCT id FROM sends WHERE event IN ('K', 'C')) acked
         WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.id = acked.id)
     """)[0]
+    if history.has("dlq-*.csv"):
+        (poison,) = history.sql("""
+            SELECT count(*) FROM (SELECT DISTINCT id FROM sends WHERE event = 'P') p
+            WHERE EXISTS (SELECT 1 FROM sends k WHERE k.id = p.id AND k.event = 'K')
+              AND NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.id = p.id)
+        """)[0]
+        count += poison
     return int(count)

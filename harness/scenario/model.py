@@ -71,6 +71,9 @@ class RabbitTarget(Strict):
     broker_config: dict[str, Scalar] = Field(
         default_factory=dict, description="rabbitmq.conf keys, e.g. cluster_partition_handling")
     net_ticktime: int = Field(10, ge=1, le=120, description="seconds; how fast nodes notice a lost peer")
+    dead_letter_confirm_timeout: Duration | None = Field(
+        None, description="how long a quorum queue's at-least-once dead-letter worker waits for the"
+                          " dead-letter queue to confirm before sending again (broker default 180 s)")
 
     @field_validator("broker_config")
     @classmethod
@@ -163,6 +166,15 @@ class NemesisSpec(Strict):
 class DrainSpec(Strict):
     timeout: Duration = 60.0
     settle: Duration = Field(3.0, description="quiet time with nothing missing before draining stops")
+    stall: Duration = Field(30.0, description="stop early when nothing more arrived for this long:"
+                                              " what is still missing then is lost, not late")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "DrainSpec":
+        if self.stall <= self.settle:
+            raise LocatedValueError(f"stall ({self.stall:g}s) must be longer than settle ({self.settle:g}s)",
+                                    ("stall",))
+        return self
 
 
 class Bound(Strict):

@@ -106,10 +106,17 @@ class RabbitCluster:
             "RABBITMQ_CONFIG_FILE": str(node_dir / "rabbitmq"),  # without .conf, as the scripts expect
             "RABBITMQ_ENABLED_PLUGINS_FILE": str(node_dir / "enabled_plugins"),
             "RABBITMQ_PID_FILE": str(node_dir / "rabbit.pid"),
-            "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": f"-kernel net_ticktime {self.spec.net_ticktime}",
+            "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": self._erl_args(),
         }
         return ProcessSpec(name=f"rabbit-{i}", argv=[str(RABBIT_BIN / "rabbitmq-server")],
                            log_path=node_dir / "node.log", env=env, node=i)
+
+    def _erl_args(self) -> str:
+        args = f"-kernel net_ticktime {self.spec.net_ticktime}"
+        if self.spec.dead_letter_confirm_timeout is not None:
+            ms = int(self.spec.dead_letter_confirm_timeout * 1000)
+            args += f" -rabbit dead_letter_worker_publisher_confirm_timeout {ms}"
+        return args
 
     def _write_files(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)

@@ -107,3 +107,15 @@ def test_no_breaker_means_unknown_breaker_figures(tmp_path: Path) -> None:
 
     with History(tmp_path) as h:
         assert set(BreakerChecker().check(h).metrics.values()) == {None}
+
+
+def test_the_drain_waits_for_poison_messages_on_their_way_to_the_dead_letter_queue(tmp_path: Path) -> None:
+    from harness.check.delivery import outstanding
+
+    write(tmp_path / "sends-0.csv", sent(1, 2, 3, poison=(2, 3)))
+    write(tmp_path / "deliveries-1.csv", ["1,0,0,5,1,0", "2,0,1,6,1,0", "3,0,2,7,1,0"])
+    with History(tmp_path) as h:
+        assert outstanding(h) == 0          # no dead-letter queue is read: nothing to wait for
+    write(tmp_path / "dlq-reader.csv", ["2,9,rejected,1"])
+    with History(tmp_path) as h:
+        assert outstanding(h) == 1          # 3 is still in the broker's hands
