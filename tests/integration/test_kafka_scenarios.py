@@ -10,33 +10,6 @@ from tests.integration.conftest import ROOT, browse, run_scenario
 
 pytestmark = pytest.mark.usefixtures("kafka_available")
 
-CLEAN = """\
-name: kafka-clean-no-faults
-seed: 1
-target: {kind: kafka, nodes: 3, broker_config: {min.insync.replicas: 2}}
-producer: {acks: all, enable_idempotence: true}
-load: {users: 2, rate: 400, duration: 15s}
-consumer: {group: clean, instances: 2}
-expect: {lost: 0, duplicated: 0, unexpected: 0}
-"""
-
-
-def test_clean_run_without_faults_loses_and_duplicates_nothing(tmp_path: Path) -> None:
-    scenario = tmp_path / "clean.yaml"
-    scenario.write_text(CLEAN)
-    code, results = run_scenario(scenario, tmp_path / "run", timeout=300)
-    counts = results["counts"]
-    assert results["verdict"] == "pass", results
-    assert code == 0
-    assert counts["acknowledged"] >= 3000  # 400/s for 15 s, allowing for start-up
-    assert counts["lost"] == 0 and counts["duplicated"] == 0 and counts["unexpected"] == 0
-    assert counts["delivered"] == counts["acknowledged"]
-    assert results["metrics"]["order_violations"] == 0
-    assert results["load_stats"]["requests"] == counts["attempted"]
-    for name in ("harness.log", "schedule.json", "scenario.yaml", "nodes/kafka-1/node.log", "load-stats.json"):
-        assert (tmp_path / "run" / name).exists(), name
-    assert "start kafka-1: java" in (tmp_path / "run" / "harness.log").read_text()
-
 
 def test_acks_all_leader_kill_scenario_passes(tmp_path: Path) -> None:
     code, results = run_scenario(ROOT / "scenarios" / "kafka-leader-kill-acks-all.yaml", tmp_path / "run")

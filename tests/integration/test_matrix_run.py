@@ -1,4 +1,5 @@
-"""One small real matrix run through the CLI: two variants, each a real cluster, compared."""
+"""One small real matrix run through the CLI: two variants, each a real cluster, compared. Without
+faults, each variant must also be a perfect run: everything acknowledged delivered once, in order."""
 
 from __future__ import annotations
 
@@ -35,9 +36,19 @@ def test_a_matrix_runs_every_variant_and_compares_them(tmp_path: Path) -> None:
     assert [row["variant"] for row in data["variants"]] == ["acks=1", "acks=all"]
     assert all(row["verdicts"] == ["pass"] for row in data["variants"])
     for slug, acks in (("acks-1", 1), ("acks-all", "all")):
-        results = json.loads((out / slug / "results.json").read_text())
-        assert json.loads((out / slug / "scenario.resolved.json").read_text())["producer"]["acks"] == acks
-        assert results["counts"]["acknowledged"] > 0 and survivors(results["run_id"]) == []
+        run = out / slug
+        results = json.loads((run / "results.json").read_text())
+        counts, metrics = results["counts"], results["metrics"]
+        assert json.loads((run / "scenario.resolved.json").read_text())["producer"]["acks"] == acks
+        assert counts["acknowledged"] >= 1200  # 200/s for 8 s, allowing for start-up
+        assert counts["delivered"] == counts["acknowledged"] == counts["attempted"]
+        assert counts["lost"] == counts["duplicated"] == counts["unexpected"] == metrics["order_violations"] == 0
+        assert results["load_stats"]["requests"] == counts["attempted"]
+        for name in ("harness.log", "schedule.json", "scenario.yaml", "nodes/kafka-1/node.log", "load-stats.json",
+                     "report.html"):
+            assert (run / name).exists(), name
+        assert "start kafka-1: java" in (run / "harness.log").read_text()
+        assert survivors(results["run_id"]) == []
     assert "comparison" in done.stdout and (out / "comparison.html").exists() and (out / "index.html").exists()
     suite = next(iter(JUnitXml.fromfile(str(junit))))
     assert suite.tests == 2 and suite.failures == 0
