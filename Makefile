@@ -16,7 +16,7 @@ demo: install
 	$(VENV)/aftershock run $(SCENARIO) --out reports/demo-$$(date +%Y%m%d-%H%M%S)
 
 test: install-test
-	$(VENV)/python -m pytest -ra --durations=12 $(PYTEST_ARGS)
+	$(VENV)/python -m pytest -ra --durations=30 $(PYTEST_ARGS)
 
 unit: install-test
 	$(VENV)/python -m pytest -ra tests/unit $(PYTEST_ARGS)

@@ -74,6 +74,8 @@ class KafkaCluster:
             for g in groups for i in ids})
         self.nodes: dict[int, NodeProcess] = {i: runtime.process(self._node_spec(i)) for i in ids}
         self._admin: Any = None
+        self._admin_bootstrap = ""
+        self._readers: dict[str, str] = {}  # topic -> the consumer group the harness reads it with
 
     # -- configuration -------------------------------------------------------------------
     def node_properties(self, i: int) -> dict[str, str]:
@@ -132,11 +134,14 @@ class KafkaCluster:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """SIGKILL, not a controlled shutdown: the cluster is thrown away with the run, and three
+        brokers shutting down together wait on each other's leadership handoffs (~6 s) for nothing."""
         self._close_admin()
-        for node in self.nodes.values():  # ask all first so they shut down in parallel
-            node.request_stop()
         for node in self.nodes.values():
-            node.terminate(timeout=20)
+            if node.alive:
+                if node.paused:
+                    node.resume()
+                node.kill()
 
     def _format(self) -> None:
         cluster_id = _cluster_id()
@@ -195,12 +200,26 @@ class KafkaCluster:
         brokers = self._query(lambda a: a.describe_cluster())["brokers"]
         return {int(b["broker_id"]) for b in brokers if not b.get("is_fenced", False)}
 
+    def _responsive_bootstrap(self) -> str:
+        """Bootstrap list without paused or dead nodes.
+
+        A frozen broker still completes the TCP handshake (the kernel answers), so a client that
+        bootstraps from it waits out its whole bootstrap timeout for an answer that never comes.
+        """
+        up = [f"{self.runtime.address(i)}:{p}" for i, p in self.broker_ports.items()
+              if self.nodes[i].alive and not self.nodes[i].paused]
+        return ",".join(up) or self.bootstrap
+
     def _admin_client(self) -> Any:
+        bootstrap = self._responsive_bootstrap()
+        if self._admin is not None and self._admin_bootstrap != bootstrap:
+            self._close_admin()  # a node was paused, killed or brought back: bootstrap from the ones that answer
         if self._admin is None:
             from kafka import KafkaAdminClient
 
-            self._admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=5000,
+            self._admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000,
                                            client_id="aftershock-admin")
+            self._admin_bootstrap = bootstrap
         return self._admin
 
     def _close_admin(self) -> None:
@@ -218,6 +237,33 @@ class KafkaCluster:
         except Exception:  # noqa: BLE001
             self._close_admin()
             return fn(self._admin_client())
+
+    def backlog(self) -> int | None:
+        """Messages in the log that the harness's consumer groups have not committed yet; None when
+        that cannot be told (a committed offset beyond the log end: the log was truncated, and the
+        consumer will reset and may read again).
+
+        Consumers ledger before they commit, so 0 means every message the log holds is in a ledger.
+        """
+        from kafka import TopicPartition
+        from kafka.admin import OffsetSpec
+
+        total = 0
+        for topic, group in self._readers.items():
+            tps = [TopicPartition(topic, p["partition"]) for p in self.partitions(topic)]
+            if not tps:
+                return None
+            ends = self._query(lambda a: a.list_partition_offsets({tp: OffsetSpec.LATEST for tp in tps}))
+            committed = self._query(lambda a: a.list_group_offsets(group)).get(group, {})
+            for tp in tps:
+                end = ends[tp].offset
+                done = committed[tp].offset if tp in committed else 0
+                if done < 0:
+                    done = 0
+                if done > end:
+                    return None
+                total += end - done
+        return total
 
     def partitions(self, topic: str) -> list[dict[str, Any]]:
         """[{partition, leader, replicas, isr}] as the cluster reports them now."""
@@ -262,6 +308,7 @@ class KafkaCluster:
 
     def consumer_spec(self, instance: int, ledger: Path, log_path: Path, consumer: ConsumerSpec) -> ProcessSpec:
         """The sample consumer; its patterns (processing time included) come from --patterns."""
+        self._readers[self.spec.topic.name] = consumer.group
         argv = [sys.executable, str(CONSUMER_APP), "--bootstrap", ",".join(self.routes.dial(f"consumer{instance}")),
                 "--topic", self.spec.topic.name, "--group", consumer.group,
                 "--instance", str(instance), "--ledger", str(ledger)]
@@ -290,6 +337,7 @@ class KafkaCluster:
 
     def dead_letter_reader_spec(self, name: str, ledger: Path, log_path: Path) -> ProcessSpec:
         """The harness's own reader of the dead-letter topic (the sample consumer in reader mode)."""
+        self._readers[name] = f"aftershock-{name}-reader"
         argv = [sys.executable, str(CONSUMER_APP), "--bootstrap", self.bootstrap, "--topic", name,
                 "--group", f"aftershock-{name}-reader", "--instance", "0", "--ledger", str(ledger), "--dlq-reader"]
         return ProcessSpec(name="dlq-reader", argv=argv, log_path=log_path)

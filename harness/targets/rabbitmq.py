@@ -273,6 +273,23 @@ class RabbitCluster:
             raise ClusterError("no RabbitMQ node answered")
         raise ClusterError(f"queue {queue} not found on {', '.join(asked)}")
 
+    def backlog(self) -> int | None:
+        """Messages the queues still hold, ready or delivered and not yet acknowledged, as the first
+        node that answers counts them; None when that cannot be told (a stream keeps what it was
+        sent whatever is read, or a queue without a leader has no count).
+
+        Consumers ledger before they acknowledge, so 0 means every message is in a ledger.
+        """
+        for _, out in self._answers("list_queues", "name", "type", "messages", "--no-table-headers", "--quiet"):
+            total = 0
+            for line in out.splitlines():
+                _, kind, messages = (line.split("\t") + ["", "", ""])[:3]
+                if kind == "stream" or not messages.strip().isdigit():
+                    return None
+                total += int(messages)
+            return total
+        return None
+
     def controller(self) -> int:
         raise ClusterError("RabbitMQ has no controller: use node(i) or leader(queue)")
 
