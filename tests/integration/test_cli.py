@@ -26,7 +26,7 @@ def test_invalid_scenario_exits_2_with_file_line_and_column(tmp_path: Path) -> N
 def test_plan_prints_the_seeded_schedule() -> None:
     done = run_cli(["plan", str(ROOT / "scenarios" / "kafka-leader-kill-acks-all.yaml")], timeout=60)
     assert done.returncode == 0
-    assert "15s kill leader(orders, 0), heal at 25s" in done.stdout
+    assert "8s kill leader(orders, 0), heal at 16s" in done.stdout
 
 
 def test_missing_java_is_an_environment_error_with_exit_2(tmp_path: Path) -> None:
