@@ -16,15 +16,17 @@ INVENTORY_APP = REPO / "targets" / "services" / "inventory.py"
 
 
 class DownstreamService:
-    """`inventory` on a free loopback port; its side-effect ledger goes beside the others."""
+    """`inventory` on a free port (loopback unless told); its side-effect ledger goes beside the others."""
 
-    def __init__(self, runtime: LocalRuntime, run_dir: Path, name: str = "inventory") -> None:
+    def __init__(self, runtime: LocalRuntime, run_dir: Path, name: str = "inventory", host: str = "127.0.0.1") -> None:
+        """`host`: where it listens; the Docker runtime's Toxiproxy container reaches the host at
+        the run network's gateway address, not at loopback."""
         self.name = name
         self.port = runtime.free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://{host}:{self.port}"
         self.process: LocalProcess = runtime.process(ProcessSpec(
             name=name, log_path=run_dir / f"{name}.log",
-            argv=[sys.executable, str(INVENTORY_APP), "--port", str(self.port),
+            argv=[sys.executable, str(INVENTORY_APP), "--host", host, "--port", str(self.port),
                   "--ledger", str(run_dir / "ledger" / f"effects-{name}.csv")]))
 
     def _healthy(self) -> bool:

@@ -211,22 +211,23 @@ class Run:
     def _links(self, stack: contextlib.ExitStack, progress: Progress, runtime: Any, target: Target,
                proxied: bool) -> tuple[ProxyNet | None, dict[int, str]]:
         """The downstream service, and Toxiproxy in front of every client path when faults need it.
-        Runs before the brokers start: Kafka advertises the proxies' addresses. Both are local
-        processes, beside the clients, whatever runs the brokers."""
-        if not isinstance(runtime, LocalRuntime):
-            runtime = LocalRuntime(self.run_id)
+        Runs before the brokers start: Kafka advertises the proxies' addresses. The service is a
+        local process beside the clients; Toxiproxy runs where the runtime places it (a container
+        on the Docker runtime's network, which reaches the service at the host's address there)."""
+        local = runtime if isinstance(runtime, LocalRuntime) else LocalRuntime(self.run_id)
+        host = getattr(runtime, "client_host", "127.0.0.1")
         instances = range(1, self.scenario.consumer.instances + 1)
         downstream_urls: dict[int, str] = {}
         service_upstreams: dict[tuple[str, int | str], tuple[str, int]] = {}
         if self.scenario.consumer.downstream is not None:
-            downstream = stack.enter_context(DownstreamService(runtime, self.out_dir))
+            downstream = stack.enter_context(DownstreamService(local, self.out_dir, host=host))
             downstream_urls = {i: downstream.url for i in instances}
-            service_upstreams = {(f"consumer{i}", downstream.name): ("127.0.0.1", downstream.port) for i in instances}
+            service_upstreams = {(f"consumer{i}", downstream.name): (host, downstream.port) for i in instances}
         if not proxied:
             return None, downstream_urls
         progress.set_phase("starting Toxiproxy")
         toxiproxy = stack.enter_context(ToxiproxyServer(runtime, self.out_dir))
-        proxies = ProxyNet(runtime, {**target.routes.upstreams, **service_upstreams})
+        proxies = ProxyNet(None, {**target.routes.upstreams, **service_upstreams}, server=toxiproxy)
         proxies.create(toxiproxy.client)
         target.routes.route_through(proxies.endpoints())
         for key, (host, port) in proxies.endpoints().items():

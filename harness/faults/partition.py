@@ -45,10 +45,13 @@ class Partition:
     def __init__(self, spec: PartitionFault) -> None:
         self.spec = spec
         self.applied = False
+        self.disconnected: int | None = None
 
     def inject(self, env: FaultEnv) -> list[str]:
         if env.network is None:
             raise ClusterError("partitions need network: {isolation: namespaces}")
+        if self.spec.mode == "disconnect":
+            return self._disconnect(env)
         grudge = MODES[self.spec.mode](self.spec, env)
         env.network.partition(id(self), grudge)
         self.applied = True
@@ -56,7 +59,21 @@ class Partition:
 
     def heal(self, env: FaultEnv) -> None:
         if self.applied:
-            env.network.heal(id(self))
+            if self.disconnected is not None:
+                env.network.connect(self.disconnected)
+                self.disconnected = None
+            else:
+                env.network.heal(id(self))
             self.applied = False
+
+    def _disconnect(self, env: FaultEnv) -> list[str]:
+        """The whole node off the network (clients lose it too), back at the same address on heal:
+        what a pulled cable or a dead switch port does, rather than a firewall's selective drop."""
+        if not hasattr(env.network, "disconnect"):
+            raise ClusterError("mode disconnect needs runtime: docker (a container on the run's network)")
+        node = _target(self.spec, env)
+        env.network.disconnect(node)
+        self.disconnected, self.applied = node, True
+        return [f"node({node}) disconnected from the run network"]
 
 

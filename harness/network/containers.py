@@ -18,6 +18,7 @@ from harness.network.namespaces import pick_subnet, run_tag
 log = logging.getLogger("aftershock")
 LABEL = "dev.aftershock.run"
 FIRST_PORT = 20000
+PROXY_NODE = 0
 
 
 class ContainerNetwork(IptablesPartitions):
@@ -30,7 +31,8 @@ class ContainerNetwork(IptablesPartitions):
         self.subnet = pick_subnet(self.tag)
         hosts = list(self.subnet.hosts())
         self.client_address = str(hosts[0])           # the bridge's gateway: the host side
-        self._addresses = {i: str(hosts[9 + i]) for i in nodes}
+        # node i at .10+i; PROXY_NODE (0) is the run's Toxiproxy container, a client-side address
+        self._addresses = {i: str(hosts[9 + i]) for i in [PROXY_NODE, *nodes]}
         self._active: dict[int, Grudge] = {}
         self._members: dict[int, Any] = {}            # node -> DockerProcess
         self._network: Any = None
@@ -77,10 +79,16 @@ class ContainerNetwork(IptablesPartitions):
                 log.warning("could not remove docker network %s: %s", self.name, exc2)
             self._network = None
 
+    def client_addresses(self) -> list[str]:
+        """Where client traffic comes from: the host, and the Toxiproxy container when there is one."""
+        return [self.client_address] + ([self.address(PROXY_NODE)] if PROXY_NODE in self._members else [])
+
     def refresh(self, i: int) -> None:
         """A restarted container has a new namespace: give it the rules in force."""
         from harness.network import grudges
 
+        if i not in self.nodes:
+            return  # the proxy container is never filtered
         self._restore(i, grudges.merge(self._active.values()).get(i, frozenset()))
 
     def _restore(self, i: int, dropped: frozenset[int]) -> None:
@@ -91,7 +99,11 @@ class ContainerNetwork(IptablesPartitions):
 
     # -- whole-node disconnection ------------------------------------------------------------
     def disconnect(self, i: int) -> None:
+        """Node i off the run's network: no route to anyone, clients included."""
+        log.info("docker network disconnect %s node(%d)", self.name, i)
         self._network.disconnect(self._members[i].container, force=True)
 
     def connect(self, i: int) -> None:
+        """Node i back on the run's network at its own address (a stopped container gets it on start)."""
+        log.info("docker network connect %s node(%d) at %s", self.name, i, self.address(i))
         self._network.connect(self._members[i].container, ipv4_address=self.address(i))

@@ -36,6 +36,10 @@ class IptablesPartitions:
     def exec_prefix(self, i: int) -> list[str]:
         raise NotImplementedError
 
+    def client_addresses(self) -> list[str]:
+        """Where client traffic comes from (a network with a proxy of its own adds it)."""
+        return [self.client_address]
+
     def partition(self, key: int, grudge: Grudge) -> None:
         self._active[key] = grudge
         self._apply()
@@ -53,10 +57,11 @@ class IptablesPartitions:
         """Replace node i's whole filter table in one iptables-restore: the cut is atomic."""
         lines = ["*filter", ":INPUT ACCEPT [0:0]", ":FORWARD ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]"]
         for peer in sorted(dropped):
-            address = self.client_address if peer == grudges.CLIENT else self.address(peer)
-            lines.append(f"-A INPUT -s {address}/32 -j DROP")
-            if peer == grudges.CLIENT:  # the root namespace is not ours to filter: drop both ways here
-                lines.append(f"-A OUTPUT -d {address}/32 -j DROP")
+            if peer == grudges.CLIENT:  # the clients' side is not ours to filter: drop both ways here
+                for address in self.client_addresses():
+                    lines += [f"-A INPUT -s {address}/32 -j DROP", f"-A OUTPUT -d {address}/32 -j DROP"]
+            else:
+                lines.append(f"-A INPUT -s {self.address(peer)}/32 -j DROP")
         lines.append("COMMIT")
         sh(*self.exec_prefix(i), "iptables-restore", stdin="\n".join(lines) + "\n")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.network.toxiproxy import ToxiproxyClient
+from harness.network.toxiproxy import ToxiproxyClient, ToxiproxyServer
 from harness.runtimes.local import LocalRuntime
 from harness.scenario.links import Link
 
@@ -24,6 +24,7 @@ class Path:
     node: int | str             # a broker node number, or a downstream service name
     listen: tuple[str, int]     # what the client dials
     upstream: tuple[str, int]   # the broker's listener for this group
+    bind: str = "127.0.0.1"     # where the proxy listens (0.0.0.0 in its own container)
 
     @property
     def name(self) -> str:
@@ -33,8 +34,16 @@ class Path:
 class ProxyNet:
     """The proxies of one run; created before the brokers start (Kafka advertises them)."""
 
-    def __init__(self, runtime: LocalRuntime, upstreams: dict[tuple[str, int | str], tuple[str, int]]) -> None:
-        self.paths = {key: Path(key[0], key[1], ("127.0.0.1", runtime.free_port()), upstream)
+    def __init__(self, runtime: LocalRuntime | None, upstreams: dict[tuple[str, int | str], tuple[str, int]],
+                 server: ToxiproxyServer | None = None) -> None:
+        """Ports come from the server's placement when given (a container's own address), else
+        from free loopback ports of `runtime`."""
+        if server is not None:
+            bind, dial, next_port = server.bind_host, server.dial_host, server.next_port
+        else:
+            assert runtime is not None
+            bind, dial, next_port = "127.0.0.1", "127.0.0.1", runtime.free_port
+        self.paths = {key: Path(key[0], key[1], (dial, next_port()), upstream, bind)
                       for key, upstream in upstreams.items()}
         self.client: ToxiproxyClient | None = None
 
@@ -44,7 +53,7 @@ class ProxyNet:
     def create(self, client: ToxiproxyClient) -> None:
         self.client = client
         for path in self.paths.values():
-            client.create_proxy(path.name, "%s:%d" % path.listen, "%s:%d" % path.upstream)
+            client.create_proxy(path.name, "%s:%d" % (path.bind, path.listen[1]), "%s:%d" % path.upstream)
 
     def select(self, link: Link, node: int | None) -> list[Path]:
         """The paths a link crosses; `node` is its resolved destination (None: any node)."""

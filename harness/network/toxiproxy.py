@@ -11,13 +11,13 @@ import requests
 
 from harness.errors import ClusterError, EnvironmentProblem
 from harness.paths import cache_dir
-from harness.runtimes.base import ProcessSpec
-from harness.runtimes.local import LocalProcess, LocalRuntime
+from harness.runtimes.base import NodeProcess, ProcessSpec
 from harness.wait import wait_until
 
 log = logging.getLogger("aftershock")
 
 TOXIPROXY_VERSION = "2.12.0"
+API_PORT = 8474  # Toxiproxy's own default; a container has its address to itself
 
 
 def toxiproxy_binary() -> Path:
@@ -67,24 +67,36 @@ class ToxiproxyClient:
 
 
 class ToxiproxyServer:
-    """One server per run on loopback, on a free API port."""
+    """One server per run: a local process on loopback, or, on the Docker runtime, a container on
+    the run's network (at a fixed address of its own) so proxied traffic crosses the same network
+    as the brokers'. `bind_host`/`dial_host` and `next_port` tell the proxies where to listen."""
 
-    def __init__(self, runtime: LocalRuntime, run_dir: Path) -> None:
-        self.port = runtime.free_port()
-        self.process: LocalProcess = runtime.process(ProcessSpec(
-            name="toxiproxy", argv=[str(toxiproxy_binary()), "-host", "127.0.0.1", "-port", str(self.port)],
-            log_path=run_dir / "toxiproxy.log"))
-        self.client = ToxiproxyClient(f"http://127.0.0.1:{self.port}")
+    def __init__(self, runtime: Any, run_dir: Path) -> None:
+        binary = str(toxiproxy_binary())
+        log_path = run_dir / "toxiproxy.log"
+        if getattr(runtime, "proxy_node", None) is not None:   # the docker runtime
+            self.bind_host, self.dial_host, self.port = "0.0.0.0", runtime.address(runtime.proxy_node), API_PORT
+            spec = ProcessSpec(name="toxiproxy", argv=[binary, "-host", "0.0.0.0", "-port", str(API_PORT)],
+                               log_path=log_path, node=runtime.proxy_node)
+        else:
+            self.bind_host = self.dial_host = "127.0.0.1"
+            self.port = runtime.free_port()
+            spec = ProcessSpec(name="toxiproxy", argv=[binary, "-host", "127.0.0.1", "-port", str(self.port)],
+                               log_path=log_path)
+        self.next_port = runtime.free_port
+        self.log_path = log_path
+        self.process: NodeProcess = runtime.process(spec)
+        self.client = ToxiproxyClient(f"http://{self.dial_host}:{self.port}")
 
     def __enter__(self) -> "ToxiproxyServer":
         self.process.start()
         try:
             wait_until(self.client.version, what="the Toxiproxy server", timeout=20, interval=0.2,
-                       logs=[self.process.spec.log_path])
+                       logs=[self.log_path])
         except BaseException:
             self.process.terminate(timeout=5)
             raise
-        log.info("toxiproxy %s on port %d", self.client.version(), self.port)
+        log.info("toxiproxy %s at %s:%d", self.client.version(), self.dial_host, self.port)
         return self
 
     def __exit__(self, *exc: object) -> None:

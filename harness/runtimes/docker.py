@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ClusterError, EnvironmentProblem
+from harness.network.containers import PROXY_NODE
 from harness.paths import REPO, cache_dir
 from harness.runtimes.base import ProcessSpec
 
@@ -191,6 +192,8 @@ class DockerRuntime:
         self.client = network.client
         self.isolated = True
         self.image = node_image(self.client)
+        self.proxy_node = PROXY_NODE              # Toxiproxy runs as a container at this slot's address
+        self.client_host = network.client_address  # the host, as containers on the run network reach it
         self.mounts = sorted({str(Path(m).resolve()) for m in [*(mounts or []), cache_dir(), REPO]})
         self.processes: list[DockerProcess] = []
 

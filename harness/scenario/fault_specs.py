@@ -62,12 +62,13 @@ class ToxicFault(_Fault):
 
 
 class PartitionFault(_Fault):
-    """iptables DROP rules between nodes (and clients) in their network namespaces."""
+    """iptables DROP rules between nodes (and clients) in their network namespaces; or, on Docker,
+    a container taken off the run's network altogether (mode disconnect)."""
 
     action: Literal["partition"]
     mode: Literal["isolate", "halves", "majority", "minority", "majorities-ring", "bridge", "asymmetric",
-                  "groups", "cut"] = "halves"
-    target: SelectorField | None = Field(None, description="isolate: the node cut off (default random)")
+                  "groups", "cut", "disconnect"] = "halves"
+    target: SelectorField | None = Field(None, description="isolate, disconnect: the node cut off (default random)")
     groups: list[list[int]] | None = Field(None, description="groups: node numbers that still see each other")
     between: str | None = Field(None, description="cut/asymmetric: 'A|B', sides client or a node selector")
 

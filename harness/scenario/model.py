@@ -309,6 +309,10 @@ class Scenario(Strict):
         if self.network.isolation != "namespaces":
             raise LocatedValueError("partition needs network: {isolation: namespaces} (nodes in their own"
                                     " network namespaces)", where + ("action",))
+        if fault.mode == "disconnect" and self.runtime != "docker":
+            raise LocatedValueError("mode disconnect takes a container off its Docker network: it needs"
+                                    " runtime: docker (on local processes, mode: isolate cuts a node off)",
+                                    where + ("mode",))
         if fault.groups:
             flat = [n for group in fault.groups for n in group]
             if len(flat) != len(set(flat)) or not all(1 <= n <= self.target.nodes for n in flat):

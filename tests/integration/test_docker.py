@@ -5,11 +5,16 @@ runtime, and nothing labelled by a run left behind, even when the run is interru
 from __future__ import annotations
 
 import json
+import random
 import signal
+import socket
+import socketserver
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -40,8 +45,19 @@ def reachable(network, source: int, address: str, port: int) -> bool:  # type: i
     return done.stdout.strip() == "ok"
 
 
+def host_reaches(address: str, port: int) -> bool:
+    """A TCP connect from the host, where the load and the consumers run."""
+    try:
+        socket.create_connection((address, port), timeout=2).close()
+        return True
+    except OSError:
+        return False
+
+
 def test_kafka_on_containers_sees_every_fault_kind(tmp_path: Path) -> None:
+    from harness.faults.partition import Partition
     from harness.network import grudges
+    from harness.scenario.fault_specs import PartitionFault
     from harness.network.containers import ContainerNetwork
     from harness.runtimes.docker import DockerRuntime, engine
     from harness.scenario.model import KafkaTarget
@@ -62,6 +78,20 @@ def test_kafka_on_containers_sees_every_fault_kind(tmp_path: Path) -> None:
         assert not reachable(network, 2, network.address(1), port1)
         network.heal(1)
         assert reachable(network, 2, network.address(1), port1)
+        # disconnect: node 1 off the run network, for the other nodes and the host's clients alike;
+        # healed, it is back at its own address and the cluster counts it live again
+        fault = Partition(PartitionFault(action="partition", at=0, mode="disconnect", target="node(1)"))
+        env = SimpleNamespace(network=network, node_numbers=[1, 2, 3], node_of=lambda sel: sel.index,
+                              rng=random.Random(1))
+        assert fault.inject(env) == ["node(1) disconnected from the run network"]  # type: ignore[arg-type]
+        assert not reachable(network, 2, network.address(1), port1)
+        assert not host_reaches(network.address(1), port1)
+        wait_until(lambda: 1 not in cluster.live_brokers(), what="the disconnected broker to be fenced",
+                   timeout=60, interval=1, give_up_on=())
+        fault.heal(env)  # type: ignore[arg-type]
+        assert reachable(network, 2, network.address(1), port1) and host_reaches(network.address(1), port1)
+        wait_until(lambda: 1 in cluster.live_brokers(), what="the reconnected broker back", timeout=90,
+                   interval=1, give_up_on=())
         # pause: the cgroup freezer; the cluster notices the silent broker and fences it
         node1.pause()
         node1.container.reload()
@@ -79,6 +109,52 @@ def test_kafka_on_containers_sees_every_fault_kind(tmp_path: Path) -> None:
         wait_until(lambda: 1 in cluster.live_brokers(), what="the killed broker back", timeout=90, interval=1,
                    give_up_on=())
         assert network.address(1) in (tmp_path / "nodes" / "kafka-1" / "server.properties").read_text()
+    assert labelled(run_id) == []
+
+
+def test_toxiproxy_runs_as_a_container_on_the_run_network(tmp_path: Path) -> None:
+    """The proxy listens at its own address on the run network, reaches the host at the gateway,
+    its toxics act on real round trips, and client-side partitions cover its address too."""
+    from harness.faults.toxics import Toxic
+    from harness.network import grudges
+    from harness.network.containers import PROXY_NODE, ContainerNetwork
+    from harness.network.proxies import ProxyNet
+    from harness.network.toxiproxy import ToxiproxyServer
+    from harness.runtimes.docker import DockerRuntime, engine
+    from harness.scenario.fault_specs import ToxicFault
+    from harness.runtimes.base import ProcessSpec
+    from tests.integration.test_network import Echo, Env, round_trip_ms
+
+    run_id = "as-d0c4e7a2"
+    with ContainerNetwork(engine(), run_id, [1]) as network, DockerRuntime(run_id, network) as runtime:
+        server = socketserver.ThreadingTCPServer((network.client_address, 0), Echo)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        node = runtime.process(ProcessSpec(name="idle-1", argv=["sleep", "600"], log_path=tmp_path / "idle.log", node=1))
+        try:
+            with ToxiproxyServer(runtime, tmp_path) as toxiproxy:
+                assert toxiproxy.dial_host == network.address(PROXY_NODE)
+                assert any(name.endswith("-toxiproxy") for name in labelled(run_id))
+                proxies = ProxyNet(None, {("producer", 1): (network.client_address, server.server_address[1])},
+                                   server=toxiproxy)
+                proxies.create(toxiproxy.client)
+                host, port = proxies.endpoints()[("producer", 1)]
+                assert host == network.address(PROXY_NODE)
+                before = round_trip_ms(port, host=host)
+                fault = Toxic(ToxicFault(action="latency", link="producer->node(1)", latency="150ms", at=0))
+                assert fault.inject(Env(proxies)) == ["producer-n1"]
+                during = round_trip_ms(port, host=host)
+                fault.heal(Env(proxies))
+                after = round_trip_ms(port, host=host)
+                node.start()
+                network.partition(1, grudges.cut(grudges.CLIENT, 1))
+                rules = network.rules(1)
+                network.heal(1)
+        finally:
+            server.shutdown()
+            node.kill()
+    assert before < 50 and 300 <= during < 450 and after < 50, (before, during, after)
+    # a client-side cut drops the host's and the proxy's addresses alike
+    assert f"-s {network.client_address}/32 -j DROP" in rules and f"-s {network.address(PROXY_NODE)}/32" in rules
     assert labelled(run_id) == []
 
 

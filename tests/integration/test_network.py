@@ -42,8 +42,8 @@ class Echo(socketserver.BaseRequestHandler):
             self.request.sendall(data)
 
 
-def round_trip_ms(port: int, samples: int = 5) -> float:
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+def round_trip_ms(port: int, samples: int = 5, host: str = "127.0.0.1") -> float:
+    with socket.create_connection((host, port), timeout=10) as sock:
         times = []
         for _ in range(samples):
             start = time.monotonic()

@@ -138,6 +138,15 @@ def test_a_partition_cannot_cut_off_a_client_process_by_name() -> None:
     assert "between: relay is a client" in message
 
 
+def test_disconnecting_a_node_needs_the_docker_runtime() -> None:
+    text = BASE.replace("  nodes: 3\n", "  nodes: 3\nnetwork: {isolation: namespaces}\n")
+    fault = "faults:\n  - {at: 5s, action: partition, mode: disconnect, target: 'node(2)', heal_after: 5s}\n"
+    message = error_of(text + fault)
+    assert "s.yaml:8" in message and "mode disconnect" in message and "runtime: docker" in message
+    scenario = parse_scenario(text + "runtime: docker\n" + fault)
+    assert scenario.faults[0].mode == "disconnect" and str(scenario.faults[0].target) == "node(2)"
+
+
 RABBIT = "name: t\ntarget: {kind: rabbitmq, queue: {name: orders, type: quorum}}\n"
 
 
