@@ -24,6 +24,8 @@ from harness.ledger.writer import LedgerWriter  # noqa: E402
 from harness.load.ledgered_user import LedgeredUser  # noqa: E402
 from harness.load.users import user_class  # noqa: E402
 
+INTERRUPTED_FINISH = 2.0  # seconds for outstanding sends once the run is interrupted
+
 
 def stats_summary(env: Environment) -> dict[str, Any]:
     total = env.stats.total
@@ -48,15 +50,19 @@ def main(config_path: str) -> int:
     gevent.signal_handler(signal.SIGTERM, stop.set)
     gevent.signal_handler(signal.SIGINT, stop.set)
     runner.start(config["users"], spawn_rate=config["users"])
-    stop.wait(timeout=config["duration"])
+    interrupted = stop.wait(timeout=config["duration"])
     runner.quit()
-    # One deadline for all users, not one each: a stalled cluster must not multiply the wait.
-    deadline = time.monotonic() + config["finish_timeout"]
-    for user in LedgeredUser.all_users:
+    # One deadline for all users, finishing side by side: a stalled cluster must not multiply the
+    # wait. Stopped early (the run was interrupted), nobody waits for answers: the run is over.
+    deadline = time.monotonic() + (INTERRUPTED_FINISH if interrupted else config["finish_timeout"])
+
+    def finish(user: LedgeredUser) -> None:
         try:
             user.finish(timeout=max(1.0, deadline - time.monotonic()))
         except Exception as exc:  # noqa: BLE001 - keep finishing the others; unanswered sends stay attempts
             print(f"finishing {user.producer_no} failed: {exc!r}", flush=True)
+
+    gevent.joinall([gevent.spawn(finish, user) for user in LedgeredUser.all_users])
     ledger.close()
     Path(config["stats"]).write_text(json.dumps(stats_summary(env), indent=2))
     return 0

@@ -13,7 +13,7 @@ from harness.runtimes.local import LocalProcess, LocalRuntime
 from harness.scenario.model import Scenario
 
 FINISH_TIMEOUT = 30.0
-CLOSE_TIMEOUT = 5.0   # per producer client, after the shared finish deadline (kafka_user closes with 5 s)
+CLOSE_TIMEOUT = 5.0   # closing the producer clients (side by side) after the shared finish deadline
 
 
 class LoadProcess:
@@ -45,8 +45,8 @@ class LoadProcess:
         self.process: LocalProcess = local.process(ProcessSpec(
             name="load", argv=[sys.executable, "-m", "harness.load.main", str(config_path)],
             log_path=run_dir / "load.log"))
-        # finishing shares FINISH_TIMEOUT; then each client closes (up to CLOSE_TIMEOUT each)
-        self.deadline = scenario.load.duration + FINISH_TIMEOUT + CLOSE_TIMEOUT * scenario.load.users + 30
+        # the users finish side by side within FINISH_TIMEOUT, then close (up to CLOSE_TIMEOUT)
+        self.deadline = scenario.load.duration + FINISH_TIMEOUT + CLOSE_TIMEOUT + 30
 
     def __enter__(self) -> "LoadProcess":
         self.process.start()
