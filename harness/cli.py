@@ -27,7 +27,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("scenario", type=Path)
     run.add_argument("--out", type=Path, help="run directory (default reports/<name>-<time>)")
     run.add_argument("--seed", type=int, help="override the scenario's seed")
-    run.add_argument("--runtime", choices=("local", "docker"), help="override the scenario's runtime")
+    run.add_argument("--runtime", choices=("local", "docker", "compose"),
+                     help="override the scenario's runtime (compose: the cluster docker-compose.yml brought up)")
     run.add_argument("--junit", type=Path, metavar="FILE", help="also write the verdict as JUnit XML for CI")
     run.add_argument("--repeat", type=int, default=1, metavar="N",
                      help="run each variant N times with seeds derived from the scenario's (reports the pass rate)")
@@ -81,11 +82,9 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     from harness.scenario import load_scenario
     from harness.scenario.matrix import variants
 
-    scenario = load_scenario(args.scenario)
+    scenario = load_scenario(args.scenario, {"runtime": args.runtime} if args.runtime is not None else None)
     if args.seed is not None:
         scenario = scenario.model_copy(update={"seed": args.seed})
-    if args.runtime is not None:
-        scenario = scenario.model_copy(update={"runtime": args.runtime})
     if args.repeat < 1:
         raise AftershockError(f"--repeat {args.repeat}: give 1 or more runs")
     out = args.out or Path("reports") / f"{scenario.name}-{time.strftime('%Y%m%d-%H%M%S')}"

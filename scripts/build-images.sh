@@ -15,8 +15,47 @@ PACKAGES="openjdk-17-jre-headless rabbitmq-server procps iproute2 ca-certificate
 
 command -v docker >/dev/null || { echo "error: docker client not found: run make install-docker" >&2; exit 2; }
 docker info >/dev/null 2>&1 || { echo "error: no Docker engine at ${DOCKER_HOST:-the default socket}" >&2; exit 2; }
+
+# Stand-ins for the compose file's official images: `build_compose_image NAME DIR PAYLOAD...` copies
+# DIR's Dockerfile and scripts and the payload into a context and builds NAME on the node image.
+build_compose_image() {
+  local name=$1 dir=$2; shift 2
+  local source
+  source=$( (cat "$dir"/*; for f in "$@"; do if [ -d "$f" ]; then ls -l "$f"; else stat -c '%s %Y' "$f"; fi; done
+            docker image inspect -f '{{.Id}}' "$IMAGE") | sha256sum | cut -c1-16)
+  if [ "$(docker image inspect -f '{{index .Config.Labels "dev.aftershock.source"}}' "$name" 2>/dev/null)" = "$source" ]; then
+    echo "$name already built"; return
+  fi
+  local ctx; ctx=$(mktemp -d "$CACHE/images/context.XXXXXX")
+  cp -r "$dir"/. "$ctx"/
+  for f in "$@"; do cp -r "$f" "$ctx"/; done
+  # The classic builder: it needs no buildx plugin and no registry (the base is local).
+  if ! DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$IMAGE" --label "dev.aftershock.source=$source" \
+       -t "$name" "$ctx" >/dev/null 2>"$ctx.log"; then
+    cat "$ctx.log" >&2; rm -rf "$ctx" "$ctx.log"; echo "error: building $name failed" >&2; exit 1
+  fi
+  rm -rf "$ctx" "$ctx.log"
+  echo "$name built"
+}
+
+build_compose_images() {
+  local version toxi_version
+  version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' targets/kafka/pom.xml)
+  toxi_version=$(sed -n 's/^TOXIPROXY_VERSION = "\(.*\)"/\1/p' harness/network/toxiproxy.py)
+  [ -d "$CACHE/kafka-$version/libs" ] || { echo "error: Kafka jars missing: run make install" >&2; exit 2; }
+  mkdir -p "$CACHE/images"
+  build_compose_image aftershock/kafka:local targets/kafka/image "$CACHE/kafka-$version/libs" targets/kafka/log4j.properties
+  build_compose_image aftershock/rabbitmq:local targets/rabbitmq/image
+  local toxi_ctx; toxi_ctx=$(mktemp -d "$CACHE/images/toxiproxy.XXXXXX")
+  cp -p "$CACHE/bin/toxiproxy-server-$toxi_version" "$toxi_ctx/toxiproxy"
+  build_compose_image aftershock/toxiproxy:local targets/toxiproxy/image "$toxi_ctx/toxiproxy"
+  rm -rf "$toxi_ctx"
+}
+
 if docker image inspect "$IMAGE" >/dev/null 2>&1; then
-  echo "$IMAGE already built"; exit 0
+  echo "$IMAGE already built"
+  build_compose_images
+  exit 0
 fi
 [ "$(id -u)" = 0 ] || { echo "error: building the base with debootstrap needs root" >&2; exit 2; }
 command -v debootstrap >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
@@ -47,3 +86,4 @@ tar -C "$rootfs" -c . | docker import \
   --change 'ENV LANG=C.UTF-8' \
   --change 'LABEL dev.aftershock.image=node' - "$IMAGE" >/dev/null
 echo "$IMAGE built ($(docker image inspect -f '{{.Size}}' "$IMAGE" | awk '{printf "%.0f MB", $1/1e6}'))"
+build_compose_images

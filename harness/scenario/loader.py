@@ -15,16 +15,18 @@ from harness.scenario.located import LocatedValueError
 from harness.scenario.model import Scenario
 
 
-def load_scenario(path: Path | str) -> Scenario:
+def load_scenario(path: Path | str, overrides: dict[str, Any] | None = None) -> Scenario:
+    """`overrides` (top-level keys, e.g. runtime from the command line) are validated with the rest:
+    a fault the new runtime cannot inject is reported at its line in the file."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read the scenario: {exc.strerror}") from None
-    return parse_scenario(text, str(path))
+    return parse_scenario(text, str(path), overrides)
 
 
-def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
+def parse_scenario(text: str, source: str = "<scenario>", overrides: dict[str, Any] | None = None) -> Scenario:
     yaml = YAML(typ="rt")
     try:
         data = yaml.load(text)
@@ -35,7 +37,7 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
     if not isinstance(data, CommentedMap):
         raise ScenarioError(f"{source}:1:1: a scenario is a mapping with name:, target:, load: ... (see README)")
     try:
-        return Scenario.model_validate(_plain(data))
+        return Scenario.model_validate({**_plain(data), **(overrides or {})})
     except ValidationError as exc:
         lines = [_describe(error, data, source) for error in exc.errors()]
         raise ScenarioError("\n".join(lines)) from None

@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from harness.scenario.durations import Duration
-from harness.scenario.fault_specs import FaultSpec, PartitionFault
+from harness.scenario.fault_specs import TOXIC_ACTIONS, FaultSpec, PartitionFault
 from harness.scenario.located import LocatedValueError
 from harness.scenario.patterns import (
     BreakerSpec, DeadLetterSpec, DownstreamSpec, IdempotencySpec, OutboxSpec, PoisonSpec, ProcessingSpec, RetrySpec,
@@ -17,6 +17,10 @@ from harness.scenario.selectors import Selector
 
 Scalar = Union[bool, int, float, str]
 MAX_VARIANTS = 64
+# What a run can set on a Kafka cluster it did not configure: these are topic settings too, so they
+# apply to the run's topic when it is created.
+KAFKA_TOPIC_LEVEL = ("min.insync.replicas", "unclean.leader.election.enable", "retention.ms", "segment.bytes",
+                     "max.message.bytes", "message.timestamp.type")
 
 
 class Strict(BaseModel):
@@ -195,8 +199,9 @@ class Scenario(Strict):
     description: str = ""
     seed: int = 0
     target: TargetSpec
-    runtime: Literal["local", "docker"] = Field(
-        "local", description="local processes, or containers on a Docker engine (DOCKER_HOST)")
+    runtime: Literal["local", "docker", "compose"] = Field(
+        "local", description="local processes, containers on a Docker engine (DOCKER_HOST), or the"
+                             " containers of a cluster brought up with docker-compose.yml")
     producer: ProducerSpec = ProducerSpec()
     load: LoadSpec = LoadSpec()
     consumer: ConsumerSpec = ConsumerSpec()
@@ -253,6 +258,8 @@ class Scenario(Strict):
         if isinstance(self.target, RabbitTarget) and self.target.queue.type == "stream" and self.consumer.ack == "auto":
             raise LocatedValueError("stream queues need manual acks: set consumer.ack: manual", ("consumer", "ack"))
         self._check_dead_letter()
+        if self.runtime == "compose":
+            self._check_compose()
         if isinstance(self.target, RabbitTarget) and self.producer.outbox is not None:
             raise LocatedValueError("producer outbox: not supported for RabbitMQ yet (Kafka only for now)",
                                     ("producer", "outbox"))
@@ -274,6 +281,39 @@ class Scenario(Strict):
             except LocatedValueError as exc:
                 raise LocatedValueError(str(exc), ("matrix", *exc.loc)) from None
         return self
+
+    def _check_compose(self) -> None:
+        """A compose-managed cluster is configured by its compose file, not by the scenario, and its
+        brokers advertise their own listeners, so no proxy can sit in front of them."""
+        for i, fault in enumerate(self.faults):
+            if fault.action in TOXIC_ACTIONS:
+                raise LocatedValueError(
+                    f"{fault.action} is a Toxiproxy link fault: a compose-managed cluster advertises its own"
+                    " listeners, so no proxy can sit in front of it; use runtime: docker (or local)",
+                    ("faults", i, "action"))
+        if self.nemesis is not None:
+            linked = sorted(set(self.nemesis.kinds) & set(TOXIC_ACTIONS))
+            if linked:
+                raise LocatedValueError(f"nemesis kinds {', '.join(linked)} are link faults: not on runtime: compose"
+                                        " (use runtime: docker)", ("nemesis", "kinds"))
+        target = self.target
+        if isinstance(target, KafkaTarget):
+            fixed = sorted(set(target.broker_config) - set(KAFKA_TOPIC_LEVEL))
+            if fixed:
+                raise LocatedValueError(
+                    f"broker_config {', '.join(fixed)}: a compose-managed cluster takes its broker settings"
+                    " from docker-compose.yml (KAFKA_<KEY> variables); only topic-level keys"
+                    f" ({', '.join(KAFKA_TOPIC_LEVEL)}) apply here", ("target", "broker_config"))
+        else:
+            defaults = RabbitTarget.model_fields
+            settable = {name for name in ("net_ticktime", "dead_letter_confirm_timeout")
+                        if getattr(target, name) != defaults[name].default}
+            fixed = sorted(set(target.broker_config) - {"cluster_partition_handling"})
+            if settable or fixed:
+                raise LocatedValueError(
+                    f"{', '.join(sorted(settable) + fixed)}: a compose-managed RabbitMQ takes its settings from"
+                    " targets/rabbitmq/compose.conf; remove them here (cluster_partition_handling may stay:"
+                    " the run checks the cluster has it)", ("target", sorted(settable)[0] if settable else "broker_config"))
 
     def _check_dead_letter(self) -> None:
         dead_letter = self.consumer.dead_letter

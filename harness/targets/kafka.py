@@ -62,16 +62,26 @@ class KafkaCluster:
         self.spec = spec
         self.runtime = runtime
         self.dir = run_dir / "nodes"
-        self.classpath = kafka_classpath()
+        # A cluster brought up by someone else (compose): nothing to configure, clients dial what it publishes.
+        self.external = bool(getattr(runtime, "external", False))
         ids = range(1, spec.nodes + 1)
-        self.broker_ports = {i: runtime.free_port() for i in ids}
-        self.controller_ports = {i: runtime.free_port() for i in ids}
-        self.bootstrap = ",".join(f"{runtime.address(i)}:{p}" for i, p in self.broker_ports.items())
+        if self.external:
+            self.classpath = ""
+            self.broker_ports = {}
+            self.controller_ports = {}
+            endpoints = {i: runtime.endpoint(i) for i in ids}  # type: ignore[attr-defined]
+        else:
+            self.classpath = kafka_classpath()
+            self.broker_ports = {i: runtime.free_port() for i in ids}
+            self.controller_ports = {i: runtime.free_port() for i in ids}
+            endpoints = {i: (runtime.address(i), port) for i, port in self.broker_ports.items()}
+        self.endpoints: dict[int, tuple[str, int]] = endpoints
+        self.bootstrap = ",".join(f"{host}:{port}" for host, port in endpoints.values())
         # Proxied clients need a listener per group, each advertised at that group's proxy.
         self.client_listeners = {(g, i): runtime.free_port() for g in groups for i in ids} if proxied else {}
         self.routes = ClientRoutes({
-            (g, i): (runtime.address(i), self.client_listeners.get((g, i), self.broker_ports[i]))
-            for g in groups for i in ids})
+            (g, i): (runtime.address(i), self.client_listeners[(g, i)]) if (g, i) in self.client_listeners
+            else endpoints[i] for g in groups for i in ids})
         self.nodes: dict[int, NodeProcess] = {i: runtime.process(self._node_spec(i)) for i in ids}
         self._admin: Any = None
         self._admin_bootstrap = ""
@@ -111,6 +121,8 @@ class KafkaCluster:
 
     def _node_spec(self, i: int) -> ProcessSpec:
         node_dir = self.dir / f"kafka-{i}"
+        if self.external:
+            return ProcessSpec(name=f"kafka-{i}", argv=[], log_path=node_dir / "node.log", node=i)
         heap = self.spec.heap
         argv = [
             "java", f"-Xms{heap}", f"-Xmx{heap}", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
@@ -124,9 +136,13 @@ class KafkaCluster:
     # -- lifecycle -----------------------------------------------------------------------
     def __enter__(self) -> "KafkaCluster":
         try:
-            self._format()
-            for node in self.nodes.values():
-                node.start()
+            if self.external:
+                self._check_alive()
+                self._remove_earlier_topics([self.spec.topic.name])
+            else:
+                self._format()
+                for node in self.nodes.values():
+                    node.start()
             self._wait_ready()
         except BaseException:
             self.__exit__(None, None, None)
@@ -135,8 +151,11 @@ class KafkaCluster:
 
     def __exit__(self, *exc: object) -> None:
         """SIGKILL, not a controlled shutdown: the cluster is thrown away with the run, and three
-        brokers shutting down together wait on each other's leadership handoffs (~6 s) for nothing."""
+        brokers shutting down together wait on each other's leadership handoffs (~6 s) for nothing.
+        A cluster the run did not bring up is left running."""
         self._close_admin()
+        if self.external:
+            return
         for node in self.nodes.values():
             if node.alive:
                 if node.paused:
@@ -191,8 +210,27 @@ class KafkaCluster:
 
     def _check_alive(self) -> None:
         dead = [n.name for n in self.nodes.values() if not n.alive]
+        if dead and self.external:
+            raise ClusterError(f"compose service(s) {', '.join(dead)} not running: `docker compose --profile kafka"
+                               " up -d` brings them up")
         if dead:
             raise ClusterError(f"{', '.join(dead)} exited during start-up: see {self.dir}/<node>/node.log")
+
+    def _remove_earlier_topics(self, names: list[str]) -> None:
+        """An earlier run's topic (and with it its groups' offsets) would mix old messages into this
+        run's history: deleted first, and the deletion awaited."""
+        from kafka.errors import UnknownTopicOrPartitionError
+
+        existing = sorted(set(names) & set(self._query(lambda a: a.list_topics())))
+        if not existing:
+            return
+        log.info("deleting topics of an earlier run: %s", ", ".join(existing))
+        try:
+            self._query(lambda a: a.delete_topics(existing, timeout_ms=30000))
+        except UnknownTopicOrPartitionError:
+            pass
+        wait_until(lambda: not set(existing) & set(self._query(lambda a: a.list_topics())),
+                   what=f"topics {', '.join(existing)} to be deleted", timeout=60, interval=0.5, give_up_on=())
 
     # -- queries ---------------------------------------------------------------------------
     def live_brokers(self) -> set[int]:
@@ -206,7 +244,7 @@ class KafkaCluster:
         A frozen broker still completes the TCP handshake (the kernel answers), so a client that
         bootstraps from it waits out its whole bootstrap timeout for an answer that never comes.
         """
-        up = [f"{self.runtime.address(i)}:{p}" for i, p in self.broker_ports.items()
+        up = [f"{host}:{port}" for i, (host, port) in self.endpoints.items()
               if self.nodes[i].alive and not self.nodes[i].paused]
         return ",".join(up) or self.bootstrap
 
@@ -316,6 +354,8 @@ class KafkaCluster:
 
     def add_destination(self, name: str) -> None:
         """A dead-letter topic, replicated like the main one; ready when its partition has a leader."""
+        if self.external:
+            self._remove_earlier_topics([name])
         self._create_topic(name, 1)
         wait_until(lambda: any(p["leader"] >= 0 for p in self.partitions(name)),
                    what=f"topic {name} to have a leader", timeout=60, interval=0.5, give_up_on=())
@@ -325,10 +365,15 @@ class KafkaCluster:
         from kafka.admin import NewTopic
         from kafka.errors import TopicAlreadyExistsError
 
+        # On a cluster configured elsewhere, the scenario's settings apply to its topics (the model
+        # admits only topic-level keys there).
+        configs = {k: _render(v) for k, v in self.spec.broker_config.items()} if self.external else {}
+
         def create() -> bool:
             try:
                 self._query(lambda a: a.create_topics([NewTopic(
-                    name, num_partitions=partitions, replication_factor=self.spec.topic.replication_factor)]))
+                    name, num_partitions=partitions, replication_factor=self.spec.topic.replication_factor,
+                    topic_configs=configs)]))
             except TopicAlreadyExistsError:
                 pass  # an earlier try got through
             return True
@@ -345,6 +390,8 @@ class KafkaCluster:
     def versions(self) -> dict[str, str]:
         import kafka
 
+        if self.external:
+            return {"kafka": f"compose image {self.runtime.image(1)}", "kafka-python": kafka.__version__}  # type: ignore[attr-defined]
         return {"kafka": kafka_version(), "kafka-python": kafka.__version__}
 
 

@@ -30,6 +30,7 @@ RABBIT_BIN = Path(os.environ.get("AFTERSHOCK_RABBITMQ_BIN", "/usr/lib/rabbitmq/b
 CONSUMER_APP = REPO / "targets" / "consumers" / "rabbitmq_consumer.py"
 READY_TIMEOUT = 120.0
 CTL_TIMEOUT = 60.0
+AMQP_PORT = 5672   # where a compose-managed node listens inside its container
 QUERY_TIMEOUT = 10.0
 
 
@@ -56,20 +57,29 @@ class RabbitCluster:
 
     def __init__(self, spec: RabbitTarget, runtime: Runtime, run_dir: Path, groups: Sequence[str] = ("producer",),
                  proxied: bool = False) -> None:
-        self.version = rabbitmq_version()
         self.spec = spec
         self.runtime = runtime
         self.dir = run_dir / "nodes"
         self.home = self.dir / "home"
         ids = range(1, spec.nodes + 1)
-        tag = runtime.run_id.replace("-", "")
-        # In namespaces each node is known by its own address (long names); locally by localhost.
-        host = runtime.address if runtime.isolated else (lambda i: "localhost")
-        self.node_names = {i: f"{tag}-{i}@{host(i)}" for i in ids}
-        self.amqp_ports = {i: runtime.free_port() for i in ids}
-        self.dist_ports = {i: runtime.free_port() for i in ids}
-        self.epmd_port = runtime.free_port()
-        self.routes = ClientRoutes({(g, i): (runtime.address(i), self.amqp_ports[i]) for g in groups for i in ids})
+        # A cluster brought up by someone else (compose): its nodes, names and cookie are its own.
+        self.external = bool(getattr(runtime, "external", False))
+        if self.external:
+            self.version = f"compose image {runtime.image(1)}"  # type: ignore[attr-defined]
+            self.node_names = {i: f"rabbit@{runtime.hostname(i)}" for i in ids}  # type: ignore[attr-defined]
+            self.endpoints = {i: runtime.endpoint(i, AMQP_PORT) for i in ids}  # type: ignore[attr-defined]
+            self.amqp_ports = {i: port for i, (_, port) in self.endpoints.items()}
+        else:
+            self.version = rabbitmq_version()
+            tag = runtime.run_id.replace("-", "")
+            # In namespaces each node is known by its own address (long names); locally by localhost.
+            host = runtime.address if runtime.isolated else (lambda i: "localhost")
+            self.node_names = {i: f"{tag}-{i}@{host(i)}" for i in ids}
+            self.amqp_ports = {i: runtime.free_port() for i in ids}
+            self.dist_ports = {i: runtime.free_port() for i in ids}
+            self.epmd_port = runtime.free_port()
+            self.endpoints = {i: (runtime.address(i), self.amqp_ports[i]) for i in ids}
+        self.routes = ClientRoutes({(g, i): self.endpoints[i] for g in groups for i in ids})
         self.nodes: dict[int, NodeProcess] = {i: runtime.process(self._node_spec(i)) for i in ids}
 
     # -- configuration -------------------------------------------------------------------
@@ -87,6 +97,8 @@ class RabbitCluster:
 
     def _env(self, i: int) -> dict[str, str]:
         """What the rabbitmq processes beside node i (the node, its epmd, rabbitmqctl) share."""
+        if self.external:
+            return {}  # rabbitmqctl runs in the node's container, with its cookie
         env = {"HOME": str(self.home), "ERL_EPMD_PORT": str(self.epmd_port),
                "RABBITMQ_USE_LONGNAME": "true" if self.runtime.isolated else "false"}
         if self.runtime.isolated:  # each namespace runs its own epmd, on the node's address
@@ -95,6 +107,8 @@ class RabbitCluster:
 
     def _node_spec(self, i: int) -> ProcessSpec:
         node_dir = self.dir / f"rabbit-{i}"
+        if self.external:
+            return ProcessSpec(name=f"rabbitmq-{i}", argv=[], log_path=node_dir / "node.log", node=i)
         env = {
             **self._env(i),
             "RABBITMQ_NODENAME": self.node_names[i],
@@ -132,6 +146,8 @@ class RabbitCluster:
 
     # -- lifecycle -----------------------------------------------------------------------
     def __enter__(self) -> "RabbitCluster":
+        if self.external:
+            return self._attach()
         try:
             self._write_files()
             for node in self.nodes.values():
@@ -153,7 +169,39 @@ class RabbitCluster:
             raise
         return self
 
+    def _attach(self) -> "RabbitCluster":
+        """A compose-managed cluster: running and clustered already (its config lists its peers);
+        the run's queue is declared afresh, an earlier run's messages deleted with the old one."""
+        down = [node.name for node in self.nodes.values() if not node.alive]
+        if down:
+            raise ClusterError(f"compose service(s) {', '.join(down)} not running: `docker compose --profile"
+                               " rabbitmq up -d` brings them up")
+        wait_until(self._all_running, what=f"{self.spec.nodes} RabbitMQ nodes running in one cluster",
+                   timeout=READY_TIMEOUT, interval=1.0, give_up_on=())
+        self.ctl(1, "enable_feature_flag", "all")
+        self._check_settings()
+        self._delete_queue(self.spec.queue.name)
+        self._declare_queue()
+        log.info("rabbitmq cluster (compose) ready: %s", self.routes.dial("producer"))
+        return self
+
+    def _check_settings(self) -> None:
+        """What the scenario may still say of a compose-managed cluster, it must say truly: the
+        verdict of a partition scenario depends on the partition handling the nodes run with."""
+        wanted = self.spec.broker_config.get("cluster_partition_handling")
+        if wanted is None:
+            return
+        running = "".join(self.ctl(1, "environment").stdout.split())
+        if f"{{cluster_partition_handling,{wanted}}}" not in running:
+            raise ClusterError(f"the scenario asks for cluster_partition_handling {wanted}, the compose cluster"
+                               " runs with another: set it in targets/rabbitmq/compose.conf (or drop it here)")
+
+    def _delete_queue(self, name: str) -> None:
+        self.ctl(1, "delete_queue", name, check=False)
+
     def __exit__(self, *exc: object) -> None:
+        if self.external:
+            return  # not ours to stop
         for node in self.nodes.values():
             node.request_stop()
         for node in self.nodes.values():
@@ -183,8 +231,8 @@ class RabbitCluster:
 
     def ctl(self, i: int, *args: str, check: bool = True, timeout: float = CTL_TIMEOUT) -> subprocess.CompletedProcess[str]:
         """rabbitmqctl against node i, as this run (its cookie, its epmd)."""
-        argv = [*self.runtime.exec_prefix(i, self._env(i)), str(RABBIT_BIN / "rabbitmqctl"), "-n", self.node_names[i],
-                *args]
+        ctl = "rabbitmqctl" if self.external else str(RABBIT_BIN / "rabbitmqctl")  # the image's own, on its PATH
+        argv = [*self.runtime.exec_prefix(i, self._env(i)), ctl, "-n", self.node_names[i], *args]
         log.info("run %s", " ".join(argv))
         env = {**os.environ, **self._env(i), "AFTERSHOCK_RUN_ID": self.runtime.run_id}
         try:
@@ -193,6 +241,11 @@ class RabbitCluster:
             raise ClusterError(f"rabbitmqctl {' '.join(args)} on rabbit-{i} did not answer in {timeout:g}s") from None
         if check and done.returncode != 0:
             raise ClusterError(f"rabbitmqctl {' '.join(args)} on rabbit-{i} failed: {done.stderr.strip()[-1000:]}")
+        if self.external:
+            # The image's RABBITMQ_ERLANG_COOKIE reaches `docker exec` too, and rabbitmqctl warns about
+            # it on stdout, ahead of the JSON or table it was asked for.
+            done.stdout = "".join(line for line in done.stdout.splitlines(keepends=True)
+                                  if "RABBITMQ_ERLANG_COOKIE" not in line)
         return done
 
     def _all_running(self) -> bool:
@@ -205,7 +258,7 @@ class RabbitCluster:
         queue = self.spec.queue
         arguments = {} if queue.type == "classic" else {"x-queue-type": queue.type}
         with pika.BlockingConnection(pika.ConnectionParameters(
-                host=self.runtime.address(1), port=self.amqp_ports[1], connection_attempts=3, retry_delay=1)) as conn:
+                host=self.endpoints[1][0], port=self.endpoints[1][1], connection_attempts=3, retry_delay=1)) as conn:
             conn.channel().queue_declare(queue.name, durable=queue.durable, arguments=arguments)
 
     def add_destination(self, name: str) -> None:
@@ -216,8 +269,10 @@ class RabbitCluster:
         import pika
 
         exchange = f"{name}.dlx"
+        if self.external:
+            self._delete_queue(name)
         with pika.BlockingConnection(pika.ConnectionParameters(
-                host=self.runtime.address(1), port=self.amqp_ports[1], connection_attempts=3, retry_delay=1)) as conn:
+                host=self.endpoints[1][0], port=self.endpoints[1][1], connection_attempts=3, retry_delay=1)) as conn:
             channel = conn.channel()
             channel.exchange_declare(exchange, exchange_type="fanout", durable=True)
             channel.queue_declare(name, durable=True, arguments={"x-queue-type": "quorum"})
@@ -231,7 +286,7 @@ class RabbitCluster:
 
     def dead_letter_reader_spec(self, name: str, ledger: Path, log_path: Path) -> ProcessSpec:
         """The harness's own reader of the dead-letter queue, straight to the nodes (never proxied)."""
-        brokers = ",".join(f"{self.runtime.address(i)}:{self.amqp_ports[i]}" for i in self.nodes)
+        brokers = ",".join(f"{host}:{port}" for host, port in self.endpoints.values())
         argv = [sys.executable, str(CONSUMER_APP), "--brokers", brokers, "--queue", name, "--queue-type", "quorum",
                 "--instance", "0", "--ledger", str(ledger), "--dlq-reader"]
         return ProcessSpec(name="dlq-reader", argv=argv, log_path=log_path)

@@ -147,6 +147,32 @@ def test_disconnecting_a_node_needs_the_docker_runtime() -> None:
     assert scenario.faults[0].mode == "disconnect" and str(scenario.faults[0].target) == "node(2)"
 
 
+def test_a_compose_managed_cluster_takes_no_proxy_and_no_broker_settings() -> None:
+    """Its brokers advertise their own listeners and were configured by the compose file: what the
+    scenario cannot change is an error at its line, never silently ignored."""
+    latency = "faults:\n  - {at: 5s, action: latency, link: 'producer->node(1)', latency: 100ms, heal_after: 5s}\n"
+    message = error_of(BASE + "runtime: compose\n" + latency)
+    assert "s.yaml:8" in message and "Toxiproxy link fault" in message and "runtime: docker" in message
+    message = error_of(BASE + "runtime: compose\nnemesis: {kinds: [kill, latency], interval: 5s, duration: 3s}\n")
+    assert "nemesis kinds latency" in message
+    settings = BASE.replace("  nodes: 3\n", "  nodes: 3\n  broker_config: {min.insync.replicas: 2, num.io.threads: 8}\n")
+    message = error_of(settings + "runtime: compose\n")
+    assert "s.yaml:5" in message and "num.io.threads" in message and "KAFKA_<KEY>" in message
+    topic_level = BASE.replace("  nodes: 3\n", "  nodes: 3\n  broker_config: {min.insync.replicas: 2}\n")
+    assert parse_scenario(topic_level + "runtime: compose\n").runtime == "compose"
+    assert "net_ticktime" in error_of(RABBIT.replace("type: quorum}", "type: quorum}, net_ticktime: 30") + "runtime: compose\n")
+    rabbit = RABBIT.replace("type: quorum}", "type: quorum}, broker_config: {cluster_partition_handling: autoheal}")
+    assert parse_scenario(rabbit + "runtime: compose\n").target.broker_config == {"cluster_partition_handling": "autoheal"}
+
+
+def test_the_runtime_given_on_the_command_line_is_validated_with_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "slow.yaml"
+    path.write_text(BASE + "faults:\n  - {at: 5s, action: latency, link: 'producer->node(1)', latency: 100ms}\n")
+    assert load_scenario(path, {"runtime": "docker"}).runtime == "docker"
+    with pytest.raises(ScenarioError, match=r"slow.yaml:7:.*Toxiproxy link fault"):
+        load_scenario(path, {"runtime": "compose"})
+
+
 RABBIT = "name: t\ntarget: {kind: rabbitmq, queue: {name: orders, type: quorum}}\n"
 
 

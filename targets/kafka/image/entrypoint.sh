@@ -1,0 +1,23 @@
+#!/bin/sh
+# apache/kafka's environment contract: KAFKA_FOO_BAR=v becomes foo.bar=v in server.properties
+# (a double underscore stands for '-', a triple one for '_'); CLUSTER_ID formats the storage once.
+set -eu
+config=/opt/kafka/config/server.properties
+: > "$config"
+env | while IFS='=' read -r key value; do
+  case "$key" in
+    KAFKA_HEAP_OPTS|KAFKA_OPTS|KAFKA_JVM_PERFORMANCE_OPTS|KAFKA_LOG4J_OPTS|KAFKA_GC_LOG_OPTS|KAFKA_JMX_OPTS) ;;
+    KAFKA_*)
+      name=$(printf '%s' "${key#KAFKA_}" | tr 'A-Z' 'a-z' | sed -e 's/___/\x01/g' -e 's/__/-/g' -e 's/_/./g' -e 's/\x01/_/g')
+      printf '%s=%s\n' "$name" "$value" >> "$config" ;;
+  esac
+done
+grep -q '^log.dirs=' "$config" || echo "log.dirs=/tmp/kraft-combined-logs" >> "$config"
+cp=/opt/kafka/libs/*
+log4j="-Dlog4j.configuration=file:/opt/kafka/config/log4j.properties"
+java -Xmx256m -XX:TieredStopAtLevel=1 "$log4j" -cp "$cp" kafka.tools.StorageTool format \
+  --cluster-id "${CLUSTER_ID:?set CLUSTER_ID (any base64 UUID, the same on every node)}" \
+  --config "$config" --ignore-formatted
+# shellcheck disable=SC2086  # the options are lists, as in kafka-run-class.sh
+exec java ${KAFKA_HEAP_OPTS:--Xmx1g -Xms1g} -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
+  "$log4j" ${KAFKA_OPTS:-} -cp "$cp" kafka.Kafka "$config"
