@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+# kafka-python backs off up to 30 s between attempts to reach a broker it lost; the Java client,
+# which the users' services run, stops at 1 s (reconnect.backoff.max.ms). After a partition heals
+# or a node restarts, the harness's clients must come back as fast as the services would.
+RECONNECT_BACKOFF_MAX_MS = 1000
+
 
 def producer_settings(config: dict[str, Any]) -> dict[str, Any]:
     """Scenario producer section -> kafka-python settings."""
@@ -20,6 +25,7 @@ def producer_settings(config: dict[str, Any]) -> dict[str, Any]:
         "request_timeout_ms": int(spec["request_timeout"] * 1000),
         "delivery_timeout_ms": int(spec["delivery_timeout"] * 1000),
         "max_block_ms": 5000,
+        "reconnect_backoff_max_ms": RECONNECT_BACKOFF_MAX_MS,
     }
     if spec.get("retries") is not None:
         settings["retries"] = spec["retries"]

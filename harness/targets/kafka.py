@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from harness.errors import ClusterError, EnvironmentProblem
+from harness.load.kafka_settings import RECONNECT_BACKOFF_MAX_MS
 from harness.paths import REPO, cache_dir
 from harness.runtimes.base import NodeProcess, ProcessSpec, Runtime
 from harness.scenario.model import ConsumerSpec, KafkaTarget
@@ -256,7 +257,8 @@ class KafkaCluster:
             from kafka import KafkaAdminClient
 
             self._admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000,
-                                           client_id="aftershock-admin")
+                                           client_id="aftershock-admin",
+                                           reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS)
             self._admin_bootstrap = bootstrap
         return self._admin
 

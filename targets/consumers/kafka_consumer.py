@@ -52,6 +52,7 @@ def main() -> int:
         session_timeout_ms=10000,
         heartbeat_interval_ms=1000,
         max_poll_records=500,
+        reconnect_backoff_max_ms=1000,   # the Java client's default; kafka-python's is 30 s
     )
     consumer.subscribe([args.topic], listener=Ready(args.ledger.with_suffix(".ready")))
     with LedgerWriter(args.ledger, batch=256, interval=0.1) as ledger:
@@ -67,7 +68,8 @@ def serve(consumer: KafkaConsumer, ledger: LedgerWriter, stopping: StopFlag, arg
     """Poll, ledger each delivery, run the pipeline, dead-letter what it gives up on, then commit."""
     pipeline, settings, side_ledgers = build_pipeline(args, stopping)
     dlq_topic = settings.get("dlq")
-    dlq = KafkaProducer(bootstrap_servers=args.bootstrap.split(","), acks="all") if dlq_topic else None
+    dlq = KafkaProducer(bootstrap_servers=args.bootstrap.split(","), acks="all",
+                                                       reconnect_backoff_max_ms=1000) if dlq_topic else None
     while not stopping:
         batches = consumer.poll(timeout_ms=200)
         offsets = {}
