@@ -30,23 +30,31 @@ def compose(project: str, *args: str, timeout: float = 180) -> subprocess.Comple
     return done
 
 
-@pytest.fixture()
-def compose_up(monkeypatch: pytest.MonkeyPatch) -> Iterator[callable]:  # type: ignore[valid-type]
-    """Brings a profile of docker-compose.yml up under a project of its own (what a user types),
+class ComposeProject:
+    """A profile of docker-compose.yml brought up under a project of its own (what a user types),
     and always down again with its volumes."""
-    if shutil.which("docker-compose") is None:
-        pytest.fail("docker-compose not found: run make install-test (installs Debian's docker-compose)")
-    project = f"astest{uuid.uuid4().hex[:6]}"
-    monkeypatch.setenv("COMPOSE_PROJECT_NAME", project)
 
-    def up(profile: str) -> str:
-        compose(project, "--profile", profile, "up", "-d")
-        return project
+    def __init__(self, profile: str) -> None:
+        if shutil.which("docker-compose") is None:
+            pytest.fail("docker-compose not found: run make install-test (installs Debian's docker-compose)")
+        self.profile = profile
+        self.name = f"astest{uuid.uuid4().hex[:6]}"
 
-    try:
-        yield up
-    finally:
-        compose(project, "--profile", "kafka", "--profile", "rabbitmq", "down", "-v", "--remove-orphans")
+    def __enter__(self) -> str:
+        os.environ["COMPOSE_PROJECT_NAME"] = self.name
+        compose(self.name, "--profile", self.profile, "up", "-d")
+        return self.name
+
+    def __exit__(self, *exc: object) -> None:
+        os.environ.pop("COMPOSE_PROJECT_NAME", None)
+        compose(self.name, "--profile", self.profile, "down", "-v", "--remove-orphans")
+
+
+@pytest.fixture(scope="module")
+def kafka_project(docker_engine: str) -> Iterator[str]:
+    """One compose Kafka for the module's Kafka tests: each run starts from a fresh topic anyway."""
+    with ComposeProject("kafka") as project:
+        yield project
 
 
 def services(project: str) -> dict[str, dict]:
@@ -78,11 +86,49 @@ def reachable_from(container: str, address: str, port: int) -> bool:
     return done.stdout.strip() == "ok"
 
 
-def test_kafka_scenario_on_a_compose_cluster_and_left_as_found(tmp_path: Path, compose_up) -> None:  # type: ignore[no-untyped-def]
+def test_rabbitmq_quorum_scenario_on_a_compose_cluster(tmp_path: Path) -> None:
+    """The quorum-queue guarantees on the compose RabbitMQ cluster (clustered by its own config):
+    leader and node kills lose nothing; the partition handling the scenario names is checked
+    against what the nodes run with; the nodes run again afterwards."""
+    with ComposeProject("rabbitmq") as project:
+        scenario = tmp_path / "compose-rabbitmq.yaml"
+        scenario.write_text("""
+name: compose-rabbitmq
+seed: 11
+target:
+  kind: rabbitmq
+  queue: {name: orders, type: quorum}
+  broker_config: {cluster_partition_handling: pause_minority}
+runtime: compose
+producer: {confirms: true, persistent: true, mandatory: true}
+consumer: {group: orders-svc, instances: 2, ack: manual, prefetch: 50}
+load: {users: 2, rate: 300, duration: 24s}
+faults:
+  - {at: 5s, action: kill, target: "leader(orders)", heal_after: 6s}
+  - {at: 14s, action: kill, target: "node(2)", heal_after: 6s}
+expect: {lost: 0, unexpected: 0, log_duplicates: 0}
+""")
+        code, results = run_scenario(scenario, tmp_path / "run")
+        assert results["verdict"] == "pass", (code, results["error"], results["expectations"])
+        assert results["counts"]["lost"] == 0 and results["counts"]["acknowledged"] > 0
+        assert all(f["resolved"] and f.get("error") is None for f in results["faults"]), results["faults"]
+        assert {name for f in results["faults"] for name in f["resolved"]} <= {"rabbitmq-1", "rabbitmq-2", "rabbitmq-3"}
+        assert results["versions"]["rabbitmq"] == "compose image aftershock/rabbitmq:local"
+        state = services(project)
+        assert all(state[f"rabbitmq-{i}"]["Running"] for i in (1, 2, 3))
+
+        wrong = tmp_path / "autoheal.yaml"
+        wrong.write_text(scenario.read_text().replace("pause_minority", "autoheal").replace("duration: 24s", "duration: 6s")
+                         .split("faults:")[0])
+        code, results = run_scenario(wrong, tmp_path / "wrong")
+        assert code == 2 and "cluster_partition_handling autoheal" in (results["error"] or ""), results["error"]
+
+
+def test_kafka_scenario_on_a_compose_cluster_and_left_as_found(tmp_path: Path, kafka_project: str) -> None:
     """The default scenario's guarantees on a compose-managed Kafka: leader kills, a frozen
     controller and an isolated node lose nothing; every container runs again afterwards, unpaused,
     with no rule of ours left in it; a second run starts from a fresh topic."""
-    project = compose_up("kafka")
+    project = kafka_project
     scenario = tmp_path / "compose-kafka.yaml"
     scenario.write_text("""
 name: compose-kafka
@@ -135,7 +181,7 @@ expect: {lost: 0, unexpected: 0}
     assert 0 < second["counts"]["acknowledged"] <= 600 and second["counts"]["unexpected"] == 0, second["counts"]
 
 
-def test_partition_on_a_compose_cluster_is_seen_inside_it(compose_up) -> None:  # type: ignore[no-untyped-def]
+def test_partition_on_a_compose_cluster_is_seen_inside_it(kafka_project: str) -> None:
     """The same iptables partition as on the Docker runtime, in containers the harness did not
     make: the isolated node reaches no peer and no peer reaches it, the others still talk; heal
     (and the end of the run's network) takes every rule out again."""
@@ -146,7 +192,7 @@ def test_partition_on_a_compose_cluster_is_seen_inside_it(compose_up) -> None:  
     from harness.runtimes.base import ProcessSpec
     from harness.wait import wait_until
 
-    project = compose_up("kafka")
+    project = kafka_project
     network = ComposeNetwork(engine(), "as-composetest", "kafka", [1, 2, 3])
     assert network.project == project
     with network, ComposeRuntime("as-composetest", network) as runtime:
@@ -169,13 +215,3 @@ def test_partition_on_a_compose_cluster_is_seen_inside_it(compose_up) -> None:  
     for service, st in services(project).items():
         if service.startswith("kafka"):
             assert input_rules(st["Pid_"]).strip() == "-P INPUT ACCEPT", f"{service} kept rules"
-
-
-def test_rabbitmq_quorum_scenario_on_a_compose_cluster(tmp_path: Path, compose_up) -> None:  # type: ignore[no-untyped-def]
-    """The shipped quorum scenario, unchanged, on the compose RabbitMQ cluster: same verdict."""
-    compose_up("rabbitmq")
-    code, results = run_scenario(ROOT / "scenarios" / "rabbitmq-quorum-confirms.yaml", tmp_path / "run",
-                                 extra=["--runtime", "compose"])
-    assert results["verdict"] == "pass", (code, results["error"], results["expectations"])
-    assert results["counts"]["lost"] == 0 and results["counts"]["acknowledged"] > 0
-    assert {name for f in results["faults"] for name in f["resolved"]} <= {"rabbitmq-1", "rabbitmq-2", "rabbitmq-3"}
