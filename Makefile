@@ -4,7 +4,7 @@ VENV := .venv/bin
 SCENARIO ?= scenarios/kafka-leader-kill-acks-all.yaml
 PYTEST_ARGS ?=
 
-.PHONY: install install-test demo test unit integration validate cleanup clean images
+.PHONY: install install-test demo test unit integration validate cleanup clean images bench bench-smoke
 
 install:
 	scripts/install.sh
@@ -29,6 +29,13 @@ validate: install
 
 images: install
 	scripts/build-images.sh
+
+# The benchmark suite (minutes, not part of `make test`); its smoke mode (seconds) is, via a unit test.
+bench: install
+	$(VENV)/python -m harness.bench --out bench/results.json
+
+bench-smoke: install
+	$(VENV)/python -m harness.bench --smoke --out reports/bench-smoke.json
 
 cleanup:
 	$(VENV)/aftershock cleanup

@@ -32,6 +32,8 @@ class History:
     def __enter__(self) -> "History":
         self._spill = tempfile.TemporaryDirectory(prefix="aftershock-duckdb-")
         self._conn = duckdb.connect(":memory:", config={"temp_directory": self._spill.name})
+        # No progress bars: DuckDB draws them on stderr for long queries, even when it is not a terminal.
+        self._conn.execute("SET enable_progress_bar = false")
         try:
             for pattern, (view, columns) in LEDGERS.items():
                 self._define_view(view, pattern, columns)

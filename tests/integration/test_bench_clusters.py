@@ -1,0 +1,34 @@
+"""The benchmarks that need real clusters, in smoke mode (one node, small sizes): they run end to
+end against real brokers and report every figure, so `make bench` cannot rot between releases."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import ROOT
+
+pytestmark = pytest.mark.usefixtures("kafka_available", "rabbitmq_available")
+
+
+def test_cluster_benchmarks_run_end_to_end_in_smoke_mode(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    done = subprocess.run([sys.executable, "-m", "harness.bench", "--smoke", "--only", "cluster-cycle",
+                           "kafka-produce", "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    results = json.loads(out.read_text())["benchmarks"]
+    cycle, produce = results["cluster-cycle"], results["kafka-produce"]
+    assert cycle["error"] is None and produce["error"] is None
+    for kind in ("kafka", "rabbitmq"):
+        figures = cycle["figures"]
+        assert 0 < figures[f"{kind}_up_s"] < 120 and figures[f"{kind}_down_s"] >= 0
+        assert figures[f"{kind}_cycle_s"] == pytest.approx(figures[f"{kind}_up_s"] + figures[f"{kind}_down_s"], abs=0.02)
+    figures = produce["figures"]
+    assert figures["tool_acked_per_s"] > 0 and figures["aftershock_acked_per_s"] > 0
+    assert figures["aftershock_errors"] == 0
+    assert figures["ratio"] == pytest.approx(figures["aftershock_acked_per_s"] / figures["tool_acked_per_s"], rel=0.01)
+    assert all(goal["met"] is None for goal in cycle["goals"] + produce["goals"])  # smoke never judges
