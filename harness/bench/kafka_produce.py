@@ -8,13 +8,13 @@ failures that only show under real load."""
 
 from __future__ import annotations
 
-import csv
 import re
 import subprocess
 import uuid
 from pathlib import Path
 
 from harness.bench.base import BenchContext, BenchmarkFailed, Figure, Goal, register
+from harness.bench.tracked_load import tracked_throughput
 from harness.runtimes.local import LocalRuntime
 
 MESSAGE_SIZE = 200
@@ -36,33 +36,6 @@ def producer_performance(classpath: str, bootstrap: str, topic: str, records: in
     if int(sent) != records:
         raise BenchmarkFailed(f"ProducerPerformance sent {sent} of {records} records")
     return float(per_second)
-
-
-def aftershock_producers(cluster: object, runtime: LocalRuntime, run_dir: Path, seconds: float, users: int) -> dict[str, Figure]:
-    """Acknowledged messages/s of the harness's own producers, unthrottled (the highest rate the
-    model allows), counted from their ledger within the load window."""
-    from harness.load.process import LoadProcess
-    from harness.scenario.model import Scenario
-    from harness.wait import wait_until
-
-    scenario = Scenario.model_validate({
-        "name": "bench-produce", "target": {"kind": "kafka"},
-        "producer": {"acks": "all", "enable_idempotence": True, "message_size": MESSAGE_SIZE, "linger": 0.005},
-        "load": {"users": users, "rate": 200_000, "duration": seconds}})
-    (run_dir / "ledger").mkdir(parents=True, exist_ok=True)
-    with LoadProcess(scenario, cluster.load_config(), run_dir, runtime) as load:  # type: ignore[attr-defined]
-        wait_until(lambda: not load.running, what="the load process to finish", timeout=load.deadline,
-                   interval=0.5, give_up_on=())
-    rows = list(csv.reader(open(run_dir / "ledger" / "sends-load.csv")))
-    attempts = [int(r[2]) for r in rows if r and r[0] == "A"]
-    if not attempts:
-        raise BenchmarkFailed(f"the harness's producers sent nothing: see {run_dir / 'load.log'}")
-    start = min(attempts)
-    end = start + int(seconds * 1e9)
-    acked = sum(1 for r in rows if r and r[0] == "K" and int(r[2]) <= end)
-    errors = sum(1 for r in rows if r and r[0] == "E")
-    return {"aftershock_acked_per_s": round(acked / seconds, 1), "aftershock_attempted": len(attempts),
-            "aftershock_errors": errors}
 
 
 @register
@@ -88,6 +61,9 @@ class KafkaProduceThroughput:
             tool = producer_performance(cluster.classpath, cluster.bootstrap, spec.topic.name, records,
                                         run_dir / "producer-performance.log")
             ctx.log(f"Aftershock producers: {seconds:g} s unthrottled")
-            ours = aftershock_producers(cluster, runtime, run_dir, seconds, users=4)
+            ours = tracked_throughput(
+                cluster, runtime, run_dir, {"kind": "kafka"},
+                {"acks": "all", "enable_idempotence": True, "message_size": MESSAGE_SIZE, "linger": 0.005},
+                seconds, users=4)
         return {"nodes": nodes, "tool_acked_per_s": round(tool, 1), **ours,
                 "ratio": round(float(ours["aftershock_acked_per_s"]) / tool, 3)}

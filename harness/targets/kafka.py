@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any, Sequence
@@ -28,6 +29,7 @@ POM = REPO / "targets" / "kafka" / "pom.xml"
 LOG4J = REPO / "targets" / "kafka" / "log4j.properties"
 CONSUMER_APP = REPO / "targets" / "consumers" / "kafka_consumer.py"
 READY_TIMEOUT = 120.0
+METADATA_LAG = 10.0
 
 
 def kafka_version() -> str:
@@ -312,13 +314,20 @@ class KafkaCluster:
         return [_partition_view(p) for p in parts]
 
     def leader_of(self, *args: str) -> int:
+        """The partition's leader now. A broker learns of a new topic a moment after the controller
+        does, and the admin client asks whichever broker is least loaded: a topic that broker does
+        not know yet is asked about again for up to METADATA_LAG seconds before it counts as missing."""
         topic, partition = (args[0], int(args[1])) if len(args) == 2 else (args[0], 0)
-        for p in self.partitions(topic):
-            if p["partition"] == partition:
-                if p["leader"] < 0:
-                    raise ClusterError(f"{topic}/{partition} has no leader right now")
-                return int(p["leader"])
-        raise ClusterError(f"{topic}/{partition} does not exist")
+        deadline = time.monotonic() + METADATA_LAG
+        while True:
+            for p in self.partitions(topic):
+                if p["partition"] == partition:
+                    if p["leader"] < 0:
+                        raise ClusterError(f"{topic}/{partition} has no leader right now")
+                    return int(p["leader"])
+            if time.monotonic() > deadline:
+                raise ClusterError(f"{topic}/{partition} does not exist")
+            time.sleep(0.2)
 
     def controller(self) -> int:
         """The active KRaft controller: the leader of the highest epoch any voter has recorded.

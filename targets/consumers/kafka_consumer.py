@@ -53,6 +53,10 @@ def main() -> int:
         heartbeat_interval_ms=1000,
         max_poll_records=500,
         reconnect_backoff_max_ms=1000,   # the Java client's default; kafka-python's is 30 s
+        # A consumer that joined while its broker did not know the topic yet (just created, or
+        # created again on a compose cluster) is assigned nothing, and rebalances only when its
+        # metadata is next refreshed: every 5 s here, not every 5 minutes.
+        metadata_max_age_ms=5000,
     )
     consumer.subscribe([args.topic], listener=Ready(args.ledger.with_suffix(".ready")))
     with LedgerWriter(args.ledger, batch=256, interval=0.1) as ledger:

@@ -18,11 +18,11 @@ pytestmark = pytest.mark.usefixtures("kafka_available", "rabbitmq_available")
 def test_cluster_benchmarks_run_end_to_end_in_smoke_mode(tmp_path: Path) -> None:
     out = tmp_path / "results.json"
     done = subprocess.run([sys.executable, "-m", "harness.bench", "--smoke", "--only", "cluster-cycle",
-                           "kafka-produce", "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+                           "kafka-produce", "rabbitmq-publish", "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     results = json.loads(out.read_text())["benchmarks"]
-    cycle, produce = results["cluster-cycle"], results["kafka-produce"]
-    assert cycle["error"] is None and produce["error"] is None
+    cycle, produce, publish = results["cluster-cycle"], results["kafka-produce"], results["rabbitmq-publish"]
+    assert cycle["error"] is None and produce["error"] is None and publish["error"] is None
     for kind in ("kafka", "rabbitmq"):
         figures = cycle["figures"]
         assert 0 < figures[f"{kind}_up_s"] < 120 and figures[f"{kind}_down_s"] >= 0
@@ -31,4 +31,8 @@ def test_cluster_benchmarks_run_end_to_end_in_smoke_mode(tmp_path: Path) -> None
     assert figures["tool_acked_per_s"] > 0 and figures["aftershock_acked_per_s"] > 0
     assert figures["aftershock_errors"] == 0
     assert figures["ratio"] == pytest.approx(figures["aftershock_acked_per_s"] / figures["tool_acked_per_s"], rel=0.01)
-    assert all(goal["met"] is None for goal in cycle["goals"] + produce["goals"])  # smoke never judges
+    figures = publish["figures"]
+    assert figures["reference_confirmed_per_s"] > 0 and figures["aftershock_acked_per_s"] > 0
+    assert figures["aftershock_errors"] == 0
+    assert figures["ratio"] == pytest.approx(figures["aftershock_acked_per_s"] / figures["reference_confirmed_per_s"], rel=0.01)
+    assert all(goal["met"] is None for goal in cycle["goals"] + produce["goals"] + publish["goals"])  # smoke never judges
