@@ -34,6 +34,7 @@ class ConsumerGroup:
             spec = target.consumer_spec(i, self.ledger_dir / f"deliveries-{i}.csv",
                                         run_dir / "consumers" / f"consumer-{i}.log", consumer)
             self.instances[i] = runtime.process(replace(spec, argv=[*spec.argv, "--patterns", str(patterns)]))
+        self._partitions = target.assignable_partitions()
         self._logs = [run_dir / "consumers" / f"consumer-{i}.log" for i in self.instances]
         # The dead-letter reader is the harness's, not a service: faults never target it.
         self.readers: dict[str, NodeProcess] = {}
@@ -45,7 +46,7 @@ class ConsumerGroup:
         try:
             for proc in [*self.instances.values(), *self.readers.values()]:
                 proc.start()
-            wait_until(self._all_joined, what="every consumer instance to join its group",
+            wait_until(self._all_joined, what="every consumer instance to join its group and every partition to have an owner",
                        timeout=READY_TIMEOUT, logs=self._logs)
         except BaseException:
             self.__exit__()
@@ -56,8 +57,11 @@ class ConsumerGroup:
         for i, proc in self.instances.items():
             if not proc.alive:
                 raise ClusterError(f"consumer-{i} exited during start-up: see {self._logs[i - 1]}")
-        return all((self.ledger_dir / f"deliveries-{i}.ready").exists() for i in self.instances) and all(
-            (self.ledger_dir / "dlq-reader.ready").exists() for _ in self.readers)
+        markers = [self.ledger_dir / f"deliveries-{i}.ready" for i in self.instances]
+        if not all(m.exists() for m in markers) or not all(
+                (self.ledger_dir / "dlq-reader.ready").exists() for _ in self.readers):
+            return False
+        return self._partitions is None or assigned(markers) >= set(range(self._partitions))
 
     def stop(self) -> None:
         everyone = [*self.instances.values(), *self.readers.values()]
@@ -68,3 +72,12 @@ class ConsumerGroup:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def assigned(markers: list[Path]) -> set[int]:
+    """The partitions the instances' ready markers say they own (each holds its latest assignment)."""
+    owned: set[int] = set()
+    for marker in markers:
+        text = marker.read_text().strip()
+        owned.update(json.loads(text) if text else [])
+    return owned

@@ -280,6 +280,9 @@ class KafkaCluster:
             self._close_admin()
             return fn(self._admin_client())
 
+    def assignable_partitions(self) -> int | None:
+        return self.spec.topic.partitions
+
     def backlog(self) -> int | None:
         """Messages in the log that the harness's consumer groups have not committed yet; None when
         that cannot be told (a committed offset beyond the log end: the log was truncated, and the

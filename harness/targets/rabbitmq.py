@@ -328,6 +328,9 @@ class RabbitCluster:
             raise ClusterError("no RabbitMQ node answered")
         raise ClusterError(f"queue {queue} not found on {', '.join(asked)}")
 
+    def assignable_partitions(self) -> int | None:
+        return None
+
     def backlog(self) -> int | None:
         """Messages the queues still hold, ready or delivered and not yet acknowledged, as the first
         node that answers counts them; None when that cannot be told (a stream keeps what it was

@@ -9,6 +9,7 @@ silent gap. SIGTERM closes the consumer cleanly (leaves the group, commits what 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -21,7 +22,9 @@ from sample_service import StopFlag, base_parser, build_pipeline, decode
 
 
 class Ready(ConsumerRebalanceListener):
-    """Touches a marker file on the first assignment, so the harness knows the group has formed."""
+    """Writes each assignment to a marker file (a JSON list of partitions), so the harness knows the
+    group has formed and every partition has an owner: an instance that joined while its broker did
+    not know the topic yet is assigned nothing until its metadata is refreshed."""
 
     def __init__(self, marker: Path) -> None:
         self.marker = marker
@@ -30,8 +33,11 @@ class Ready(ConsumerRebalanceListener):
         pass
 
     def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        print(f"assigned {sorted(tp.partition for tp in assigned)}", flush=True)
-        self.marker.touch()
+        partitions = sorted(tp.partition for tp in assigned)
+        print(f"assigned {partitions}", flush=True)
+        staged = self.marker.with_suffix(".staged")
+        staged.write_text(json.dumps(partitions))
+        staged.replace(self.marker)  # never read half-written
 
 
 def main() -> int:

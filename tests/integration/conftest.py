@@ -154,6 +154,18 @@ def run_scenario(scenario: Path, out: Path, timeout: float = 600, extra: list[st
     return proc.returncode, results
 
 
+def evidence(out: Path) -> str:
+    """What a failed verdict's assertion message should carry, since CI keeps no run directory:
+    the harness's warnings (the drain's reason among them) and the tail of each consumer's log."""
+    log = out / "harness.log"
+    lines = [line for line in (log.read_text().splitlines() if log.exists() else [])
+             if " WARNING " in line or " ERROR " in line or "drain" in line]
+    parts = ["\n".join(lines[-20:])]
+    for consumer in sorted((out / "consumers").glob("*.log")):
+        parts.append(f"--- {consumer.name}\n" + "\n".join(consumer.read_text().splitlines()[-15:]))
+    return "\n".join(parts)
+
+
 ARTIFACTS = ROOT / "reports" / "test-artifacts"
 _CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                    "--disable-extensions", "--disable-sync", "--no-first-run", "--no-proxy-server",

@@ -14,7 +14,7 @@ from typing import Iterator
 
 import pytest
 
-from tests.integration.conftest import ROOT, run_scenario
+from tests.integration.conftest import ROOT, evidence, run_scenario
 
 pytestmark = pytest.mark.usefixtures("docker_engine", "kafka_available")
 
@@ -109,7 +109,7 @@ faults:
 expect: {lost: 0, unexpected: 0, log_duplicates: 0}
 """)
         code, results = run_scenario(scenario, tmp_path / "run")
-        assert results["verdict"] == "pass", (code, results["error"], results["expectations"])
+        assert results["verdict"] == "pass", (code, results["error"], results["expectations"], evidence(tmp_path / "run"))
         assert results["counts"]["lost"] == 0 and results["counts"]["acknowledged"] > 0
         assert all(f["resolved"] and f.get("error") is None for f in results["faults"]), results["faults"]
         assert {name for f in results["faults"] for name in f["resolved"]} <= {"rabbitmq-1", "rabbitmq-2", "rabbitmq-3"}
@@ -149,7 +149,7 @@ faults:
 expect: {lost: 0, unexpected: 0, log_duplicates: 0}
 """)
     code, results = run_scenario(scenario, tmp_path / "run")
-    assert results["verdict"] == "pass", (code, results["error"], results["expectations"])
+    assert results["verdict"] == "pass", (code, results["error"], results["expectations"], evidence(tmp_path / "run"))
     assert all(f["resolved"] and f.get("error") is None for f in results["faults"]), results["faults"]
     assert results["versions"]["kafka"] == "compose image aftershock/kafka:local"
     log = (tmp_path / "run" / "harness.log").read_text()
@@ -177,7 +177,7 @@ consumer: {group: other-svc, instances: 1}
 expect: {lost: 0, unexpected: 0}
 """)
     code, second = run_scenario(again, tmp_path / "again")
-    assert second["verdict"] == "pass", (second["error"], second["expectations"])
+    assert second["verdict"] == "pass", (second["error"], second["expectations"], evidence(tmp_path / "again"))
     assert 0 < second["counts"]["acknowledged"] <= 600 and second["counts"]["unexpected"] == 0, second["counts"]
 
 
