@@ -19,6 +19,7 @@ from harness.load.kafka_settings import RECONNECT_BACKOFF_MAX_MS
 from harness.paths import REPO, cache_dir
 from harness.runtimes.base import NodeProcess, ProcessSpec, Runtime
 from harness.scenario.model import ConsumerSpec, KafkaTarget
+from harness.targets import kafka_cds
 from harness.targets.base import register_target
 from harness.targets.routes import ClientRoutes
 from harness.wait import wait_until
@@ -78,6 +79,8 @@ class KafkaCluster:
             self.broker_ports = {i: runtime.free_port() for i in ids}
             self.controller_ports = {i: runtime.free_port() for i in ids}
             endpoints = {i: (runtime.address(i), port) for i, port in self.broker_ports.items()}
+        # Containers run their own JDK: the host's class-data archive is for local JVMs only.
+        self.jvm_extra = kafka_cds.jvm_flags(kafka_version()) if runtime.name == "local" else []
         self.endpoints: dict[int, tuple[str, int]] = endpoints
         self.bootstrap = ",".join(f"{host}:{port}" for host, port in endpoints.values())
         # Proxied clients need a listener per group, each advertised at that group's proxy.
@@ -128,7 +131,7 @@ class KafkaCluster:
             return ProcessSpec(name=f"kafka-{i}", argv=[], log_path=node_dir / "node.log", node=i)
         heap = self.spec.heap
         argv = [
-            "java", f"-Xms{heap}", f"-Xmx{heap}", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
+            "java", *self.jvm_extra, f"-Xms{heap}", f"-Xmx{heap}", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
             "-XX:ParallelGCThreads=1", "-XX:ConcGCThreads=1", "-XX:+ExitOnOutOfMemoryError",
             "-Djava.awt.headless=true", f"-Dlog4j.configuration=file:{LOG4J}",
             f"-Dkafka.logs.dir={node_dir / 'logs'}", "-cp", self.classpath,
@@ -173,7 +176,7 @@ class KafkaCluster:
             (node_dir / "data").mkdir(parents=True, exist_ok=True)
             props = node_dir / "server.properties"
             props.write_text("".join(f"{k}={v}\n" for k, v in self.node_properties(i).items()))
-            argv = ["java", "-Xmx256m", "-XX:TieredStopAtLevel=1", f"-Dlog4j.configuration=file:{LOG4J}",
+            argv = ["java", *self.jvm_extra, "-Xmx256m", "-XX:TieredStopAtLevel=1", f"-Dlog4j.configuration=file:{LOG4J}",
                     "-cp", self.classpath, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", f"--config={props}"]
             log.info("format kafka-%d: %s", i, " ".join(argv))
             out = open(node_dir / "format.log", "wb")
