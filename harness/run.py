@@ -252,6 +252,7 @@ class Run:
         self.load_stats = load.stats()
         if self.load_stats is None:
             raise ClusterError(f"the load process ended without statistics: see {self.out_dir / 'load.log'}")
+        self.versions |= self.load_stats.get("client", {})   # which producer client ran, and its version
 
     def _drain(self, progress: Progress, consumers: ConsumerGroup, backlog: Backlog | None = None) -> None:
         """Wait for the consumers to catch up; harness.drain decides when to stop, and says why."""

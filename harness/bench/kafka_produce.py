@@ -1,10 +1,12 @@
 """Tracked produce throughput against Kafka's own tool, on one cluster in one run: Kafka's
 ProducerPerformance (kafka-tools, resolved with the broker jars), then Aftershock's Locust
-producers unthrottled, with the same acks, idempotence, message size and partitions.
+producers unthrottled on each Kafka client a scenario can choose (`producer.client`), with the
+same acks, idempotence, message size and partitions.
 
-The tool sets the ceiling the cluster allows on this machine; the ratio says how much of it the
+The tool sets the ceiling the cluster allows on this machine; a ratio says how much of it the
 harness reaches while ledgering every message. A harness far below the ceiling misses the
-failures that only show under real load."""
+failures that only show under real load. The goal is on the best client: a user who needs the
+load picks it."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import re
 import subprocess
 import uuid
 from pathlib import Path
+from typing import get_args
 
 from harness.bench.base import BenchContext, BenchmarkFailed, Figure, Goal, register
 from harness.bench.tracked_load import tracked_throughput
@@ -41,12 +44,13 @@ def producer_performance(classpath: str, bootstrap: str, topic: str, records: in
 @register
 class KafkaProduceThroughput:
     name = "kafka-produce"
-    summary = "acked msg/s, acks=all idempotent, 200 B, 6 partitions x3: Aftershock's producers vs ProducerPerformance"
+    summary = ("acked msg/s, acks=all idempotent, 200 B, 6 partitions x3: Aftershock's producers (each client)"
+               " vs ProducerPerformance")
     seed = 0
-    goals = (Goal("ratio", min=0.6),)
+    goals = (Goal("best_ratio", min=0.6),)
 
     def run(self, ctx: BenchContext) -> dict[str, Figure]:
-        from harness.scenario.model import KafkaTarget
+        from harness.scenario.model import KafkaTarget, ProducerSpec
         from harness.targets.kafka import KafkaCluster
 
         nodes, records, seconds = (1, 20_000, 3.0) if ctx.smoke else (3, 300_000, 15.0)
@@ -60,10 +64,15 @@ class KafkaProduceThroughput:
             ctx.log(f"ProducerPerformance: {records:,} records")
             tool = producer_performance(cluster.classpath, cluster.bootstrap, spec.topic.name, records,
                                         run_dir / "producer-performance.log")
-            ctx.log(f"Aftershock producers: {seconds:g} s unthrottled")
-            ours = tracked_throughput(
-                cluster, runtime, run_dir, {"kind": "kafka"},
-                {"acks": "all", "enable_idempotence": True, "message_size": MESSAGE_SIZE, "linger": 0.005},
-                seconds, users=4)
-        return {"nodes": nodes, "tool_acked_per_s": round(tool, 1), **ours,
-                "ratio": round(float(ours["aftershock_acked_per_s"]) / tool, 3)}
+            figures: dict[str, Figure] = {"nodes": nodes, "tool_acked_per_s": round(tool, 1)}
+            ratios = []
+            for client in get_args(ProducerSpec.model_fields["client"].annotation):   # every client a scenario can pick
+                ctx.log(f"Aftershock producers ({client}): {seconds:g} s unthrottled")
+                label = client.replace("-", "_")
+                figures |= tracked_throughput(
+                    cluster, runtime, run_dir, {"kind": "kafka"},
+                    {"client": client, "acks": "all", "enable_idempotence": True, "message_size": MESSAGE_SIZE,
+                     "linger": 0.005}, seconds, users=4, label=label)
+                figures[f"{label}_ratio"] = round(float(figures[f"{label}_acked_per_s"]) / tool, 3)
+                ratios.append(figures[f"{label}_ratio"])
+        return figures | {"best_ratio": max(ratios)}

@@ -1,4 +1,5 @@
-"""Scenario producer settings -> kafka-python settings, for every Kafka producer the harness runs.
+"""Scenario producer settings -> Kafka client settings (kafka-python and librdkafka), for every
+Kafka producer the harness runs.
 
 Its own module, free of Locust: importing Locust monkey-patches the process with gevent, which a
 plain threaded client (the outbox relay) must never get.
@@ -12,6 +13,8 @@ from typing import Any
 # which the users' services run, stops at 1 s (reconnect.backoff.max.ms). After a partition heals
 # or a node restarts, the harness's clients must come back as fast as the services would.
 RECONNECT_BACKOFF_MAX_MS = 1000
+# How long a send may wait for room in the client's buffer before it fails (both clients).
+MAX_BLOCK_MS = 5000
 
 
 def producer_settings(config: dict[str, Any]) -> dict[str, Any]:
@@ -24,8 +27,28 @@ def producer_settings(config: dict[str, Any]) -> dict[str, Any]:
         "linger_ms": int(spec["linger"] * 1000),
         "request_timeout_ms": int(spec["request_timeout"] * 1000),
         "delivery_timeout_ms": int(spec["delivery_timeout"] * 1000),
-        "max_block_ms": 5000,
+        "max_block_ms": MAX_BLOCK_MS,
         "reconnect_backoff_max_ms": RECONNECT_BACKOFF_MAX_MS,
+    }
+    if spec.get("retries") is not None:
+        settings["retries"] = spec["retries"]
+    return settings
+
+
+def librdkafka_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """Scenario producer section -> librdkafka (confluent-kafka) settings, the same meaning as
+    `producer_settings`. librdkafka's own batching defaults stay: that is the client users run."""
+    spec = config["producer"]
+    settings: dict[str, Any] = {
+        "bootstrap.servers": config["target"]["bootstrap"],
+        "acks": str(spec["acks"]),
+        "enable.idempotence": spec["enable_idempotence"],
+        "max.in.flight.requests.per.connection": spec["max_in_flight"],
+        "linger.ms": round(spec["linger"] * 1000, 3),   # librdkafka takes fractions of a millisecond
+        "request.timeout.ms": int(spec["request_timeout"] * 1000),
+        "delivery.timeout.ms": int(spec["delivery_timeout"] * 1000),   # alias of message.timeout.ms
+        "reconnect.backoff.max.ms": RECONNECT_BACKOFF_MAX_MS,
+        "partitioner": "murmur2_random",   # the Java client's (and kafka-python's) key -> partition mapping
     }
     if spec.get("retries") is not None:
         settings["retries"] = spec["retries"]

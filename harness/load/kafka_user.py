@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import kafka
 from kafka import KafkaProducer
 
 from harness.load.kafka_settings import producer_settings
@@ -10,6 +11,10 @@ from harness.load.ledgered_user import LedgeredUser
 
 class KafkaProducerUser(LedgeredUser):
     abstract = False
+
+    @classmethod
+    def client_versions(cls) -> dict[str, str]:
+        return {"producer": "kafka-python", "kafka-python": kafka.__version__}  # type: ignore[attr-defined]
 
     def on_start(self) -> None:
         self.producer = KafkaProducer(

@@ -81,6 +81,11 @@ class LedgeredUser(User):
         )
 
     # -- for subclasses ---------------------------------------------------------------
+    @classmethod
+    def client_versions(cls) -> dict[str, str]:
+        """The producer client that ran and its libraries' versions, for the run's results."""
+        return {}
+
     def send(self, message_id: int, sent_ns: int, payload: bytes) -> None:
         raise NotImplementedError
 

@@ -27,7 +27,7 @@ from harness.load.users import user_class  # noqa: E402
 INTERRUPTED_FINISH = 2.0  # seconds for outstanding sends once the run is interrupted
 
 
-def stats_summary(env: Environment) -> dict[str, Any]:
+def stats_summary(env: Environment, cls: type[LedgeredUser]) -> dict[str, Any]:
     total = env.stats.total
     pct = {f"p{int(q * 100)}": total.get_response_time_percentile(q) for q in (0.5, 0.95, 0.99)}
     return {
@@ -36,6 +36,7 @@ def stats_summary(env: Environment) -> dict[str, Any]:
         "rps": round(total.total_rps, 1),
         "response_time_ms": {"avg": round(total.avg_response_time, 2), "max": total.max_response_time, **pct},
         "errors": [{"error": str(e.error), "occurrences": e.occurrences} for e in env.stats.errors.values()][:20],
+        "client": cls.client_versions(),
     }
 
 
@@ -64,7 +65,7 @@ def main(config_path: str) -> int:
 
     gevent.joinall([gevent.spawn(finish, user) for user in LedgeredUser.all_users])
     ledger.close()
-    Path(config["stats"]).write_text(json.dumps(stats_summary(env), indent=2))
+    Path(config["stats"]).write_text(json.dumps(stats_summary(env, cls), indent=2))
     return 0
 
 

@@ -10,10 +10,17 @@ from typing import Any
 from harness.relay import outbox_path
 from harness.runtimes.base import ProcessSpec, Runtime
 from harness.runtimes.local import LocalProcess, LocalRuntime
-from harness.scenario.model import Scenario
+from harness.scenario.model import DEFAULT_KAFKA_CLIENT, Scenario
 
 FINISH_TIMEOUT = 30.0
 CLOSE_TIMEOUT = 5.0   # closing the producer clients (side by side) after the shared finish deadline
+
+
+def user_kind(scenario: Scenario, target_kind: str) -> str:
+    """The USERS key: the outbox, a Kafka client other than the default, or the target's own user."""
+    if scenario.producer.outbox is not None:
+        return "outbox"
+    return target_kind if scenario.producer.client == DEFAULT_KAFKA_CLIENT else scenario.producer.client
 
 
 class LoadProcess:
@@ -24,7 +31,7 @@ class LoadProcess:
         self.stats_path = run_dir / "load-stats.json"
         config = {
             "kind": target_config["kind"],
-            "user": "outbox" if scenario.producer.outbox is not None else target_config["kind"],
+            "user": user_kind(scenario, target_config["kind"]),
             "outbox": str(outbox_path(run_dir)),
             "destination": target_config["topic"],
             "target": target_config,

@@ -16,6 +16,10 @@ class RabbitProducerUser(LedgeredUser):
 
     abstract = False
 
+    @classmethod
+    def client_versions(cls) -> dict[str, str]:
+        return {"producer": "pika", "pika": pika.__version__}
+
     def on_start(self) -> None:
         self.connection: pika.BlockingConnection | None = None
         self.channel = None

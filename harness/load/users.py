@@ -1,4 +1,5 @@
-"""Producer user classes by target kind, or `outbox` (imported only inside the load process)."""
+"""Producer user classes by target kind, by a Kafka client other than the default (`producer:
+{client: ...}`), or `outbox` (imported only inside the load process)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import importlib
 from harness.load.ledgered_user import LedgeredUser
 
 USERS: dict[str, str] = {
-    "kafka": "harness.load.kafka_user:KafkaProducerUser",
+    "kafka": "harness.load.kafka_user:KafkaProducerUser",                    # kafka-python, the default
+    "confluent-kafka": "harness.load.confluent_user:ConfluentProducerUser",   # librdkafka, faster
     "rabbitmq": "harness.load.rabbitmq_user:RabbitProducerUser",
     "outbox": "harness.load.outbox_user:OutboxUser",   # any broker: the relay publishes
 }

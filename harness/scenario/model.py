@@ -89,10 +89,13 @@ class RabbitTarget(Strict):
 
 
 TargetSpec = Annotated[Union[KafkaTarget, RabbitTarget], Field(discriminator="kind")]
+DEFAULT_KAFKA_CLIENT = "kafka-python"
 
 
 class ProducerSpec(Strict):
     # Kafka
+    client: Literal["kafka-python", "confluent-kafka"] = Field(
+        DEFAULT_KAFKA_CLIENT, description="the producers' client library; confluent-kafka (librdkafka) is faster")
     acks: Literal[0, 1, "all"] = "all"
     enable_idempotence: bool = False
     retries: int | None = Field(None, ge=0, description="client default when unset")
@@ -118,6 +121,12 @@ class ProducerSpec(Strict):
     def _idempotence_needs_acks_all(self) -> "ProducerSpec":
         if self.enable_idempotence and self.acks != "all":
             raise ValueError("enable_idempotence requires acks: all (the broker refuses it otherwise)")
+        # Both clients refuse these at start-up, which would leave a run without producers.
+        if self.enable_idempotence and self.max_in_flight > 5:
+            raise LocatedValueError("enable_idempotence allows at most 5 requests in flight: lower max_in_flight",
+                                    ("max_in_flight",))
+        if self.enable_idempotence and self.retries == 0:
+            raise LocatedValueError("enable_idempotence needs retries: remove retries: 0", ("retries",))
         return self
 
 
@@ -260,6 +269,7 @@ class Scenario(Strict):
         self._check_dead_letter()
         if self.runtime == "compose":
             self._check_compose()
+        self._check_producer_client()
         if isinstance(self.target, RabbitTarget) and self.producer.outbox is not None:
             raise LocatedValueError("producer outbox: not supported for RabbitMQ yet (Kafka only for now)",
                                     ("producer", "outbox"))
@@ -314,6 +324,18 @@ class Scenario(Strict):
                     f"{', '.join(sorted(settable) + fixed)}: a compose-managed RabbitMQ takes its settings from"
                     " targets/rabbitmq/compose.conf; remove them here (cluster_partition_handling may stay:"
                     " the run checks the cluster has it)", ("target", sorted(settable)[0] if settable else "broker_config"))
+
+    def _check_producer_client(self) -> None:
+        client = self.producer.client
+        if client == DEFAULT_KAFKA_CLIENT:
+            return
+        where = ("producer", "client")
+        if isinstance(self.target, RabbitTarget):
+            raise LocatedValueError(f"client {client} is a Kafka client: RabbitMQ producers use pika;"
+                                    " remove producer.client", where)
+        if self.producer.outbox is not None:
+            raise LocatedValueError(f"client {client}: with an outbox the relay publishes (with"
+                                    f" {DEFAULT_KAFKA_CLIENT}); remove producer.client or producer.outbox", where)
 
     def _check_dead_letter(self) -> None:
         dead_letter = self.consumer.dead_letter
