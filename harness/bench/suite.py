@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from harness.bench import checker, clusters, kafka_produce, rabbitmq_publish  # noqa: F401  (registration: one import per benchmark module)
+from harness.bench import checker, clusters, kafka_produce, latency_overhead, rabbitmq_publish  # noqa: F401  (registration: one import per benchmark module)
 from harness.bench.base import BENCHMARKS, BenchContext, Benchmark, Figure, Goal
 
 
