@@ -8,36 +8,6 @@ from harness.ledger.schema import SEQ_BITS
 
 SEQ_MASK = (1 << SEQ_BITS) - 1
 
-# One row per message id seen anywhere, with what the sends and the deliveries say about it.
-ID_OUTCOMES = """
-    WITH sent AS (
-        SELECT id,
-               bool_or(event = 'A') AS attempted,
-               bool_or(event = 'K') AS acked,
-               bool_or(event = 'E') AS errored
-        FROM sends GROUP BY id
-    ), received_at AS (
-        SELECT id, partition, "offset", count(*) AS deliveries,
-               count(*) FILTER (WHERE redelivered = 0) AS fresh
-        FROM deliveries GROUP BY ALL
-    ), received AS (
-        -- two-level grouping: much faster than count(DISTINCT (partition, "offset")) per id.
-        -- Without offsets (RabbitMQ queues) each delivery the broker did not flag as redelivered
-        -- is a stored copy: two such copies of one id are a publish duplicate.
-        SELECT id, sum(deliveries) AS deliveries,
-               count("offset") + coalesce(sum(fresh) FILTER (WHERE "offset" IS NULL), 0) AS positions
-        FROM received_at GROUP BY id
-    )
-    SELECT id,
-           coalesce(attempted, false) AS attempted,
-           coalesce(acked, false) AS acked,
-           coalesce(errored, false) AS errored,
-           coalesce(deliveries, 0) AS deliveries,
-           coalesce(positions, 0) AS positions
-    FROM sent FULL OUTER JOIN received USING (id)
-"""
-
-
 @register
 class DeliveryChecker:
     """Loss is acknowledged-but-never-delivered; an unacknowledged send never found is indeterminate, not lost."""
@@ -49,17 +19,13 @@ class DeliveryChecker:
     )
 
     def check(self, history: History) -> Finding:
-        history.conn.execute(f"CREATE OR REPLACE TEMP TABLE delivery_outcomes AS {ID_OUTCOMES}")
-        try:
-            return Finding(self.name, self._metrics(history), self._samples(history))
-        finally:
-            history.conn.execute("DROP TABLE IF EXISTS delivery_outcomes")
+        return Finding(self.name, self._metrics(history), self._samples(history))
 
     def _metrics(self, history: History) -> dict[str, int | float | None]:
-        (per_id,) = history.records("""
+        (per_id,) = history.records(f"""
             SELECT count(*) FILTER (WHERE attempted) AS attempted,
                    count(*) FILTER (WHERE acked) AS acknowledged,
-                   count(*) FILTER (WHERE errored AND NOT acked) AS failed,
+                   count(*) FILTER (WHERE NOT acked AND id IN (SELECT id FROM sends WHERE event = 'E')) AS failed,
                    count(*) FILTER (WHERE deliveries > 0) AS delivered,
                    coalesce(sum(deliveries), 0) AS deliveries,
                    count(*) FILTER (WHERE acked AND deliveries = 0) AS lost,
@@ -67,15 +33,13 @@ class DeliveryChecker:
                    count(*) FILTER (WHERE deliveries > 0 AND attempted AND NOT acked) AS recovered,
                    count(*) FILTER (WHERE attempted AND NOT acked AND deliveries = 0) AS indeterminate,
                    coalesce(sum(positions - 1) FILTER (WHERE positions > 0), 0) AS log_duplicates
-            FROM delivery_outcomes
+            FROM {history.table("messages")}
         """)
         # Per position, every delivery after the first is a redelivery; without offsets
         # (RabbitMQ) only the broker's redelivered flag can tell.
-        (redeliveries,) = history.sql("""
-            SELECT (count(*) FILTER (WHERE "offset" IS NOT NULL)
-                    - count(DISTINCT (partition, "offset")) FILTER (WHERE "offset" IS NOT NULL))
-                   + count(*) FILTER (WHERE "offset" IS NULL AND redelivered = 1)
-            FROM deliveries
+        (redeliveries,) = history.sql(f"""
+            SELECT (SELECT coalesce(sum(copies - 1), 0) FROM {history.table("positions")})
+                   + (SELECT count(*) FROM deliveries WHERE "offset" IS NULL AND redelivered = 1)
         """)[0]
         metrics: dict[str, int | float | None] = {name: int(value) for name, value in per_id.items()}
         metrics["redeliveries"] = int(redeliveries)
@@ -83,9 +47,10 @@ class DeliveryChecker:
         return metrics
 
     def _samples(self, history: History) -> dict[str, list[dict]]:
+        messages = history.table("messages")
         lost = history.records(f"""
             WITH lost AS (
-                SELECT id FROM delivery_outcomes WHERE acked AND deliveries = 0 ORDER BY id LIMIT {SAMPLE_LIMIT}
+                SELECT id FROM {messages} WHERE acked AND deliveries = 0 ORDER BY id LIMIT {SAMPLE_LIMIT}
             )
             SELECT id, id >> {SEQ_BITS} AS producer, id & {SEQ_MASK} AS seq,
                    arg_min(partition, ts_ns) FILTER (WHERE event = 'K') AS partition,
@@ -96,20 +61,20 @@ class DeliveryChecker:
         """)
         duplicated = history.records(f"""
             WITH duplicated AS (
-                SELECT id, positions, deliveries FROM delivery_outcomes
+                SELECT id, positions, deliveries, attempt_ns FROM {messages}
                 WHERE deliveries > 1 ORDER BY id LIMIT {SAMPLE_LIMIT}
             )
             SELECT d.id, d.positions, d.deliveries,
-                   (SELECT min(ts_ns) FROM sends s WHERE s.id = d.id AND s.event = 'A') AS sent_ns,
+                   d.attempt_ns AS sent_ns,
                    list(DISTINCT r.partition ORDER BY r.partition) AS partitions,
                    list(DISTINCT r."offset" ORDER BY r."offset") AS offsets,
                    min(r.ts_ns) AS delivered_ns, max(r.ts_ns) AS last_delivered_ns
             FROM duplicated d JOIN deliveries r USING (id)
-            GROUP BY d.id, d.positions, d.deliveries ORDER BY d.id
+            GROUP BY d.id, d.positions, d.deliveries, d.attempt_ns ORDER BY d.id
         """)
         unexpected = history.records(f"""
             WITH unexpected AS (
-                SELECT id FROM delivery_outcomes WHERE deliveries > 0 AND NOT attempted ORDER BY id LIMIT {SAMPLE_LIMIT}
+                SELECT id FROM {messages} WHERE deliveries > 0 AND NOT attempted ORDER BY id LIMIT {SAMPLE_LIMIT}
             )
             SELECT id, arg_min(partition, ts_ns) AS partition, arg_min("offset", ts_ns) AS "offset", min(ts_ns) AS ts_ns
             FROM deliveries SEMI JOIN unexpected USING (id) GROUP BY id ORDER BY id

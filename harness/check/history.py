@@ -10,6 +10,7 @@ from typing import Any
 
 import duckdb
 
+from harness.check.tables import SHARED
 from harness.ledger.schema import LEDGERS
 
 
@@ -28,6 +29,7 @@ class History:
         self.journal = journal if journal is not None else self.ledger_dir.parent / "faults.jsonl"
         self._conn: duckdb.DuckDBPyConnection | None = None
         self._spill: tempfile.TemporaryDirectory[str] | None = None
+        self._shared: set[str] = set()
 
     def __enter__(self) -> "History":
         self._spill = tempfile.TemporaryDirectory(prefix="aftershock-duckdb-")
@@ -50,6 +52,7 @@ class History:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+            self._shared.clear()
         if self._spill is not None:
             self._spill.cleanup()
             self._spill = None
@@ -59,6 +62,18 @@ class History:
         if self._conn is None:
             raise RuntimeError("History is not open: use it as a context manager")
         return self._conn
+
+    def table(self, name: str) -> str:
+        """The name of a shared table (harness.check.tables), built on first use."""
+        if name not in self._shared:
+            try:
+                for statement in SHARED[name]:
+                    self.conn.execute(statement)
+            except BaseException:
+                self.conn.execute(f"DROP TABLE IF EXISTS {name}")   # no half-built table for the next checker
+                raise
+            self._shared.add(name)
+        return name
 
     def sql(self, query: str, params: list[Any] | None = None) -> list[tuple]:
         return self.conn.execute(query, params).fetchall()

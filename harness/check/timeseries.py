@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from harness.check.base import Finding, register
 from harness.check.history import History
-from harness.check.latency import LATENCIES_NS
+from harness.check.latency import latencies_ns
 
 SERIES_LIMIT = 7200   # two hours of seconds
 
@@ -31,11 +31,11 @@ class TimeSeriesChecker:
             FROM acked FULL OUTER JOIN delivered USING (second)
             ORDER BY second LIMIT {SERIES_LIMIT}""")
         latency = history.records(f"""
-            WITH timed AS ({LATENCIES_NS})
+            WITH timed AS ({latencies_ns(history)})
             SELECT (attempt_ns - {origin}) // 1000000000 AS second,
-                   round(quantile_cont(produce_ns, 0.5) / 1e6, 1) AS produce_p50_ms,
-                   round(quantile_cont(produce_ns, 0.99) / 1e6, 1) AS produce_p99_ms,
-                   round(quantile_cont(e2e_ns, 0.5) / 1e6, 1) AS e2e_p50_ms,
-                   round(quantile_cont(e2e_ns, 0.99) / 1e6, 1) AS e2e_p99_ms
+                   round(quantile_cont(produce_ns, [0.5, 0.99])[1] / 1e6, 1) AS produce_p50_ms,
+                   round(quantile_cont(produce_ns, [0.5, 0.99])[2] / 1e6, 1) AS produce_p99_ms,
+                   round(quantile_cont(e2e_ns, [0.5, 0.99])[1] / 1e6, 1) AS e2e_p50_ms,
+                   round(quantile_cont(e2e_ns, [0.5, 0.99])[2] / 1e6, 1) AS e2e_p99_ms
             FROM timed GROUP BY ALL ORDER BY second LIMIT {SERIES_LIMIT}""")
         return Finding(self.name, {}, {"rates": rates, "latency": latency})
