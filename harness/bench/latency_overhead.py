@@ -214,7 +214,7 @@ class RecordedPath:
 
     def phase(self, pace: Pace) -> Phase:
         from harness.check.history import History
-        from harness.check.latency import LATENCIES_NS
+        from harness.check.latency import latencies_ns
         from harness.consumers import ConsumerGroup
         from harness.load.process import LoadProcess
 
@@ -225,7 +225,7 @@ class RecordedPath:
 
         def undelivered() -> int:
             with History(ledger_dir) as history:
-                (count,) = history.sql(f"SELECT count(*) FROM ({LATENCIES_NS}) WHERE e2e_ns IS NULL")[0]
+                (count,) = history.sql(f"SELECT count(*) FROM ({latencies_ns(history)}) WHERE e2e_ns IS NULL")[0]
             return int(count)
 
         with ConsumerGroup(self.cluster, self.scenario.consumer, phase_dir, self.runtime.run_id, self.scenario.seed):
@@ -244,5 +244,5 @@ class RecordedPath:
             (stale,) = history.sql("SELECT count(*) FROM deliveries WHERE ts_ns < ?", [start])[0]
             if stale:
                 raise BenchmarkFailed(f"{stale} messages of an earlier phase were delivered again: see {phase_dir / 'consumers'}")
-            rows = history.sql(f"SELECT e2e_ns FROM ({LATENCIES_NS}) WHERE attempt_ns >= ?", [start + int(pace.skip * 1e9)])
+            rows = history.sql(f"SELECT e2e_ns FROM ({latencies_ns(history)}) WHERE attempt_ns >= ?", [start + int(pace.skip * 1e9)])
         return Phase(np.array([row[0] for row in rows], dtype=np.int64), int(sent))

@@ -7,24 +7,9 @@ from harness.check.history import History
 
 QUANTILES = (("p50", 0.50), ("p95", 0.95), ("p99", 0.99))
 
-# Self-contained, for callers without a shared per-id table (harness.bench.latency_overhead).
-LATENCIES_NS = """
-    WITH sent AS (
-        SELECT id,
-               min(ts_ns) FILTER (WHERE event = 'A') AS attempt_ns,
-               min(ts_ns) FILTER (WHERE event = 'K') AS ack_ns
-        FROM sends GROUP BY id
-    ), received AS (
-        SELECT id, min(ts_ns) AS delivered_ns FROM deliveries GROUP BY id
-    )
-    SELECT id, attempt_ns, ack_ns - attempt_ns AS produce_ns, delivered_ns - attempt_ns AS e2e_ns
-    FROM sent LEFT JOIN received USING (id)
-    WHERE attempt_ns IS NOT NULL
-"""
-
-
 def latencies_ns(history: History) -> str:
-    """LATENCIES_NS from the History's shared per-id table: the same rows without regrouping the ledger."""
+    """Per sent id: produce and end-to-end latency, from the History's shared per-id table (no
+    regrouping of the ledger). Also read by harness.bench.latency_overhead."""
     return f"""
         SELECT id, attempt_ns, ack_ns - attempt_ns AS produce_ns, delivered_ns - attempt_ns AS e2e_ns
         FROM {history.table("messages")} WHERE attempt_ns IS NOT NULL
