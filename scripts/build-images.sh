@@ -1,22 +1,26 @@
 #!/usr/bin/env bash
-# Builds the image the Docker runtime runs its nodes in when AFTERSHOCK_IMAGES=local, without any
-# image registry: a Debian base made by debootstrap from Debian's package mirror (a package
-# registry), with a JRE and rabbitmq-server from Debian's packages, imported with `docker import`.
-# The Kafka jars, the Toxiproxy binary and each run's files are mounted at run time from the cache
-# and the run directory, so one image serves every node. Idempotent: skips an image already built.
+# Builds, without any image registry, the images the Docker runtime runs its nodes from when
+# AFTERSHOCK_IMAGES=local (the tests set it), and that docker-compose.yml can use in place of the
+# official ones: aftershock/kafka:local, aftershock/rabbitmq:local and aftershock/toxiproxy:local,
+# stand-ins that keep apache/kafka's, rabbitmq:3-management's and ghcr.io/shopify/toxiproxy's
+# contracts (targets/*/image/). They are built on a base, aftershock/node:1: Debian made by
+# debootstrap from Debian's package mirror (a package registry), with a JRE and rabbitmq-server from
+# Debian's packages, imported with `docker import`; the Kafka jars and the Toxiproxy binary come from
+# the install step's cache. With a registry, the official images need none of this (`docker pull`).
+# Idempotent: skips an image already built from the same sources.
 # Usage: scripts/build-images.sh   (DOCKER_HOST selects the engine)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE=${AFTERSHOCK_CACHE:-$HOME/.cache/aftershock}
 MIRROR=${AFTERSHOCK_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SUITE=bookworm
-IMAGE=$(sed -n 's/^LOCAL_IMAGE = "\(.*\)"/\1/p' harness/runtimes/docker.py)
+IMAGE=aftershock/node:1   # the base of the stand-ins; no node runs in it directly
 PACKAGES="openjdk-17-jre-headless rabbitmq-server procps iproute2 ca-certificates"
 
 command -v docker >/dev/null || { echo "error: docker client not found: run make install-docker" >&2; exit 2; }
 docker info >/dev/null 2>&1 || { echo "error: no Docker engine at ${DOCKER_HOST:-the default socket}" >&2; exit 2; }
 
-# Stand-ins for the compose file's official images: `build_compose_image NAME DIR PAYLOAD...` copies
+# Stand-ins for the official images: `build_compose_image NAME DIR PAYLOAD...` copies
 # DIR's Dockerfile and scripts and the payload into a context and builds NAME on the node image.
 build_compose_image() {
   local name=$1 dir=$2; shift 2

@@ -11,7 +11,7 @@ import requests
 
 from harness.errors import ClusterError, EnvironmentProblem
 from harness.paths import cache_dir
-from harness.runtimes.base import NodeProcess, ProcessSpec
+from harness.runtimes.base import ImageContract, NodeProcess, ProcessSpec
 from harness.wait import wait_until
 
 log = logging.getLogger("aftershock")
@@ -72,17 +72,16 @@ class ToxiproxyServer:
     as the brokers'. `bind_host`/`dial_host` and `next_port` tell the proxies where to listen."""
 
     def __init__(self, runtime: Any, run_dir: Path) -> None:
-        binary = str(toxiproxy_binary())
         log_path = run_dir / "toxiproxy.log"
-        if getattr(runtime, "proxy_node", None) is not None:   # the docker runtime
+        if getattr(runtime, "proxy_node", None) is not None:   # the docker runtime: Toxiproxy's image
             self.bind_host, self.dial_host, self.port = "0.0.0.0", runtime.address(runtime.proxy_node), API_PORT
-            spec = ProcessSpec(name="toxiproxy", argv=[binary, "-host", "0.0.0.0", "-port", str(API_PORT)],
-                               log_path=log_path, node=runtime.proxy_node)
+            image = ImageContract(role="toxiproxy", command=["-host=0.0.0.0", f"-port={API_PORT}"])
+            spec = ProcessSpec(name="toxiproxy", argv=[], log_path=log_path, node=runtime.proxy_node, image=image)
         else:
             self.bind_host = self.dial_host = "127.0.0.1"
             self.port = runtime.free_port()
-            spec = ProcessSpec(name="toxiproxy", argv=[binary, "-host", "127.0.0.1", "-port", str(self.port)],
-                               log_path=log_path)
+            spec = ProcessSpec(name="toxiproxy", argv=[str(toxiproxy_binary()), "-host", "127.0.0.1",
+                                                       "-port", str(self.port)], log_path=log_path)
         self.next_port = runtime.free_port
         self.log_path = log_path
         self.process: NodeProcess = runtime.process(spec)

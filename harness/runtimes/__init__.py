@@ -39,7 +39,7 @@ class DockerKind:
     def runtime(self, run_id: str, network: Any, run_dir: Path) -> Runtime:
         from harness.runtimes.docker import DockerRuntime
 
-        return DockerRuntime(run_id, network, mounts=[run_dir])
+        return DockerRuntime(run_id, network)
 
 
 class ComposeKind:

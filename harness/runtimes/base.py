@@ -8,6 +8,19 @@ from typing import Protocol
 
 
 @dataclass(frozen=True)
+class ImageContract:
+    """How a node runs from its broker's own image (the Docker runtime): what the image's entrypoint
+    reads (environment, files mounted in), the names it must resolve, and which image it is."""
+
+    role: str                                                  # kafka, rabbitmq, toxiproxy: picks the image
+    env: dict[str, str] = field(default_factory=dict)
+    mounts: dict[str, Path] = field(default_factory=dict)      # container path -> host path
+    hosts: dict[str, str] = field(default_factory=dict)        # extra /etc/hosts entries: name -> address
+    hostname: str | None = None                                # None: the spec's name
+    command: list[str] | None = None                           # arguments to the entrypoint; None: the image's
+
+
+@dataclass(frozen=True)
 class ProcessSpec:
     """Everything needed to (re)start one node or client process."""
 
@@ -17,6 +30,7 @@ class ProcessSpec:
     env: dict[str, str] = field(default_factory=dict)
     cwd: Path | None = None
     node: int | None = None   # broker node number: where isolation applies, it runs in that node's namespace
+    image: ImageContract | None = None   # set by targets on runtimes that run images (`runs_images`); argv unused then
 
 
 class NodeProcess(Protocol):
@@ -43,6 +57,8 @@ class Runtime(Protocol):
 
     run_id: str
     isolated: bool   # nodes in their own network namespaces (addresses differ per node)
+    # A runtime with `runs_images = True` (docker) runs each node from its broker's image: targets
+    # then describe nodes by an ImageContract instead of a host command line.
 
     def process(self, spec: ProcessSpec) -> NodeProcess: ...
     def free_port(self) -> int: ...

@@ -1,9 +1,9 @@
 """Broker nodes as containers, through the Docker SDK: one container per node on the run's own
 Docker network (ContainerNetwork), every container labelled with the run id.
 
-A node runs exactly the command the local runtime would run, in an image that has what the host
-has (a JRE, rabbitmq-server): the run directory, the install cache and the repository are mounted
-at the same paths, so targets need not know which runtime they are on. Faults act on the
+Each node runs from its broker's own image (apache/kafka, rabbitmq, toxiproxy, or the local
+stand-ins: harness.runtimes.images), configured through the image's contract, which the target
+describes in the spec's ImageContract (environment, mounted files, host names). Faults act on the
 container (SIGKILL, SIGTERM, the cgroup freezer) and partitions are iptables rules entered in the
 container's network namespace, as on the local runtime.
 """
@@ -14,18 +14,16 @@ import logging
 import os
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 from harness.errors import ClusterError, EnvironmentProblem
 from harness.network.containers import PROXY_NODE
-from harness.paths import REPO, cache_dir
-from harness.runtimes.base import ProcessSpec
+from harness.runtimes.base import ImageContract, ProcessSpec
+from harness.runtimes.images import image_set, require_image
 
 log = logging.getLogger("aftershock")
 
 LABEL = "dev.aftershock.run"
-LOCAL_IMAGE = "aftershock/node:1"
 PAUSE_ATTEMPTS = 5
 
 
@@ -48,19 +46,6 @@ def engine() -> Any:
     return client
 
 
-def node_image(client: Any) -> str:
-    """The image nodes run in: AFTERSHOCK_IMAGE, or the locally built one (`make images`)."""
-    image = os.environ.get("AFTERSHOCK_IMAGE", LOCAL_IMAGE)
-    from docker.errors import ImageNotFound
-
-    try:
-        client.images.get(image)
-    except ImageNotFound:
-        raise EnvironmentProblem(f"image {image} not found in the engine: run `make images` (builds it offline)"
-                                 " or set AFTERSHOCK_IMAGE") from None
-    return image
-
-
 class DockerProcess:
     """One node's container; created on first start, started again after a kill (same address)."""
 
@@ -78,7 +63,8 @@ class DockerProcess:
             raise RuntimeError(f"{self.name} is already running")
         if self.container is None:
             self.container = self.runtime.create(self.spec)
-        log.info("start %s (container %s): %s", self.name, self.container.name, " ".join(self.spec.argv))
+        log.info("start %s (container %s, image %s)", self.name, self.container.name,
+                 self.container.attrs.get("Config", {}).get("Image", "?"))
         since = int(time.time())
         self.container.start()
         self._paused = False
@@ -183,23 +169,32 @@ class DockerRuntime:
     """Containers on the run's ContainerNetwork; `address(i)` is node i's fixed address there."""
 
     name = "docker"
+    runs_images = True   # targets describe nodes by their image's contract (ProcessSpec.image)
 
-    def __init__(self, run_id: str, network: Any, mounts: list[Path] | None = None) -> None:
+    def __init__(self, run_id: str, network: Any) -> None:
         if network is None:
             raise ClusterError("the docker runtime needs its container network")
         self.run_id = run_id
-        self.network = network           # harness.runtimes.container_network.ContainerNetwork
+        self.network = network           # harness.network.containers.ContainerNetwork
         self.client = network.client
         self.isolated = True
-        self.image = node_image(self.client)
+        self.images = image_set()                 # role -> image (AFTERSHOCK_IMAGES)
+        self._checked: set[str] = set()
         self.proxy_node = PROXY_NODE              # Toxiproxy runs as a container at this slot's address
         self.client_host = network.client_address  # the host, as containers on the run network reach it
-        self.mounts = sorted({str(Path(m).resolve()) for m in [*(mounts or []), cache_dir(), REPO]})
         self.processes: list[DockerProcess] = []
 
     def process(self, spec: ProcessSpec) -> DockerProcess:
         if spec.node is None:
             raise ClusterError(f"{spec.name}: only broker nodes run in containers; clients stay local")
+        if spec.image is None or spec.image.role not in self.images:
+            raise ClusterError(f"{spec.name}: the docker runtime runs nodes from their broker's image"
+                               f" ({', '.join(self.images)}); this node names none of them")
+        image = self.images[spec.image.role]
+        if image not in self._checked:   # before any container starts: a missing image fails the run at once
+            require_image(self.client, image)
+            log.info("%s nodes run from image %s", spec.image.role, image)
+            self._checked.add(image)
         proc = DockerProcess(spec, self)
         self.processes.append(proc)
         self.network.register(spec.node, proc)
@@ -207,11 +202,14 @@ class DockerRuntime:
 
     def create(self, spec: ProcessSpec) -> Any:
         api = self.client.api
-        binds = {path: {"bind": path, "mode": "rw"} for path in self.mounts}
+        contract: ImageContract = spec.image  # type: ignore[assignment]  # process() checked it
+        binds = [f"{host.resolve()}:{path}:rw" for path, host in contract.mounts.items()]
         created = api.create_container(
-            self.image, command=spec.argv, environment=spec.env, working_dir=str(spec.cwd) if spec.cwd else None,
-            name=f"as-{self.network.tag}-{spec.name}", hostname=spec.name, labels={LABEL: self.run_id},
-            host_config=api.create_host_config(binds=binds, init=False, cap_add=["NET_ADMIN"]),
+            self.images[contract.role], command=contract.command, environment=contract.env,
+            name=f"as-{self.network.tag}-{spec.name}", hostname=contract.hostname or spec.name,
+            labels={LABEL: self.run_id},
+            host_config=api.create_host_config(binds=binds, init=False, cap_add=["NET_ADMIN"],
+                                               extra_hosts=contract.hosts or None),
             networking_config=api.create_networking_config({self.network.name: api.create_endpoint_config(
                 ipv4_address=self.network.address(spec.node))}),
         )
@@ -226,6 +224,10 @@ class DockerRuntime:
 
     def address(self, node: int) -> str:
         return self.network.address(node)
+
+    def image(self, node: int) -> str:
+        """The image node i runs from."""
+        return self.images[self.network.member(node).spec.image.role]
 
     def free_port(self) -> int:
         """Every container has its own address: ports never collide across nodes or runs."""

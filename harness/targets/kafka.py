@@ -20,6 +20,7 @@ from harness.paths import REPO, cache_dir
 from harness.runtimes.base import NodeProcess, ProcessSpec, Runtime
 from harness.scenario.model import ConsumerSpec, KafkaTarget
 from harness.targets import kafka_cds
+from harness.targets.kafka_image import DATA_DIR, kafka_contract
 from harness.targets.base import register_target
 from harness.targets.routes import ClientRoutes
 from harness.wait import wait_until
@@ -68,6 +69,9 @@ class KafkaCluster:
         self.dir = run_dir / "nodes"
         # A cluster brought up by someone else (compose): nothing to configure, clients dial what it publishes.
         self.external = bool(getattr(runtime, "external", False))
+        # A runtime that runs images (docker): nodes are apache/kafka containers configured by KAFKA_* variables.
+        self.in_image = bool(getattr(runtime, "runs_images", False))
+        self.cluster_id = _cluster_id()
         ids = range(1, spec.nodes + 1)
         if self.external:
             self.classpath = ""
@@ -75,7 +79,7 @@ class KafkaCluster:
             self.controller_ports = {}
             endpoints = {i: runtime.endpoint(i) for i in ids}  # type: ignore[attr-defined]
         else:
-            self.classpath = kafka_classpath()
+            self.classpath = "" if self.in_image else kafka_classpath()
             self.broker_ports = {i: runtime.free_port() for i in ids}
             self.controller_ports = {i: runtime.free_port() for i in ids}
             endpoints = {i: (runtime.address(i), port) for i, port in self.broker_ports.items()}
@@ -112,7 +116,7 @@ class KafkaCluster:
             "controller.listener.names": "CONTROLLER",
             "inter.broker.listener.name": "PLAINTEXT",
             "listener.security.protocol.map": ",".join(f"{name}:PLAINTEXT" for name in listeners),
-            "log.dirs": self.dir / f"kafka-{i}" / "data",
+            "log.dirs": DATA_DIR if self.in_image else self.dir / f"kafka-{i}" / "data",
             "auto.create.topics.enable": "false",
             "offsets.topic.replication.factor": min(3, n),
             "offsets.topic.num.partitions": 6,  # the default 50 takes long to create on 2 cores
@@ -129,6 +133,9 @@ class KafkaCluster:
         node_dir = self.dir / f"kafka-{i}"
         if self.external:
             return ProcessSpec(name=f"kafka-{i}", argv=[], log_path=node_dir / "node.log", node=i)
+        if self.in_image:
+            contract = kafka_contract(self.node_properties(i), self.cluster_id, self.spec.heap, node_dir / "data")
+            return ProcessSpec(name=f"kafka-{i}", argv=[], log_path=node_dir / "node.log", node=i, image=contract)
         heap = self.spec.heap
         argv = [
             "java", *self.jvm_extra, f"-Xms{heap}", f"-Xmx{heap}", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
@@ -146,7 +153,9 @@ class KafkaCluster:
                 self._check_alive()
                 self._remove_earlier_topics([self.spec.topic.name])
             else:
-                self._format()
+                self._write_properties()
+                if not self.in_image:   # the image's entrypoint formats its storage itself
+                    self._format()
                 for node in self.nodes.values():
                     node.start()
             self._wait_ready()
@@ -168,16 +177,25 @@ class KafkaCluster:
                     node.resume()
                 node.kill()
 
-    def _format(self) -> None:
-        cluster_id = _cluster_id()
-        procs = []
+    def _write_properties(self) -> None:
+        """Each node's server.properties (in an image, the record of what its KAFKA_* variables say)
+        and its data directory, which an image's non-root user (apache/kafka's appuser) must write."""
         for i in self.nodes:
             node_dir = self.dir / f"kafka-{i}"
             (node_dir / "data").mkdir(parents=True, exist_ok=True)
+            if self.in_image:
+                (node_dir / "data").chmod(0o777)
+            (node_dir / "server.properties").write_text(
+                "".join(f"{k}={v}\n" for k, v in self.node_properties(i).items()))
+
+    def _format(self) -> None:
+        procs = []
+        for i in self.nodes:
+            node_dir = self.dir / f"kafka-{i}"
             props = node_dir / "server.properties"
-            props.write_text("".join(f"{k}={v}\n" for k, v in self.node_properties(i).items()))
             argv = ["java", *self.jvm_extra, "-Xmx256m", "-XX:TieredStopAtLevel=1", f"-Dlog4j.configuration=file:{LOG4J}",
-                    "-cp", self.classpath, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", f"--config={props}"]
+                    "-cp", self.classpath, "kafka.tools.StorageTool", "format", f"--cluster-id={self.cluster_id}",
+                    f"--config={props}"]
             log.info("format kafka-%d: %s", i, " ".join(argv))
             out = open(node_dir / "format.log", "wb")
             procs.append((i, subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT), out))
@@ -407,8 +425,9 @@ class KafkaCluster:
     def versions(self) -> dict[str, str]:
         import kafka
 
-        if self.external:
-            return {"kafka": f"compose image {self.runtime.image(1)}", "kafka-python": kafka.__version__}  # type: ignore[attr-defined]
+        if self.external or self.in_image:
+            where = "compose image" if self.external else "image"
+            return {"kafka": f"{where} {self.runtime.image(1)}", "kafka-python": kafka.__version__}  # type: ignore[attr-defined]
         return {"kafka": kafka_version(), "kafka-python": kafka.__version__}
 
 

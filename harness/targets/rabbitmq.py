@@ -3,6 +3,8 @@
 Each node gets its own name, AMQP and distribution ports, data, log and config; all share one
 Erlang cookie (in a per-run HOME) and one per-run epmd port, so runs never see each other.
 The scripts in /usr/lib/rabbitmq/bin are run directly: the /usr/sbin wrappers switch user.
+On the Docker runtime each node is instead a rabbitmq image's container (rabbit@rabbit-i, configured
+through the image's contract: cookie variable, conf.d file), clustered the same way.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any, Iterator, Sequence
 
 from harness.errors import ClusterError, EnvironmentProblem
 from harness.paths import REPO
-from harness.runtimes.base import NodeProcess, ProcessSpec, Runtime
+from harness.runtimes.base import ImageContract, NodeProcess, ProcessSpec, Runtime
 from harness.scenario.model import ConsumerSpec, RabbitTarget
 from harness.targets.base import register_target
 from harness.targets.routes import ClientRoutes
@@ -31,6 +33,7 @@ CONSUMER_APP = REPO / "targets" / "consumers" / "rabbitmq_consumer.py"
 READY_TIMEOUT = 120.0
 CTL_TIMEOUT = 60.0
 AMQP_PORT = 5672   # where a compose-managed node listens inside its container
+CONF_D = "/etc/rabbitmq/conf.d/90-aftershock.conf"   # in an image: read after the image's own defaults
 QUERY_TIMEOUT = 10.0
 
 
@@ -64,11 +67,20 @@ class RabbitCluster:
         ids = range(1, spec.nodes + 1)
         # A cluster brought up by someone else (compose): its nodes, names and cookie are its own.
         self.external = bool(getattr(runtime, "external", False))
+        # A runtime that runs images (docker): each node is a rabbitmq image's rabbit@<hostname>,
+        # with the image's own epmd and ports; only the client listener is the run's.
+        self.in_image = bool(getattr(runtime, "runs_images", False))
+        self.cookie = secrets.token_hex(16).upper()
         if self.external:
             self.version = f"compose image {runtime.image(1)}"  # type: ignore[attr-defined]
             self.node_names = {i: f"rabbit@{runtime.hostname(i)}" for i in ids}  # type: ignore[attr-defined]
             self.endpoints = {i: runtime.endpoint(i, AMQP_PORT) for i in ids}  # type: ignore[attr-defined]
             self.amqp_ports = {i: port for i, (_, port) in self.endpoints.items()}
+        elif self.in_image:
+            self.version = ""   # the image's, told by versions() once the nodes exist
+            self.node_names = {i: f"rabbit@rabbit-{i}" for i in ids}
+            self.amqp_ports = {i: runtime.free_port() for i in ids}
+            self.endpoints = {i: (runtime.address(i), self.amqp_ports[i]) for i in ids}
         else:
             self.version = rabbitmq_version()
             tag = runtime.run_id.replace("-", "")
@@ -97,7 +109,7 @@ class RabbitCluster:
 
     def _env(self, i: int) -> dict[str, str]:
         """What the rabbitmq processes beside node i (the node, its epmd, rabbitmqctl) share."""
-        if self.external:
+        if self.external or self.in_image:
             return {}  # rabbitmqctl runs in the node's container, with its cookie
         env = {"HOME": str(self.home), "ERL_EPMD_PORT": str(self.epmd_port),
                "RABBITMQ_USE_LONGNAME": "true" if self.runtime.isolated else "false"}
@@ -109,6 +121,9 @@ class RabbitCluster:
         node_dir = self.dir / f"rabbit-{i}"
         if self.external:
             return ProcessSpec(name=f"rabbitmq-{i}", argv=[], log_path=node_dir / "node.log", node=i)
+        if self.in_image:
+            return ProcessSpec(name=f"rabbit-{i}", argv=[], log_path=node_dir / "node.log", node=i,
+                               image=self._contract(i))
         env = {
             **self._env(i),
             "RABBITMQ_NODENAME": self.node_names[i],
@@ -125,6 +140,15 @@ class RabbitCluster:
         return ProcessSpec(name=f"rabbit-{i}", argv=[str(RABBIT_BIN / "rabbitmq-server")],
                            log_path=node_dir / "node.log", env=env, node=i)
 
+    def _contract(self, i: int) -> ImageContract:
+        """The official image's contract: the cookie in RABBITMQ_ERLANG_COOKIE, the node's config in
+        conf.d, its name from its host name, the other nodes' names resolvable at their addresses."""
+        return ImageContract(
+            role="rabbitmq", hostname=f"rabbit-{i}",
+            env={"RABBITMQ_ERLANG_COOKIE": self.cookie, "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": self._erl_args()},
+            mounts={CONF_D: self.dir / f"rabbit-{i}" / "rabbitmq.conf"},
+            hosts={f"rabbit-{j}": self.runtime.address(j) for j in range(1, self.spec.nodes + 1)})
+
     def _erl_args(self) -> str:
         args = f"-kernel net_ticktime {self.spec.net_ticktime}"
         if self.spec.dead_letter_confirm_timeout is not None:
@@ -133,10 +157,15 @@ class RabbitCluster:
         return args
 
     def _write_files(self) -> None:
+        if self.in_image:
+            for i in self.nodes:
+                (self.dir / f"rabbit-{i}").mkdir(parents=True, exist_ok=True)
+                (self.dir / f"rabbit-{i}" / "rabbitmq.conf").write_text(render_conf(self.node_conf(i)))
+            return
         self.home.mkdir(parents=True, exist_ok=True)
         cookie = self.home / ".erlang.cookie"
         if not cookie.exists():
-            cookie.write_text(secrets.token_hex(16).upper())
+            cookie.write_text(self.cookie)
             cookie.chmod(0o400)
         for i in self.nodes:
             node_dir = self.dir / f"rabbit-{i}"
@@ -206,7 +235,8 @@ class RabbitCluster:
             node.request_stop()
         for node in self.nodes.values():
             node.terminate(timeout=30)
-        self._stop_epmd()
+        if not self.in_image:   # an image's epmd lives and dies with its container
+            self._stop_epmd()
 
     def _stop_epmd(self) -> None:
         """epmd outlives the nodes that started it; this run's epmd listens on this run's port
@@ -231,7 +261,8 @@ class RabbitCluster:
 
     def ctl(self, i: int, *args: str, check: bool = True, timeout: float = CTL_TIMEOUT) -> subprocess.CompletedProcess[str]:
         """rabbitmqctl against node i, as this run (its cookie, its epmd)."""
-        ctl = "rabbitmqctl" if self.external else str(RABBIT_BIN / "rabbitmqctl")  # the image's own, on its PATH
+        in_container = self.external or self.in_image
+        ctl = "rabbitmqctl" if in_container else str(RABBIT_BIN / "rabbitmqctl")  # the image's own, on its PATH
         argv = [*self.runtime.exec_prefix(i, self._env(i)), ctl, "-n", self.node_names[i], *args]
         log.info("run %s", " ".join(argv))
         env = {**os.environ, **self._env(i), "AFTERSHOCK_RUN_ID": self.runtime.run_id}
@@ -241,7 +272,7 @@ class RabbitCluster:
             raise ClusterError(f"rabbitmqctl {' '.join(args)} on rabbit-{i} did not answer in {timeout:g}s") from None
         if check and done.returncode != 0:
             raise ClusterError(f"rabbitmqctl {' '.join(args)} on rabbit-{i} failed: {done.stderr.strip()[-1000:]}")
-        if self.external:
+        if in_container:
             # The image's RABBITMQ_ERLANG_COOKIE reaches `docker exec` too, and rabbitmqctl warns about
             # it on stdout, ahead of the JSON or table it was asked for.
             done.stdout = "".join(line for line in done.stdout.splitlines(keepends=True)
@@ -365,7 +396,8 @@ class RabbitCluster:
     def versions(self) -> dict[str, str]:
         import pika
 
-        return {"rabbitmq": self.version, "pika": pika.__version__}
+        version = f"image {self.runtime.image(1)}" if self.in_image else self.version  # type: ignore[attr-defined]
+        return {"rabbitmq": version, "pika": pika.__version__}
 
 
 def _node_of_pid(pid: str) -> str:

@@ -59,10 +59,14 @@ DOCKERD_SOCKET = "/run/aftershock-dockerd.sock"
 
 @pytest.fixture(scope="session")
 def docker_engine() -> Iterator[str]:
-    """A Docker engine with the node image: the one DOCKER_HOST names if it answers, else Debian's
+    """A Docker engine with the brokers' images: the one DOCKER_HOST names if it answers, else Debian's
     dockerd started here on a private socket (data under the cache, so images survive the session)
-    and stopped afterwards. Skips, saying why, only where dockerd cannot run at all."""
+    and stopped afterwards. Skips, saying why, only where dockerd cannot run at all. The official
+    images cannot be pulled on the test machines: nodes run from the local stand-ins `make images`
+    builds (AFTERSHOCK_IMAGES=local), unless the environment chooses otherwise."""
     from harness.paths import cache_dir
+
+    os.environ.setdefault("AFTERSHOCK_IMAGES", "local")
 
     started = None
     if not _engine_answers(os.environ.get("DOCKER_HOST")):

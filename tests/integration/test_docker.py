@@ -67,9 +67,10 @@ def test_kafka_on_containers_sees_every_fault_kind(tmp_path: Path) -> None:
     run_id = "as-d0c4e7a1"
     spec = KafkaTarget(kind="kafka", nodes=3, broker_config={"min.insync.replicas": 2})
     with ContainerNetwork(engine(), run_id, [1, 2, 3]) as network, \
-            DockerRuntime(run_id, network, mounts=[tmp_path]) as runtime, \
+            DockerRuntime(run_id, network) as runtime, \
             KafkaCluster(spec, runtime, tmp_path) as cluster:
         assert labelled(run_id), "the run's containers and network carry its label"
+        assert cluster.nodes[1].container.attrs["Config"]["Image"] == runtime.images["kafka"]  # the broker's image
         node1 = cluster.nodes[1]
         port1 = cluster.broker_ports[1]
         # partition: node 2 can no longer reach node 1; heal restores it
@@ -122,14 +123,16 @@ def test_toxiproxy_runs_as_a_container_on_the_run_network(tmp_path: Path) -> Non
     from harness.network.toxiproxy import ToxiproxyServer
     from harness.runtimes.docker import DockerRuntime, engine
     from harness.scenario.fault_specs import ToxicFault
-    from harness.runtimes.base import ProcessSpec
+    from harness.runtimes.base import ImageContract, ProcessSpec
     from tests.integration.test_network import Echo, Env, round_trip_ms
 
     run_id = "as-d0c4e7a2"
     with ContainerNetwork(engine(), run_id, [1]) as network, DockerRuntime(run_id, network) as runtime:
         server = socketserver.ThreadingTCPServer((network.client_address, 0), Echo)
         threading.Thread(target=server.serve_forever, daemon=True).start()
-        node = runtime.process(ProcessSpec(name="idle-1", argv=["sleep", "600"], log_path=tmp_path / "idle.log", node=1))
+        # node 1: any container to partition (a second Toxiproxy, idle)
+        idle = ImageContract(role="toxiproxy", command=["-host=0.0.0.0"])
+        node = runtime.process(ProcessSpec(name="idle-1", argv=[], log_path=tmp_path / "idle.log", node=1, image=idle))
         try:
             with ToxiproxyServer(runtime, tmp_path) as toxiproxy:
                 assert toxiproxy.dial_host == network.address(PROXY_NODE)
@@ -169,6 +172,8 @@ def test_same_verdict_on_containers_as_on_local_processes(tmp_path: Path, name: 
     assert code == 0 and results["counts"]["lost"] == 0
     assert all(f["error"] is None for f in results["faults"])
     assert json.loads((tmp_path / "run" / "scenario.resolved.json").read_text())["runtime"] == "docker"
+    broker = name.split("-")[0]
+    assert results["versions"][broker].startswith("image "), results["versions"]   # run from the broker's image
     assert labelled(results["run_id"]) == []
 
 

@@ -1,14 +1,16 @@
 #!/bin/sh
 # apache/kafka's environment contract: KAFKA_FOO_BAR=v becomes foo.bar=v in server.properties
-# (a double underscore stands for '-', a triple one for '_'); CLUSTER_ID formats the storage once.
+# (as apache/kafka reads them: a double underscore stands for '_', a triple one for '-'); CLUSTER_ID
+# formats the storage once.
 set -eu
 config=/opt/kafka/config/server.properties
 : > "$config"
 env | while IFS='=' read -r key value; do
   case "$key" in
-    KAFKA_HEAP_OPTS|KAFKA_OPTS|KAFKA_JVM_PERFORMANCE_OPTS|KAFKA_LOG4J_OPTS|KAFKA_GC_LOG_OPTS|KAFKA_JMX_OPTS) ;;
+    KAFKA_VERSION|KAFKA_HEAP_OPTS|KAFKA_OPTS|KAFKA_JVM_PERFORMANCE_OPTS|KAFKA_LOG4J_OPTS|KAFKA_GC_LOG_OPTS|KAFKA_JMX_OPTS) ;;
+    KAFKA_LOG4J_ROOT_LOGLEVEL|KAFKA_LOG4J_LOGGERS|KAFKA_TOOLS_LOG4J_LOGLEVEL|KAFKA_JMX_HOSTNAME|KAFKA_JMX_PORT) ;;
     KAFKA_*)
-      name=$(printf '%s' "${key#KAFKA_}" | tr 'A-Z' 'a-z' | sed -e 's/___/\x01/g' -e 's/__/-/g' -e 's/_/./g' -e 's/\x01/_/g')
+      name=$(printf '%s' "${key#KAFKA_}" | tr 'A-Z' 'a-z' | sed -e 's/___/\x01/g' -e 's/__/\x02/g' -e 's/_/./g' -e 's/\x01/-/g' -e 's/\x02/_/g')
       printf '%s=%s\n' "$name" "$value" >> "$config" ;;
   esac
 done

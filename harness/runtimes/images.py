@@ -1,0 +1,51 @@
+"""Which image each kind of node runs from on the Docker runtime: the official images (the default,
+pulled by the user), or the local stand-ins `make images` builds without a registry
+(AFTERSHOCK_IMAGES=local). AFTERSHOCK_<ROLE>_IMAGE overrides one, as for docker-compose.yml."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping
+
+from harness.errors import EnvironmentProblem
+
+ROLES = ("kafka", "rabbitmq", "toxiproxy")
+SETS = ("official", "local")
+
+
+def official_images() -> dict[str, str]:
+    from harness.network.toxiproxy import TOXIPROXY_VERSION
+    from harness.targets.kafka import kafka_version
+
+    return {"kafka": f"apache/kafka:{kafka_version()}", "rabbitmq": "rabbitmq:3-management",
+            "toxiproxy": f"ghcr.io/shopify/toxiproxy:{TOXIPROXY_VERSION}"}
+
+
+def local_images() -> dict[str, str]:
+    return {role: f"aftershock/{role}:local" for role in ROLES}
+
+
+def image_set(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """role -> image, as AFTERSHOCK_IMAGES (and any AFTERSHOCK_<ROLE>_IMAGE) choose."""
+    chosen = environ.get("AFTERSHOCK_IMAGES", "official")
+    if chosen not in SETS:
+        raise EnvironmentProblem(f"AFTERSHOCK_IMAGES={chosen!r}: use official (apache/kafka, rabbitmq, toxiproxy"
+                                 " from their registries) or local (the stand-ins `make images` builds)")
+    images = official_images() if chosen == "official" else local_images()
+    return {role: environ.get(f"AFTERSHOCK_{role.upper()}_IMAGE", image) for role, image in images.items()}
+
+
+def require_image(client: Any, image: str, environ: Mapping[str, str] = os.environ) -> None:
+    """Exit 2 with the way to get `image` when the engine does not have it: the harness never pulls."""
+    from docker.errors import ImageNotFound
+
+    try:
+        client.images.get(image)
+    except ImageNotFound:
+        where = environ.get("DOCKER_HOST", "the default Docker socket")
+        if image.startswith("aftershock/"):
+            how = "run `make images` (builds the local stand-ins offline, DOCKER_HOST selecting the engine)"
+        else:
+            how = (f"pull it (`docker pull {image}`), or, without a registry, run `make images` and set"
+                   " AFTERSHOCK_IMAGES=local")
+        raise EnvironmentProblem(f"image {image} not found in the engine at {where}: {how}") from None
