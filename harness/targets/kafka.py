@@ -230,7 +230,36 @@ class KafkaCluster:
 
         wait_until(fully_replicated, what=f"topic {topic.name} to be fully replicated",
                    timeout=READY_TIMEOUT, interval=0.5, logs=logs)
+        wait_until(lambda: self._brokers_agree(topic.name, topic.partitions),
+                   what=f"every broker to know topic {topic.name} as created", timeout=READY_TIMEOUT,
+                   interval=0.5, logs=logs, give_up_on=())
         log.info("kafka cluster ready: %s", self.bootstrap)
+
+    def _topic_seen_by(self, node_id: int, topic: str) -> tuple[str | None, int]:
+        """(topic id, partitions with a leader) in broker `node_id`'s own metadata; (None, 0) when
+        it does not know the topic. The admin client's queries go to whichever broker it likes."""
+        from kafka.protocol.metadata import MetadataRequest
+
+        admin = self._admin_client()
+        request = MetadataRequest(topics=[MetadataRequest.MetadataRequestTopic(name=topic)],
+                                  allow_auto_topic_creation=False)
+
+        async def ask() -> dict[str, Any]:
+            return (await admin._manager.send(request, node_id=node_id)).to_dict()
+
+        (seen,) = admin._manager.run(ask)["topics"]
+        if seen.get("error_code"):
+            return None, 0
+        return str(seen.get("topic_id")), sum(1 for p in seen["partitions"] if p["leader_id"] >= 0)
+
+    def _brokers_agree(self, topic: str, partitions: int | None) -> bool:
+        """Every broker knows the topic by one id with a leader for each partition (partitions
+        given), or none knows it (None). A broker still serving a deleted topic's metadata sends
+        clients to its old partitions: acknowledged writes into a log about to vanish."""
+        views = {self._topic_seen_by(i, topic) for i in self.nodes}
+        if partitions is None:
+            return views == {(None, 0)}
+        return len(views) == 1 and next(iter(views))[0] is not None and next(iter(views))[1] == partitions
 
     def _check_alive(self) -> None:
         dead = [n.name for n in self.nodes.values() if not n.alive]
@@ -255,6 +284,9 @@ class KafkaCluster:
             pass
         wait_until(lambda: not set(existing) & set(self._query(lambda a: a.list_topics())),
                    what=f"topics {', '.join(existing)} to be deleted", timeout=60, interval=0.5, give_up_on=())
+        for name in existing:
+            wait_until(lambda: self._brokers_agree(name, None), what=f"every broker to forget topic {name}",
+                       timeout=60, interval=0.5, give_up_on=())
 
     # -- queries ---------------------------------------------------------------------------
     def live_brokers(self) -> set[int]:
