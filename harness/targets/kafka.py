@@ -247,7 +247,13 @@ class KafkaCluster:
         async def ask() -> dict[str, Any]:
             return (await admin._manager.send(request, node_id=node_id)).to_dict()
 
-        (seen,) = admin._manager.run(ask)["topics"]
+        try:
+            (seen,) = admin._manager.run(ask)["topics"]
+        except Exception:
+            # Its cached metadata may predate a broker's registration (UnknownBrokerIdError): a new
+            # client bootstraps from the brokers as they are now.
+            self._close_admin()
+            raise
         if seen.get("error_code"):
             return None, 0
         return str(seen.get("topic_id")), sum(1 for p in seen["partitions"] if p["leader_id"] >= 0)

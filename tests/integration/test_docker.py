@@ -184,6 +184,8 @@ def test_acks1_known_loss_shows_on_containers_too(tmp_path: Path) -> None:
         code, results = run_scenario(ROOT / "scenarios" / "kafka-leader-kill-acks-1.yaml", tmp_path / f"s{seed}",
                                      extra=["--seed", str(seed), "--runtime", "docker"])
         attempts.append((seed, results["counts"]["lost"], results["verdict"]))
+        # Only a run that finished may count as an attempt: an error is a failure, not "no loss seen".
+        assert results["verdict"] in ("pass", "fail"), (seed, code, results["error"])
         assert labelled(results["run_id"]) == []
         if results["verdict"] == "pass":
             break

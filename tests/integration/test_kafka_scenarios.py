@@ -35,6 +35,8 @@ def test_acks1_leader_kill_loses_acknowledged_writes(tmp_path: Path) -> None:
     for seed in (7, 8, 9):
         code, results = run_scenario(scenario, tmp_path / f"seed-{seed}", extra=["--seed", str(seed)])
         attempts.append((seed, results["counts"]["lost"], results["verdict"]))
+        # Only a run that finished may count as an attempt: an error is a failure, not "no loss seen".
+        assert results["verdict"] in ("pass", "fail"), (seed, code, results["error"])
         if results["verdict"] == "pass":
             assert code == 0 and results["counts"]["lost"] >= 1
             break
