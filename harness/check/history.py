@@ -13,12 +13,15 @@ import duckdb
 from harness.check.tables import SHARED
 from harness.ledger.schema import LEDGERS
 
+TEXT_LIMIT = 200   # bytes of a torn or rejected line kept in `ledger_defects`
+
 
 class History:
     """Context manager over one in-memory DuckDB connection; spills go to a private temp dir, never the repo.
 
-    The CSV files are parsed once into tables (every checker scans them several times); rows that do
-    not parse, such as the torn last line of a killed writer, are skipped.
+    The CSV files are parsed once into tables (every checker scans them several times). The torn last
+    line of a killed writer's file is never read as a row, nor is a line that does not parse: each is
+    listed in table `ledger_defects` (ledger, file, kind 'torn' | 'rejected', line, text).
     """
 
     def __init__(self, ledger_dir: Path, load_window_ns: tuple[int, int] | None = None,
@@ -37,6 +40,8 @@ class History:
         # No progress bars: DuckDB draws them on stderr for long queries, even when it is not a terminal.
         self._conn.execute("SET enable_progress_bar = false")
         try:
+            self.conn.execute("CREATE TABLE ledger_defects (ledger VARCHAR, file VARCHAR, kind VARCHAR,"
+                              " line BIGINT, text VARCHAR)")
             for pattern, (view, columns) in LEDGERS.items():
                 self._define_view(view, pattern, columns)
             self._define_heals()
@@ -111,19 +116,87 @@ class History:
         return any(self.ledger_dir.glob(pattern))
 
     def _define_view(self, view: str, pattern: str, columns: dict[str, str]) -> None:
-        files = sorted(str(path) for path in self.ledger_dir.glob(pattern) if path.is_file())
+        files = self._complete_files(view, sorted(path for path in self.ledger_dir.glob(pattern) if path.is_file()))
         if files:
             # Files are listed explicitly (no glob in SQL) so odd characters in the path need no escaping
             # beyond quotes. No quote char: fields never contain commas and error texts may contain '"'.
-            file_list = ", ".join("'" + name.replace("'", "''") + "'" for name in files)
+            file_list = ", ".join(_quoted(name) for name in files)
             column_spec = ", ".join(f"'{name}': '{kind}'" for name, kind in columns.items())
             source = (
                 f"SELECT * FROM read_csv([{file_list}], columns = {{{column_spec}}}, header = false,"
-                " delim = ',', quote = '', escape = '', auto_detect = false, ignore_errors = true)"
-                " WHERE id IS NOT NULL AND ts_ns IS NOT NULL"
+                " delim = ',', quote = '', escape = '', auto_detect = false, store_rejects = true,"
+                f" rejects_table = 'rejects_{view}', rejects_scan = 'rejects_scan_{view}')"
             )
         else:
             typed_nulls = ", ".join(f'CAST(NULL AS {kind}) AS "{name}"' for name, kind in columns.items())
             source = f"SELECT {typed_nulls} WHERE false"
         self.conn.execute(f"CREATE TABLE ledger_{view} AS {source}")
+        if files:
+            self._record_rejects(view, files)
         self.conn.execute(f"CREATE VIEW {view} AS SELECT * FROM ledger_{view}")
+
+    def _complete_files(self, view: str, paths: list[Path]) -> dict[str, str]:
+        """File to read -> the ledger file it stands for: a file whose last line is torn is read from a
+        copy of its complete lines (in the spill directory), and the torn line recorded."""
+        assert self._spill is not None
+        files: dict[str, str] = {}
+        for path in paths:
+            complete, tail = _split_torn_tail(path)
+            if tail:
+                self.conn.execute("INSERT INTO ledger_defects VALUES (?, ?, 'torn', NULL, ?)",
+                                  [view, path.name, tail.decode("ascii", errors="replace")])
+                if complete:
+                    copy = Path(self._spill.name) / f"complete-{len(files)}-{path.name}"
+                    _copy_prefix(path, copy, complete)
+                    files[str(copy)] = path.name
+            elif path.stat().st_size:
+                files[str(path)] = path.name
+        return files
+
+    def _record_rejects(self, view: str, files: dict[str, str]) -> None:
+        """Lines DuckDB could not parse, and rows without an id or a time, go to `ledger_defects`."""
+        rejected = self.sql(
+            f"SELECT s.file_path, e.line, any_value(e.csv_line) FROM rejects_{view} e"
+            f" JOIN rejects_scan_{view} s USING (scan_id, file_id) GROUP BY s.file_path, e.line ORDER BY 1, 2")
+        rows = [[view, files.get(path, path), "rejected", line, (text or "").strip()[:TEXT_LIMIT]]
+                for path, line, text in rejected]
+        if rows:
+            self.conn.executemany("INSERT INTO ledger_defects VALUES (?, ?, ?, ?, ?)", rows)
+        self.conn.execute(f"DROP TABLE rejects_{view}")
+        self.conn.execute(f"DROP TABLE rejects_scan_{view}")
+        keyless = self.sql(f"SELECT count(*) FROM ledger_{view} WHERE id IS NULL OR ts_ns IS NULL")[0][0]
+        if keyless:
+            self.conn.execute("INSERT INTO ledger_defects SELECT ?, NULL, 'rejected', NULL, 'no id or time'"
+                              " FROM range(?)", [view, keyless])
+            self.conn.execute(f"DELETE FROM ledger_{view} WHERE id IS NULL OR ts_ns IS NULL")
+
+
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _split_torn_tail(path: Path, chunk: int = 1 << 16) -> tuple[int, bytes]:
+    """(length of the file's complete lines, the start of the torn line after them), read from the end."""
+    with open(path, "rb") as handle:
+        position = end = handle.seek(0, 2)
+        while position > 0:
+            step = min(chunk, position)
+            position -= step
+            handle.seek(position)
+            newline = handle.read(step).rfind(b"\n")
+            if newline >= 0:
+                position += newline + 1
+                break
+        handle.seek(position)
+        return position, handle.read(min(end - position, TEXT_LIMIT))
+
+
+def _copy_prefix(source: Path, target: Path, length: int) -> None:
+    with open(source, "rb") as reader, open(target, "wb") as writer:
+        left = length
+        while left:
+            block = reader.read(min(left, 1 << 20))
+            if not block:
+                break
+            writer.write(block)
+            left -= len(block)

@@ -1,7 +1,14 @@
-"""Ledger record formats: headerless CSV, one file per writing process, append-only.
+"""Ledger record formats: headerless CSV, one file per process start, append-only.
 
-CSV keeps writes cheap and crash-tolerant (a torn last line is skipped on read) and DuckDB
-reads it at millions of rows per second. Files live under `<run>/ledger/`:
+CSV keeps writes cheap and crash-tolerant and DuckDB reads it at millions of rows per second.
+Files live under `<run>/ledger/`. A writer is given a nominal name (`deliveries-1.csv`); each start
+of its process creates a file of its own, exclusively: the nominal name for the first start, then
+`deliveries-1.r2.csv`, `deliveries-1.r3.csv`, ... (`start_path`), all matched by the patterns in
+LEDGERS; `start_files` lists them. One file, one writer, one life: only its last line can be torn
+(a SIGKILL during a write), and a restarted process never appends to it, so a torn row can never
+merge with a complete one. Every row ends in a newline; a file that does not is read without its
+torn last line, which is counted (`ledger_torn_rows`), as are complete lines that do not parse
+(`ledger_rejected_rows`): neither is read as a row.
 
 - `sends-*.csv`      event,id,ts_ns,partition,offset,error
       event: A = attempt (before the send), K = acknowledged by the broker, E = error answer,
@@ -25,6 +32,8 @@ so order checks can compare sequences of one producer without string parsing.
 from __future__ import annotations
 
 import enum
+import re
+from pathlib import Path
 
 SEND_COLUMNS: dict[str, str] = {
     "event": "VARCHAR",
@@ -99,3 +108,20 @@ def make_id(producer: int, seq: int) -> int:
 def split_id(message_id: int) -> tuple[int, int]:
     """Inverse of make_id: (producer, seq)."""
     return message_id >> SEQ_BITS, message_id & ((1 << SEQ_BITS) - 1)
+
+
+def start_path(nominal: Path, start: int) -> Path:
+    """The file written by the `start`-th process start (from 1) of the ledger named `nominal`."""
+    return nominal if start == 1 else nominal.with_name(f"{nominal.stem}.r{start}{nominal.suffix}")
+
+
+def start_files(nominal: Path) -> list[Path]:
+    """Every file the starts of the ledger named `nominal` wrote, in start order."""
+    restart = re.compile(re.escape(nominal.stem) + r"\.r([0-9]+)" + re.escape(nominal.suffix))
+    starts = {1: nominal} if nominal.is_file() else {}
+    if nominal.parent.is_dir():
+        for path in nominal.parent.iterdir():
+            match = restart.fullmatch(path.name)
+            if match and int(match.group(1)) > 1 and path.is_file():
+                starts[int(match.group(1))] = path
+    return [starts[start] for start in sorted(starts)]
