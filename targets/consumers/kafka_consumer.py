@@ -3,22 +3,32 @@
 
 Stands for a user's service. Every delivery is written to this instance's ledger *before* the
 offsets are committed, so a crash can cause redelivery (visible as a duplicate) but never a
-silent gap. SIGTERM closes the consumer cleanly (leaves the group, commits what was ledgered).
+silent gap. SIGTERM closes the consumer cleanly (leaves the group, commits what was ledgered). Transient client
+errors (a broker restarting under it) are retried with backoff, the client rebuilt when they persist.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from kafka.errors import KafkaError
 
 from harness.ledger.writer import LedgerWriter
+from harness.patterns.supervisor import Supervisor
 from sample_service import StopFlag, base_parser, build_pipeline, decode
+
+
+# What a broker fault can make kafka-python raise out of poll() or commit(): connection refused by a
+# restarting broker (KafkaConnectionError), timeouts, a coordinator moving. Anything else is a bug.
+TRANSIENT = (KafkaError, OSError, TimeoutError)
 
 
 class Ready(ConsumerRebalanceListener):
@@ -49,6 +59,24 @@ def main() -> int:
                         help="read the dead-letter topic into a dlq ledger instead of processing")
     args = parser.parse_args()
     stopping = StopFlag()
+    what = "dlq-reader" if args.dlq_reader else f"consumer-{args.instance}"
+    supervisor: Supervisor[KafkaConsumer] = Supervisor(
+        what, TRANSIENT, lambda: bool(stopping), random.Random(args.instance))
+    with LedgerWriter(args.ledger, batch=256, interval=0.1) as ledger:
+        if args.dlq_reader:
+            step = read_dead_letters(ledger)
+        else:
+            step, finish = serve(ledger, stopping, args)
+        supervisor.run(lambda: connect(args), step, lambda consumer: consumer.close(autocommit=False))
+        if not args.dlq_reader:
+            finish()
+    print(f"{what}: stopped ({supervisor.total_failures} transient errors, {supervisor.rebuilds} client rebuilds)",
+          flush=True)
+    return 0
+
+
+def connect(args: argparse.Namespace) -> KafkaConsumer:
+    """A new consumer in the group; it resumes from the group's committed offsets."""
     consumer = KafkaConsumer(
         bootstrap_servers=args.bootstrap.split(","),
         group_id=args.group,
@@ -65,22 +93,19 @@ def main() -> int:
         metadata_max_age_ms=5000,
     )
     consumer.subscribe([args.topic], listener=Ready(args.ledger.with_suffix(".ready")))
-    with LedgerWriter(args.ledger, batch=256, interval=0.1) as ledger:
-        if args.dlq_reader:
-            read_dead_letters(consumer, ledger, stopping)
-        else:
-            serve(consumer, ledger, stopping, args)
-    consumer.close()
-    return 0
+    return consumer
 
 
-def serve(consumer: KafkaConsumer, ledger: LedgerWriter, stopping: StopFlag, args: argparse.Namespace) -> None:
-    """Poll, ledger each delivery, run the pipeline, dead-letter what it gives up on, then commit."""
+def serve(ledger: LedgerWriter, stopping: StopFlag,
+          args: argparse.Namespace) -> tuple[Callable[[KafkaConsumer], None], Callable[[], None]]:
+    """One step: poll, ledger each delivery, run the pipeline, dead-letter what it gives up on, then
+    commit. Returns the step and what to do once the consumer is closed."""
     pipeline, settings, side_ledgers = build_pipeline(args, stopping)
     dlq_topic = settings.get("dlq")
     dlq = KafkaProducer(bootstrap_servers=args.bootstrap.split(","), acks="all",
-                                                       reconnect_backoff_max_ms=1000) if dlq_topic else None
-    while not stopping:
+                        reconnect_backoff_max_ms=1000) if dlq_topic else None
+
+    def step(consumer: KafkaConsumer) -> None:
         batches = consumer.poll(timeout_ms=200)
         offsets = {}
         for tp, records in batches.items():
@@ -96,7 +121,7 @@ def serve(consumer: KafkaConsumer, ledger: LedgerWriter, stopping: StopFlag, arg
                         ("reason", outcome.reason.encode()), ("attempts", str(outcome.attempts).encode())])
                 offsets[tp] = OffsetAndMetadata(record.offset + 1, "", -1)
         if not offsets:
-            continue
+            return
         ledger.flush()  # ledgered before committed: at-least-once
         for side in side_ledgers:
             side.flush()
@@ -106,14 +131,18 @@ def serve(consumer: KafkaConsumer, ledger: LedgerWriter, stopping: StopFlag, arg
             consumer.commit(offsets)
         except Exception as exc:  # noqa: BLE001 - a failed commit means redelivery, which we measure
             print(f"commit failed: {exc!r}", flush=True)
-    if dlq is not None:
-        dlq.close(timeout=10)
-    for side in side_ledgers:
-        side.close()
+
+    def finish() -> None:
+        if dlq is not None:
+            dlq.close(timeout=10)
+        for side in side_ledgers:
+            side.close()
+
+    return step, finish
 
 
-def read_dead_letters(consumer: KafkaConsumer, ledger: LedgerWriter, stopping: StopFlag) -> None:
-    while not stopping:
+def read_dead_letters(ledger: LedgerWriter) -> Callable[[KafkaConsumer], None]:
+    def step(consumer: KafkaConsumer) -> None:
         for _, records in consumer.poll(timeout_ms=200).items():
             for record in records:
                 headers = {k: v.decode() for k, v in (record.headers or [])}
@@ -124,6 +153,8 @@ def read_dead_letters(consumer: KafkaConsumer, ledger: LedgerWriter, stopping: S
             consumer.commit()
         except Exception as exc:  # noqa: BLE001
             print(f"commit failed: {exc!r}", flush=True)
+
+    return step
 
 
 if __name__ == "__main__":

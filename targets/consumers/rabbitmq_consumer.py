@@ -14,6 +14,7 @@ connection it reconnects to the next node; a stream consumer resumes after its l
 from __future__ import annotations
 
 import argparse
+import random
 import sys
 import time
 from pathlib import Path
@@ -23,10 +24,14 @@ import pika
 from pika.exceptions import AMQPError
 
 from harness.ledger.writer import LedgerWriter
+from harness.patterns.supervisor import Supervisor
 from harness.patterns.pipeline import Pipeline
 from sample_service import StopFlag, base_parser, build_pipeline, decode
 
 ACK_BATCH_SECONDS = 0.1
+# What a broker fault can raise: a lost or refused connection, a channel the broker closed. Anything
+# else is a bug and ends the process, which the harness reports.
+TRANSIENT = (AMQPError, OSError)
 
 
 def main() -> int:
@@ -43,29 +48,43 @@ def main() -> int:
     brokers = args.brokers.split(",")
     stopping = StopFlag()
     ready = args.ledger.with_suffix(".ready")
-    next_offset: int | None = None  # streams: where to resume after a reconnect
-    attempt = max(args.instance - 1, 0)
+    state: dict[str, Any] = {"next_offset": None,   # streams: where to resume after a reconnect
+                             "attempt": max(args.instance - 1, 0)}
     seen: set[int] = set()  # the DLQ reader's ids, across reconnects
     pipeline, side_ledgers = None, []
     if not args.dlq_reader:
         pipeline, _, side_ledgers = build_pipeline(args, stopping)
+    what = "dlq-reader" if args.dlq_reader else f"consumer-{args.instance}"
+    # A lost connection is never worth retrying on the same client: rebuild after every failure,
+    # on the next node.
+    supervisor: Supervisor[pika.BlockingConnection] = Supervisor(
+        what, TRANSIENT, lambda: bool(stopping), random.Random(args.instance), rebuild_after=1)
+
+    def connect() -> pika.BlockingConnection:
+        host, port = brokers[state["attempt"] % len(brokers)].rsplit(":", 1)
+        state["attempt"] += 1
+        print(f"{what}: connecting to {host}:{port}", flush=True)
+        return _connect(host, int(port), args)
+
     with LedgerWriter(args.ledger, batch=256, interval=ACK_BATCH_SECONDS) as ledger:
-        while not stopping:
-            host, port = brokers[attempt % len(brokers)].rsplit(":", 1)
-            attempt += 1
-            try:
-                with _connect(host, int(port), args) as connection:
-                    if args.dlq_reader:
-                        read_dead_letters(connection, args, ledger, ready, stopping, seen)
-                    else:
-                        next_offset = consume(connection, args, ledger, pipeline, side_ledgers, ready, stopping,
-                                              next_offset)
-            except (AMQPError, OSError) as exc:
-                print(f"connection to {host}:{port} lost: {exc!r}; trying the next node", flush=True)
-                time.sleep(0.5)
+        def step(connection: pika.BlockingConnection) -> None:
+            if args.dlq_reader:
+                read_dead_letters(connection, args, ledger, ready, stopping, seen)
+            else:
+                state["next_offset"] = consume(connection, args, ledger, pipeline, side_ledgers, ready, stopping,
+                                               state["next_offset"])
+
+        supervisor.run(connect, step, _close)
     for side in side_ledgers:
         side.close()
+    print(f"{what}: stopped ({supervisor.total_failures} transient errors, {supervisor.rebuilds} reconnects)",
+          flush=True)
     return 0
+
+
+def _close(connection: pika.BlockingConnection) -> None:
+    if connection.is_open:
+        connection.close()
 
 
 def _connect(host: str, port: int, args: argparse.Namespace) -> pika.BlockingConnection:

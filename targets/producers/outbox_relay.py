@@ -19,13 +19,18 @@ import time
 from pathlib import Path
 
 from kafka import KafkaProducer
+from kafka.errors import KafkaError
 
 from harness.ledger.schema import SendEvent
 from harness.ledger.writer import LedgerWriter, clean_error
 from harness.load.kafka_settings import producer_settings
 from harness.patterns.outbox import OutboxRow, OutboxStore, Relay
+from harness.patterns.supervisor import Supervisor
 
 ERROR_PAUSE = 0.5
+# A send refused for want of metadata (KafkaTimeoutError) or a lost connection while a broker
+# restarts: retried; the rows stay unsent in the outbox meanwhile, so nothing is lost.
+TRANSIENT = (KafkaError, OSError, TimeoutError)
 
 
 class KafkaPublisher:
@@ -70,21 +75,25 @@ def main() -> int:
     ledger_dir = Path(config["ledger_dir"])
     store = OutboxStore(Path(config["outbox"]))
     with LedgerWriter(ledger_dir / f"sends-relay-{os.getpid()}.csv") as ledger:
-        publisher = KafkaPublisher(config, ledger)
-        relay = Relay(store, publisher, time.time_ns, batch=config["batch"])
-        Path(config["ready"]).touch()
-        print(f"relaying {config['outbox']} to {config['topic']}", flush=True)
         published = 0
-        while not stopping["set"]:
-            read, sent = relay.step()
+
+        def step(publisher: KafkaPublisher) -> None:
+            nonlocal published
+            read, sent = Relay(store, publisher, time.time_ns, batch=config["batch"]).step()
             published += sent
             if read == 0:
                 time.sleep(config["poll"])
             elif sent < read:
                 print(f"{read - sent} of {read} rows not acknowledged; retrying", flush=True)
                 time.sleep(ERROR_PAUSE)
-        publisher.close()
-        print(f"stopped after publishing {published} rows", flush=True)
+
+        supervisor: Supervisor[KafkaPublisher] = Supervisor("relay", TRANSIENT, lambda: stopping["set"])
+        publisher = KafkaPublisher(config, ledger)   # a relay that cannot even start exits: the harness sees it
+        Path(config["ready"]).touch()
+        print(f"relaying {config['outbox']} to {config['topic']}", flush=True)
+        supervisor.run(lambda: KafkaPublisher(config, ledger), step, KafkaPublisher.close, client=publisher)
+        print(f"stopped after publishing {published} rows ({supervisor.total_failures} transient errors)",
+              flush=True)
     store.close()
     return 0
 

@@ -1,0 +1,81 @@
+"""Keep a service's broker client working through transient errors, as a real service must.
+
+A sample consumer that dies on the first ECONNREFUSED (kafka-python's coordinator lookup raises
+it out of `poll()` while a broker restarts) stops consuming, and everything it never read would be
+judged lost. The supervisor retries each step with exponential backoff and full jitter, rebuilds
+the client after `rebuild_after` failures in a row (a client stuck on a dead broker never heals by
+itself), and says so in the service's log. Errors outside `transient` are bugs: they propagate and
+the process exits, which the harness's watchdog reports as a run error.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Generic, Iterator, TypeVar
+
+from harness.patterns.backoff import Backoff
+
+Client = TypeVar("Client")
+RECONNECT = Backoff(base=0.1, cap=2.0, jitter="full", max_attempts=1 << 30)
+
+
+@dataclass
+class Supervisor(Generic[Client]):
+    what: str                                         # for the log: "consumer-1", "relay"
+    transient: tuple[type[BaseException], ...]        # what a broker fault may raise
+    stopping: Callable[[], bool]
+    rng: random.Random = field(default_factory=random.Random)
+    rebuild_after: int = 5
+    backoff: Backoff = RECONNECT
+    log: Callable[[str], None] = lambda line: print(line, flush=True)
+    sleep: Callable[[float], None] = time.sleep
+    failures: int = 0                                 # in a row, now
+    total_failures: int = 0
+    rebuilds: int = 0
+
+    def run(self, connect: Callable[[], Client], step: Callable[[Client], None],
+            close: Callable[[Client], None], client: Client | None = None) -> None:
+        """Call `step(client)` until `stopping()`; `connect` (re)builds the client (`client`: one
+        already built), `close` ends it."""
+        delays: Iterator[float] | None = None
+        try:
+            while not self.stopping():
+                try:
+                    if client is None:
+                        client = connect()
+                    step(client)
+                except self.transient as exc:
+                    self.failures += 1
+                    self.total_failures += 1
+                    delays = delays or self.backoff.delays(self.rng)
+                    delay = next(delays, self.backoff.cap)
+                    self.log(f"{self.what}: transient error {type(exc).__name__}: {exc}; retrying in"
+                             f" {delay:.2f}s (failure {self.failures} in a row)")
+                    if client is not None and self.failures % self.rebuild_after == 0:
+                        self.log(f"{self.what}: {self.failures} failures in a row: rebuilding the client")
+                        self._close_quietly(close, client)
+                        client = None
+                        self.rebuilds += 1
+                    self._pause(delay)
+                    continue
+                if self.failures:
+                    self.log(f"{self.what}: recovered after {self.failures} failure(s) in a row")
+                    self.failures, delays = 0, None
+        finally:
+            if client is not None:
+                self._close_quietly(close, client)
+
+    def _pause(self, delay: float) -> None:
+        """Sleep in short slices so a stop request is not kept waiting by a long backoff."""
+        slept = 0.0
+        while not self.stopping() and slept < delay:
+            self.sleep(piece := min(delay - slept, 0.1))
+            slept += piece
+
+    def _close_quietly(self, close: Callable[[Client], None], client: Client) -> None:
+        try:
+            close(client)
+        except Exception as exc:  # noqa: BLE001 - a broken client may fail to close; it is dropped either way
+            self.log(f"{self.what}: closing the old client failed: {exc!r}")

@@ -1,0 +1,126 @@
+"""The sample services' client supervisor: transient errors retried with backoff, a persistently
+failing client rebuilt, bugs propagated (the process exits and the harness sees it)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from harness.patterns.backoff import Backoff
+from harness.patterns.supervisor import Supervisor
+
+
+class Refused(ConnectionRefusedError):
+    pass
+
+
+class FakeClient:
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.closed = False
+
+
+def _supervisor(steps: list[object], log: list[str], slept: list[float], **kw: object) -> Supervisor[FakeClient]:
+    def stopping() -> bool:
+        return not steps
+
+    return Supervisor("consumer-1", (OSError,), stopping, random.Random(1), log=log.append,
+                      sleep=slept.append, **kw)  # type: ignore[arg-type]
+
+
+def test_transient_errors_are_retried_with_growing_jittered_backoff_and_logged() -> None:
+    steps: list[object] = [Refused("111 ECONNREFUSED")] * 4 + ["ok", "ok"]
+    log: list[str] = []
+    slept: list[float] = []
+    built: list[FakeClient] = []
+    done: list[int] = []
+
+    def step(client: FakeClient) -> None:
+        outcome = steps.pop(0)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        done.append(client.n)
+
+    def connect() -> FakeClient:
+        built.append(FakeClient(len(built)))
+        return built[-1]
+
+    sup = _supervisor(steps, log, slept, rebuild_after=10)
+    sup.run(connect, step, lambda c: setattr(c, "closed", True))
+    assert done == [0, 0]                       # the same client went on after the errors
+    assert sup.total_failures == 4 and sup.rebuilds == 0
+    assert len(built) == 1 and built[0].closed  # closed once, at the end
+    assert sum(1 for line in log if "transient error Refused: 111 ECONNREFUSED" in line) == 4
+    assert any("recovered after 4 failure(s)" in line for line in log)
+    assert 0 < sum(slept) <= 0.1 + 0.2 + 0.4 + 0.8   # full jitter under an exponential ceiling
+
+
+def test_a_client_failing_repeatedly_is_rebuilt() -> None:
+    steps: list[object] = [Refused("x")] * 6 + ["ok"]
+    log: list[str] = []
+    built: list[FakeClient] = []
+    served: list[int] = []
+
+    def step(client: FakeClient) -> None:
+        outcome = steps.pop(0)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        served.append(client.n)
+
+    def connect() -> FakeClient:
+        built.append(FakeClient(len(built)))
+        return built[-1]
+
+    sup = _supervisor(steps, log, [], rebuild_after=3)
+    sup.run(connect, step, lambda c: setattr(c, "closed", True))
+    assert sup.rebuilds == 2 and len(built) == 3
+    assert served == [2]                        # the third client did the work
+    assert all(c.closed for c in built)
+    assert sum("rebuilding the client" in line for line in log) == 2
+
+
+def test_a_failing_connect_is_retried_too() -> None:
+    steps: list[object] = ["ok"]
+    attempts: list[int] = []
+
+    def connect() -> FakeClient:
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise Refused("node down")
+        return FakeClient(0)
+
+    sup = _supervisor(steps, [], [])
+    sup.run(connect, lambda c: steps.pop(0) and None, lambda c: None)
+    assert len(attempts) == 3 and sup.total_failures == 2
+
+
+def test_an_error_that_is_not_transient_propagates_and_the_client_is_closed() -> None:
+    steps: list[object] = ["boom"]
+    client = FakeClient(0)
+
+    def step(c: FakeClient) -> None:
+        raise KeyError("a bug")
+
+    sup = _supervisor(steps, [], [])
+    with pytest.raises(KeyError):
+        sup.run(lambda: client, step, lambda c: setattr(c, "closed", True))
+    assert client.closed
+
+
+def test_a_stop_request_cuts_a_long_backoff_short() -> None:
+    stop = {"now": False}
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        stop["now"] = True                      # SIGTERM arrives during the first slice
+
+    def step(c: FakeClient) -> None:
+        raise Refused("down")
+
+    sup: Supervisor[FakeClient] = Supervisor("c", (OSError,), lambda: stop["now"], random.Random(0),
+                                             sleep=sleep, log=lambda _: None,
+                                             backoff=Backoff(1.0, 2.0, "none", max_attempts=10))
+    sup.run(lambda: FakeClient(0), step, lambda c: None)
+    assert slept == [0.1]                       # not the whole second
