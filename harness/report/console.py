@@ -27,6 +27,9 @@ class ConsoleReporter:
             counts.add_column(name.replace("_", " "), justify="right")
         counts.add_row(*(_fmt(m.get(n)) for n in COUNTS + ("log_duplicates", "redeliveries", "order_violations")))
         console.print(counts)
+        if m.get("ledger_torn_rows") or m.get("ledger_rejected_rows"):   # only when a ledger was damaged
+            console.print(f"ledger: {_fmt(m.get('ledger_torn_rows'))} torn last rows (writers killed mid-write, read"
+                          f" as never written), {_fmt(m.get('ledger_rejected_rows'))} rows that do not parse")
         timing = Table(title="latency and availability (ms)")
         for name in _LATENCY:
             timing.add_column(name.removesuffix("_ms").replace("_", " "), justify="right")

@@ -114,6 +114,9 @@ def render(result: RunResult, out_dir: Path) -> str:
         parts.append("<p class='muted'>none</p>")
     counts = COUNTS + ("log_duplicates", "redeliveries", "order_violations", "indeterminate")
     parts.append("<h2>Counts</h2>" + _table(counts, [[m.get(n) for n in counts]], [True] * len(counts)))
+    if m.get("ledger_torn_rows") or m.get("ledger_rejected_rows"):   # only when a ledger was damaged
+        parts.append(f"<p>Ledger: {_e(m.get('ledger_torn_rows'))} torn last rows (writers killed mid-write, read as"
+                     f" never written), {_e(m.get('ledger_rejected_rows'))} rows that do not parse.</p>")
     latency = ("produce_latency_p50_ms", "produce_latency_p99_ms", "e2e_latency_p50_ms", "e2e_latency_p99_ms",
                "max_produce_gap_ms", "max_consume_gap_ms", "max_produce_recovery_ms", "max_consume_recovery_ms")
     parts.append(_table(latency, [[m.get(n) for n in latency]], [True] * len(latency)))
