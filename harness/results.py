@@ -8,7 +8,7 @@ from typing import Any
 from harness.faults.injector import FaultRecord
 from harness.judge import ExpectationResult, Verdict
 
-COUNTS = ("attempted", "acknowledged", "delivered", "lost", "duplicated", "unexpected", "recovered")
+COUNTS = ("attempted", "acknowledged", "delivered", "lost", "undelivered", "duplicated", "unexpected", "recovered")
 
 
 @dataclass
@@ -31,6 +31,7 @@ class RunResult:
     error: str | None = None  # why the run itself could not finish (verdict "error")
     load_start_ns: int | None = None   # time zero of every series and of the fault times
     environment: dict[str, str] = field(default_factory=dict)   # the machine it ran on
+    process_exits: list[dict[str, Any]] = field(default_factory=list)   # unplanned exits (harness.watchdog)
 
     @property
     def counts(self) -> dict[str, Any]:
@@ -58,6 +59,7 @@ class RunResult:
             "out_dir": self.out_dir,
             "load_start_ns": self.load_start_ns,
             "environment": self.environment,
+            "process_exits": self.process_exits,
         }
 
     @classmethod
@@ -72,6 +74,7 @@ class RunResult:
             samples=data.get("samples", {}), checker_errors=data.get("checker_errors", {}),
             load_stats=data.get("load_stats"), versions=data.get("versions", {}), error=data.get("error"),
             load_start_ns=data.get("load_start_ns"), environment=data.get("environment", {}),
+            process_exits=data.get("process_exits", []),
         )
 
 

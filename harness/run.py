@@ -24,6 +24,7 @@ from rich.console import Console
 from harness.check import check_history, merged_metrics
 from harness.check.delivery import outstanding
 from harness.check.history import History
+from harness.check.held import BROKER_STATE
 from harness.cleanup import RunMarker, cleanup
 from harness.consumers import ConsumerGroup
 from harness.downstream import DownstreamService
@@ -47,6 +48,7 @@ from harness.scenario.fault_specs import TOXIC_ACTIONS
 from harness.scenario.model import Bound, Scenario
 from harness.targets import TARGETS
 from harness.targets.base import Target
+from harness.watchdog import ProcessExit, Watchdog
 
 log = logging.getLogger("aftershock")
 TICK = 0.2
@@ -68,6 +70,19 @@ def expectations(scenario: Scenario) -> list[Expectation]:
     if (scenario.faults or scenario.nemesis) and "faults_failed" not in scenario.expect:
         out.append(Expectation("faults_failed", exact=0))
     return out
+
+
+def unjudgeable(metrics: dict[str, Any], out_dir: Path) -> str | None:
+    """Why a finished run's history cannot support a verdict, or None: it sent nothing, or its
+    consumers stopped short of what the broker held (so no loss can be judged)."""
+    if not metrics.get("acknowledged"):
+        return f"no message was acknowledged, so nothing was tested: see {out_dir / 'load.log'}"
+    if metrics.get("broker_held"):
+        return (f"the consumers stopped short: when the drain ended the broker still held"
+                f" {metrics['broker_held']} message(s) no consumer had taken ({metrics.get('undelivered')}"
+                " acknowledged, never delivered ones among them, counted undelivered, not lost);"
+                f" see {out_dir / 'consumers'} and {out_dir / BROKER_STATE}")
+    return None
 
 
 @contextlib.contextmanager
@@ -125,6 +140,7 @@ class Run:
         self.load_stats: dict | None = None
         self.versions: dict[str, str] = {}
         self.injector: FaultInjector | None = None
+        self.watchdog = Watchdog(on_exit=self._journal_exit)
 
     def execute(self) -> RunResult:
         self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -170,33 +186,38 @@ class Run:
             target: Target = TARGETS[scenario.target.kind](
                 scenario.target, runtime, self.out_dir, client_groups(scenario.consumer.instances), proxied)
             proxies, downstream_urls = self._links(stack, progress, runtime, target, proxied)
-            progress.set_phase(f"starting {scenario.target.kind} cluster ({scenario.target.nodes} nodes)")
+            self._phase(progress, f"starting {scenario.target.kind} cluster ({scenario.target.nodes} nodes)")
             stack.enter_context(target)
+            self.watchdog.watch_all(target.nodes.values(), "broker")
             self.versions = target.versions()
-            progress.set_phase(f"starting {scenario.consumer.instances} consumer(s)")
+            self._phase(progress, f"starting {scenario.consumer.instances} consumer(s)")
             if scenario.consumer.dead_letter is not None:
                 target.add_destination(scenario.consumer.dead_letter.destination)
             consumers = stack.enter_context(ConsumerGroup(
                 target, scenario.consumer, self.out_dir, self.run_id, scenario.seed, downstream_urls))
+            self.watchdog.watch_all(consumers.instances.values(), "consumer")
+            self.watchdog.watch_all(consumers.readers.values(), "dlq-reader")
             relay = None
             if scenario.producer.outbox is not None:
-                progress.set_phase("starting the outbox relay")
+                self._phase(progress, "starting the outbox relay")
                 relay = stack.enter_context(OutboxRelay(scenario, target.load_config(), self.out_dir, self.run_id))
+                self.watchdog.watch_all([relay.process], "relay")
             self.injector = stack.enter_context(FaultInjector(
                 self.schedule,
                 lambda planned: RunFaultEnv(target, consumers, random.Random(planned.seed), proxies, network, relay),
                 self.out_dir / "faults.jsonl", on_event=progress.event))
-            progress.set_phase(f"load: {scenario.load.rate:g} msg/s for {scenario.load.duration:g}s")
+            self._phase(progress, f"load: {scenario.load.rate:g} msg/s for {scenario.load.duration:g}s")
             self._load_under_faults(stack.enter_context(
                 LoadProcess(scenario, target.load_config(), self.out_dir, runtime)), progress)
-            progress.set_phase("healing every fault")
+            self._phase(progress, "healing every fault")
             self.injector.heal_all()
-            progress.set_phase(f"draining (up to {scenario.drain.timeout:g}s)")
+            self._phase(progress, f"draining (up to {scenario.drain.timeout:g}s)")
             # The broker's own count ends a drain early only where it covers every pending message:
             # not with an outbox relay (rows not yet published) or dead-lettering (hops in flight).
             probe = target.backlog if relay is None and scenario.consumer.dead_letter is None else None
             self._drain(progress, consumers, probe)
-            progress.set_phase("stopping")
+            self._record_broker_state(target, consumers, progress)
+            self._phase(progress, "stopping")
         log.info("all processes stopped")
 
     def _network(self, stack: contextlib.ExitStack, progress: Progress) -> Any:
@@ -222,12 +243,14 @@ class Run:
         service_upstreams: dict[tuple[str, int | str], tuple[str, int]] = {}
         if self.scenario.consumer.downstream is not None:
             downstream = stack.enter_context(DownstreamService(local, self.out_dir, host=host))
+            self.watchdog.watch_all([downstream.process], "downstream")
             downstream_urls = {i: downstream.url for i in instances}
             service_upstreams = {(f"consumer{i}", downstream.name): (host, downstream.port) for i in instances}
         if not proxied:
             return None, downstream_urls
         progress.set_phase("starting Toxiproxy")
         toxiproxy = stack.enter_context(ToxiproxyServer(runtime, self.out_dir))
+        self.watchdog.watch_all([toxiproxy.process], "toxiproxy")
         proxies = ProxyNet(None, {**target.routes.upstreams, **service_upstreams}, server=toxiproxy)
         proxies.create(toxiproxy.client)
         target.routes.route_through(proxies.endpoints())
@@ -244,6 +267,7 @@ class Run:
         deadline = time.monotonic() + load.deadline
         while load.running:
             self.injector.tick()
+            self.watchdog.raise_on_exit()
             progress.update()
             if time.monotonic() > deadline:
                 raise ClusterError(f"the load process did not finish within {load.deadline:g}s: see load.log")
@@ -260,6 +284,7 @@ class Run:
             return
         watch = DrainWatch(self.scenario.drain, time.monotonic(), backlog)
         while True:
+            self.watchdog.raise_on_exit()
             progress.update()
             with History(self.ledger_dir) as history:
                 missing = outstanding(history)
@@ -276,6 +301,39 @@ class Run:
         log.warning("drain stopped: %s, %d acknowledged messages not delivered", why[watch.reason], missing)
         progress.event(f"[yellow]drain stopped: {why[watch.reason]}; {missing} acknowledged messages not delivered[/]")
 
+    def _record_broker_state(self, target: Target, consumers: ConsumerGroup, progress: Progress) -> None:
+        """What the broker still holds for the consumers once the drain is over, written beside the
+        ledger: a message never delivered that the broker still holds is not lost, and the checker
+        must be able to tell the two apart."""
+        if not consumers.instances:
+            return
+        state: dict[str, Any] = {"topic": target.load_config()["topic"], "held": None, "positions": [],
+                                 "error": None}
+        try:
+            state["positions"] = target.positions()
+            state["held"] = (sum(max(0, p["end"] - p["committed"]) for p in state["positions"])
+                             if state["positions"] else target.backlog())
+        except Exception as exc:  # noqa: BLE001 - an unanswered query leaves the figure unknown, never 0
+            state["error"] = f"{type(exc).__name__}: {exc}"
+            log.warning("could not ask the broker what it still holds: %s", state["error"])
+        (self.out_dir / BROKER_STATE).write_text(json.dumps(state, indent=2))
+        if state["held"]:
+            log.warning("the broker still holds %d message(s) no consumer took", state["held"])
+            progress.event(f"[red]the broker still holds {state['held']} message(s) no consumer took:"
+                           " the consumers stopped short[/]")
+
+    def _phase(self, progress: Progress, phase: str) -> None:
+        """A phase boundary: every process must still be there, then the new phase begins."""
+        self.watchdog.raise_on_exit(force=True)
+        self.watchdog.phase = phase
+        progress.set_phase(phase)
+
+    def _journal_exit(self, exit: ProcessExit) -> None:
+        """Unplanned exits go into the fault journal: one history of what happened to the system."""
+        log.error("%s", exit.describe())
+        with open(self.out_dir / "faults.jsonl", "a") as journal:
+            journal.write(json.dumps({"event": "exit", "ts_ns": exit.seen_ns, **exit.as_json()}) + "\n")
+
     # -- inputs and outcome -------------------------------------------------------------
     def _write_inputs(self) -> None:
         if self.source is not None:
@@ -289,9 +347,8 @@ class Run:
         window = self.load_window or ((self.load_started_ns, time.time_ns()) if self.load_started_ns else None)
         findings = check_history(self.ledger_dir, window)
         metrics = merged_metrics(findings)
-        if error is None and not metrics.get("acknowledged"):
-            # A run that sent nothing proves nothing: it must never pass.
-            error = f"no message was acknowledged, so nothing was tested: see {self.out_dir / 'load.log'}"
+        if error is None:
+            error = unjudgeable(metrics, self.out_dir)
         verdict = judge(expectations(self.scenario), metrics) if error is None else Verdict("error", [])
         samples = {f"{f.checker}.{k}": v for f in findings for k, v in f.samples.items()}
         return RunResult(
@@ -302,4 +359,5 @@ class Run:
             samples=samples, checker_errors={f.checker: f.error for f in findings if f.error},
             load_stats=self.load_stats, versions=self.versions, error=error,
             load_start_ns=self.load_started_ns, environment=machine_environment(),
+            process_exits=[exit.as_json() for exit in self.watchdog.exits],
         )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from harness.check import (  # noqa: F401  (registration)
     availability, consumer_patterns, dead_letters, delivery, faults, lag, latency, order, outbox, recovery,
-    side_effects, timeseries, ledger_integrity,
+    side_effects, timeseries, ledger_integrity, held,
 )
 from harness.check.base import CHECKERS, Checker, Finding, register
 from harness.check.history import History

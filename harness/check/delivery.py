@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from harness.check.base import SAMPLE_LIMIT, Finding, register
+from harness.check.held import held_ids, undelivered
 from harness.check.history import History
 from harness.ledger.schema import SEQ_BITS
 
@@ -19,9 +20,10 @@ class DeliveryChecker:
     )
 
     def check(self, history: History) -> Finding:
-        return Finding(self.name, self._metrics(history), self._samples(history))
+        held = held_ids(history)
+        return Finding(self.name, self._metrics(history, held), self._samples(history, held))
 
-    def _metrics(self, history: History) -> dict[str, int | float | None]:
+    def _metrics(self, history: History, held: str) -> dict[str, int | float | None]:
         (per_id,) = history.records(f"""
             SELECT count(*) FILTER (WHERE attempted) AS attempted,
                    count(*) FILTER (WHERE acked) AS acknowledged,
@@ -44,13 +46,15 @@ class DeliveryChecker:
         metrics: dict[str, int | float | None] = {name: int(value) for name, value in per_id.items()}
         metrics["redeliveries"] = int(redeliveries)
         metrics["duplicated"] = metrics["deliveries"] - metrics["delivered"]
+        metrics["lost"] = int(metrics["lost"] or 0) - (undelivered(history, held, int(metrics["lost"] or 0)) or 0)
         return metrics
 
-    def _samples(self, history: History) -> dict[str, list[dict]]:
+    def _samples(self, history: History, held: str) -> dict[str, list[dict]]:
         messages = history.table("messages")
         lost = history.records(f"""
             WITH lost AS (
-                SELECT id FROM {messages} WHERE acked AND deliveries = 0 ORDER BY id LIMIT {SAMPLE_LIMIT}
+                SELECT id FROM {messages} WHERE acked AND deliveries = 0 AND id NOT IN (SELECT id FROM {held})
+                ORDER BY id LIMIT {SAMPLE_LIMIT}
             )
             SELECT id, id >> {SEQ_BITS} AS producer, id & {SEQ_MASK} AS seq,
                    arg_min(partition, ts_ns) FILTER (WHERE event = 'K') AS partition,

@@ -37,6 +37,7 @@ class NodeProcess(Protocol):
     """A process the harness owns. Faults act only through these methods."""
 
     name: str
+    spec: ProcessSpec
 
     def start(self) -> None: ...
     def kill(self) -> None: ...                      # SIGKILL, no cleanup by the process
@@ -50,6 +51,10 @@ class NodeProcess(Protocol):
     def paused(self) -> bool: ...
     @property
     def pid(self) -> int | None: ...
+    @property
+    def stopped_on_purpose(self) -> bool: ...       # killed or stopped since its last start
+    @property
+    def returncode(self) -> int | None: ...          # None while it runs (or when it cannot be told)
 
 
 class Runtime(Protocol):

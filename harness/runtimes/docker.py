@@ -55,6 +55,7 @@ class DockerProcess:
         self.runtime = runtime
         self.container: Any = None
         self._paused = False
+        self._stop_requested = False
         self._log_thread: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -68,6 +69,7 @@ class DockerProcess:
         since = int(time.time())
         self.container.start()
         self._paused = False
+        self._stop_requested = False
         self._follow_logs(since)
         if self.spec.node is not None:
             self.runtime.network.refresh(self.spec.node)
@@ -109,11 +111,22 @@ class DockerProcess:
         return self._paused
 
     @property
+    def stopped_on_purpose(self) -> bool:
+        """Killed or asked to stop since its last start: its exit is nobody's surprise."""
+        return self._stop_requested
+
+    @property
+    def returncode(self) -> int | None:
+        state = self._state()
+        return None if not state or state.get("Running") else state.get("ExitCode")
+
+    @property
     def pid(self) -> int | None:
         pid = self._state().get("Pid")
         return int(pid) if pid else None
 
     def kill(self) -> None:
+        self._stop_requested = True
         if self.alive:
             log.info("signal SIGKILL %s", self.name)
             self.container.kill(signal="SIGKILL")
@@ -144,12 +157,14 @@ class DockerProcess:
             self._paused = False
 
     def request_stop(self) -> None:
+        self._stop_requested = True
         self.resume()
         if self.alive:
             log.info("signal SIGTERM %s", self.name)
             self.container.kill(signal="SIGTERM")
 
     def terminate(self, timeout: float = 20.0) -> None:
+        self._stop_requested = True
         if not self.alive:
             return
         self.resume()

@@ -58,6 +58,11 @@ class LocalProcess:
     def returncode(self) -> int | None:
         return self._popen.poll() if self._popen else None
 
+    @property
+    def stopped_on_purpose(self) -> bool:
+        """Killed or asked to stop since its last start: its exit is nobody's surprise."""
+        return self._stop_requested
+
     def start(self) -> None:
         if self.alive:
             raise RuntimeError(f"{self.name} is already running (pid {self.pid})")
@@ -84,6 +89,7 @@ class LocalProcess:
             pass
 
     def kill(self) -> None:
+        self._stop_requested = True
         self._signal(signal.SIGKILL)
         self._reap(10)
 

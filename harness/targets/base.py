@@ -29,6 +29,9 @@ class Target(Protocol):
     def backlog(self) -> int | None:
         """Messages the broker holds that its consumers have not acknowledged; None: cannot tell."""
         ...
+    def positions(self) -> list[dict[str, Any]]:
+        """Per partition of a log-based broker: topic, partition, committed, end (empty for queues)."""
+        ...
 
 
 TargetFactory = Callable[[Any, Runtime, Path], Target]

@@ -349,25 +349,31 @@ class KafkaCluster:
 
         Consumers ledger before they commit, so 0 means every message the log holds is in a ledger.
         """
+        total = 0
+        for position in self.positions():
+            if position["committed"] > position["end"]:
+                return None
+            total += position["end"] - position["committed"]
+        return total
+
+    def positions(self) -> list[dict[str, Any]]:
+        """Per partition of every topic the harness reads: the log end and its group's committed offset
+        (0 before any commit). What lies between them the broker holds and no consumer has taken."""
         from kafka import TopicPartition
         from kafka.admin import OffsetSpec
 
-        total = 0
+        found = []
         for topic, group in self._readers.items():
             tps = [TopicPartition(topic, p["partition"]) for p in self.partitions(topic)]
             if not tps:
-                return None
+                raise ClusterError(f"{topic} has no partitions the cluster knows of")
             ends = self._query(lambda a: a.list_partition_offsets({tp: OffsetSpec.LATEST for tp in tps}))
             committed = self._query(lambda a: a.list_group_offsets(group)).get(group, {})
             for tp in tps:
-                end = ends[tp].offset
                 done = committed[tp].offset if tp in committed else 0
-                if done < 0:
-                    done = 0
-                if done > end:
-                    return None
-                total += end - done
-        return total
+                found.append({"topic": topic, "partition": tp.partition, "committed": max(done, 0),
+                              "end": ends[tp].offset})
+        return found
 
     def partitions(self, topic: str) -> list[dict[str, Any]]:
         """[{partition, leader, replicas, isr}] as the cluster reports them now."""

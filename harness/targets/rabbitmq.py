@@ -379,6 +379,10 @@ class RabbitCluster:
             return total
         return None
 
+    def positions(self) -> list[dict[str, Any]]:
+        """Queues have no log positions: only their count (backlog) tells what they still hold."""
+        return []
+
     def controller(self) -> int:
         raise ClusterError("RabbitMQ has no controller: use node(i) or leader(queue)")
 
