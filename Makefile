@@ -4,7 +4,7 @@ VENV := .venv/bin
 SCENARIO ?= scenarios/kafka-leader-kill-acks-all.yaml
 PYTEST_ARGS ?=
 
-.PHONY: install install-test demo test unit integration validate cleanup clean images bench bench-smoke
+.PHONY: install install-test demo test unit integration validate cleanup clean images bench bench-smoke soak
 
 install:
 	scripts/install.sh
@@ -36,6 +36,14 @@ bench: install
 
 bench-smoke: install
 	$(VENV)/python -m harness.bench --smoke --out reports/bench-smoke.json
+
+# The interrupt soak (minutes, not part of `make test`, which runs 5 of its cases): SOAK_RUNS runs
+# stopped at seeded moments by SIGINT, SIGTERM or SIGKILL + cleanup, each searched for leftovers.
+SOAK_RUNS ?= 50
+SOAK_SEED ?= 1
+soak: install-test
+	SOAK_RUNS=$(SOAK_RUNS) SOAK_SEED=$(SOAK_SEED) SOAK_OUT=reports/soak-$$(date +%Y%m%d-%H%M%S) \
+		$(VENV)/python -m pytest -s -ra tests/integration/test_interrupt_soak.py $(PYTEST_ARGS)
 
 cleanup:
 	$(VENV)/aftershock cleanup

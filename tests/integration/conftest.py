@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -126,14 +127,91 @@ def survivors(run_id: str) -> list[int]:
 
 
 def network_leftovers(run_id: str) -> list[str]:
-    """Namespaces, links and host FORWARD rules of this run still present (rules inside the
-    namespaces live and die with them)."""
+    """Namespaces, links (bridge, veths) and host iptables rules (every table, not only FORWARD)
+    of this run still present, and the rules inside any namespace of it that is left."""
     tag = run_id.removeprefix("as-")[:8]
-    names = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
-    forward = subprocess.run(["iptables", "-S", "FORWARD"], capture_output=True, text=True).stdout
-    return [line for line in (names + links + forward).splitlines()
-            if f"as-{tag}-" in line or f" as{tag}" in line]
+    names = _out(["ip", "netns", "list"])
+    links = _out(["ip", "-o", "link", "show"])
+    rules = _out(["iptables-save"]) if shutil.which("iptables-save") else _out(["iptables", "-S", "FORWARD"])
+    found = [line for line in (names + links + rules).splitlines() if f"as-{tag}-" in line or f"as{tag}" in line]
+    for ns in re.findall(rf"^(as-{tag}-n\d+)", names, re.M):
+        found += [f"{ns}: {rule}" for rule in _out(["ip", "netns", "exec", ns, "iptables", "-S"]).splitlines()
+                  if rule.startswith("-A ")]
+    return found
+
+
+def _out(argv: list[str]) -> str:
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, timeout=20).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+
+
+def run_leftovers(run_id: str, out: Path) -> list[str]:
+    """Everything of one run still present after it ended: tagged processes (brokers, epmd,
+    consumers, load, Toxiproxy), processes naming its run directory even if untagged, namespaces,
+    links and iptables rules (host and namespaces, by its tag and its subnet), a Toxiproxy API
+    still answering with proxies, and Docker containers, networks and volumes labelled with it."""
+    found = [f"process {pid} {_cmdline(pid)}" for pid in survivors(run_id)]
+    found += [f"untagged process {pid} {_cmdline(pid)}" for pid in _naming(out) if f"process {pid} " not in " ".join(found)]
+    found += network_leftovers(run_id)
+    for subnet in filter(None, (_logged(out, r"namespaces ready: .* on (\d+\.\d+\.\d+)\.\d+/"),
+                                _logged(out, r"docker network \S+ on (\d+\.\d+\.\d+)\.\d+/"))):
+        found += [f"host rule on the run's subnet: {rule}" for rule in _out(["iptables-save"]).splitlines()
+                  if f"{subnet}." in rule]
+    api = _logged(out, r"toxiproxy \S+ at (\S+:\d+)")
+    if api:
+        try:
+            import requests
+
+            proxies = requests.get(f"http://{api}/proxies", timeout=1).json()
+            found.append(f"toxiproxy at {api} still answering, proxies {sorted(proxies)}")
+        except Exception:  # noqa: BLE001 - nothing answers there: what we want
+            pass
+    return found + docker_leftovers(run_id)
+
+
+def docker_leftovers(run_id: str) -> list[str]:
+    """Containers, networks and volumes labelled with this run, on the engine DOCKER_HOST names
+    (none when no engine answers: then it can hold nothing of ours)."""
+    if not _engine_answers(os.environ.get("DOCKER_HOST")):
+        return []
+    import docker
+
+    from harness.runtimes.docker import LABEL
+
+    client = docker.from_env(version="auto", timeout=20)
+    selector = {"label": f"{LABEL}={run_id}"}
+    return ([f"container {c.name}" for c in client.containers.list(all=True, filters=selector)]
+            + [f"docker network {n.name}" for n in client.networks.list(filters=selector)]
+            + [f"docker volume {v.name}" for v in client.volumes.list(filters=selector)])
+
+
+def _logged(out: Path, pattern: str) -> str | None:
+    try:
+        match = re.search(pattern, (out / "harness.log").read_text())
+    except OSError:
+        return None
+    return match.group(1) if match else None
+
+
+def _naming(out: Path) -> list[int]:
+    import psutil
+
+    where = str(out)
+    pids = []
+    for proc in psutil.process_iter(["pid", "cmdline", "cwd"]):
+        cmd = " ".join(proc.info["cmdline"] or [])
+        if (where in cmd or (proc.info["cwd"] or "").startswith(where)) and proc.pid != os.getpid():
+            pids.append(proc.pid)
+    return pids
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:120]
+    except OSError:
+        return "(gone)"
 
 
 def run_cli(args: list[str], timeout: float, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
