@@ -85,25 +85,47 @@ def unjudgeable(metrics: dict[str, Any], out_dir: Path) -> str | None:
     return None
 
 
-@contextlib.contextmanager
-def _signals_raise_interrupted():
-    """Ctrl-C and SIGTERM unwind the ExitStack once; further signals during cleanup are ignored."""
-    fired = False
+class _Interrupts:
+    """Ctrl-C and SIGTERM unwind the ExitStack once; further signals during cleanup are ignored.
+    A first signal that comes while the stack is already unwinding (the run's own teardown, or an
+    error's) is held until the teardown is done: raised inside one resource's exit it would cut
+    that exit short (a RabbitMQ cluster's epmd daemons outlived a SIGINT during `stopping`)."""
 
-    def handler(signum: int, frame: FrameType | None) -> None:
-        nonlocal fired
-        if fired:
+    def __init__(self) -> None:
+        self.fired: str | None = None
+        self.holding = False
+
+    def _handler(self, signum: int, frame: FrameType | None) -> None:
+        if self.fired:
             log.warning("signal %d during cleanup ignored; cleanup is running", signum)
             return
-        fired = True
-        raise Interrupted(f"interrupted by {signal.Signals(signum).name}; everything started was stopped")
+        self.fired = f"interrupted by {signal.Signals(signum).name}; everything started was stopped"
+        if self.holding:
+            log.warning("%s during the teardown: it goes on to its end", signal.Signals(signum).name)
+            return
+        raise Interrupted(self.fired)
 
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
+    @contextlib.contextmanager
+    def installed(self):
+        previous = {s: signal.signal(s, self._handler) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield self
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+
+    @contextlib.contextmanager
+    def teardown_held(self):
+        """An ExitStack whose unwinding no signal cuts short; one held meanwhile is raised after it
+        (unless the stack unwinds for an error of its own, which then stands)."""
+        with contextlib.ExitStack() as stack:
+            try:
+                yield stack
+            finally:
+                self.holding = True
+        self.holding = False
+        if self.fired:
+            raise Interrupted(self.fired)
 
 
 @contextlib.contextmanager
@@ -140,6 +162,7 @@ class Run:
         self.load_stats: dict | None = None
         self.versions: dict[str, str] = {}
         self.injector: FaultInjector | None = None
+        self.interrupts = _Interrupts()
         self.watchdog = Watchdog(on_exit=self._journal_exit)
 
     def execute(self) -> RunResult:
@@ -155,7 +178,7 @@ class Run:
                 self.console.log(f"[yellow]ended leftover of a killed run:[/] {leftover}")
                 log.warning("ended leftover %s", leftover)
             try:
-                with RunMarker(self.run_id, self.out_dir), _signals_raise_interrupted():
+                with RunMarker(self.run_id, self.out_dir), self.interrupts.installed():
                     self._run_phases()
             except Interrupted as exc:
                 error = str(exc)
@@ -176,8 +199,8 @@ class Run:
     # -- phases -------------------------------------------------------------------------
     def _run_phases(self) -> None:
         scenario = self.scenario
-        with contextlib.ExitStack() as stack, Progress(self.console, LedgerTail(self.ledger_dir),
-                                                             self.out_dir) as progress:
+        with self.interrupts.teardown_held() as stack, Progress(self.console, LedgerTail(self.ledger_dir),
+                                                                self.out_dir) as progress:
             network = self._network(stack, progress)
             runtime = RUNTIME_KINDS[scenario.runtime].runtime(self.run_id, network, self.out_dir)
             if hasattr(runtime, "__exit__"):

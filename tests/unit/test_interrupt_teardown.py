@@ -1,0 +1,49 @@
+"""A signal never cuts a resource's teardown short: during the body it unwinds the run's stack
+once; during the unwinding it is held until every exit has run, then reported as an interrupt
+(the interrupt soak saw a RabbitMQ cluster's epmd daemons outlive a SIGINT during `stopping`)."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+from harness.errors import ClusterError, Interrupted
+from harness.run import _Interrupts
+
+
+def _signal_self(sig: signal.Signals, done: list[str], name: str) -> None:
+    os.kill(os.getpid(), sig)   # the handler runs before the next line
+    done.append(name)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_during_the_teardown_lets_every_exit_finish_then_interrupts(sig: signal.Signals) -> None:
+    interrupts, done = _Interrupts(), []
+    with pytest.raises(Interrupted, match=f"interrupted by {sig.name}"):
+        with interrupts.installed(), interrupts.teardown_held() as stack:
+            stack.callback(done.append, "network")
+            stack.callback(_signal_self, sig, done, "epmd stopped")   # the cluster's exit, signalled midway
+    assert done == ["epmd stopped", "network"]
+    assert signal.getsignal(sig) is signal.default_int_handler or sig != signal.SIGINT   # handlers restored
+
+
+def test_a_signal_during_the_body_unwinds_once_and_a_second_is_ignored() -> None:
+    interrupts, done = _Interrupts(), []
+    with pytest.raises(Interrupted, match="SIGTERM"):
+        with interrupts.installed(), interrupts.teardown_held() as stack:
+            stack.callback(done.append, "network")
+            stack.callback(_signal_self, signal.SIGINT, done, "cluster stopped")   # a second signal
+            os.kill(os.getpid(), signal.SIGTERM)
+            done.append("never")
+    assert done == ["cluster stopped", "network"]
+
+
+def test_an_error_unwinding_the_stack_stands_when_a_signal_comes_during_its_teardown() -> None:
+    interrupts, done = _Interrupts(), []
+    with pytest.raises(ClusterError, match="broker gone"):
+        with interrupts.installed(), interrupts.teardown_held() as stack:
+            stack.callback(_signal_self, signal.SIGINT, done, "cluster stopped")
+            raise ClusterError("broker gone")
+    assert done == ["cluster stopped"]
