@@ -35,6 +35,7 @@ CTL_TIMEOUT = 60.0
 AMQP_PORT = 5672   # where a compose-managed node listens inside its container
 CONF_D = "/etc/rabbitmq/conf.d/90-aftershock.conf"   # in an image: read after the image's own defaults
 QUERY_TIMEOUT = 10.0
+EPMD_STOP_TIMEOUT = 5.0   # a killed node's registration outlives it briefly
 
 
 def rabbitmq_version() -> str:
@@ -242,11 +243,21 @@ class RabbitCluster:
         """epmd outlives the nodes that started it; this run's epmd listens on this run's port
         (one per namespace when nodes are isolated)."""
         for i in list(self.nodes) if self.runtime.isolated else [1]:
-            argv = self.runtime.exec_prefix(i, self._env(i)) + ["epmd", "-port", str(self.epmd_port), "-kill"]
-            try:
-                subprocess.run(argv, capture_output=True, timeout=10, env={**os.environ, **self._env(i)})
-            except (OSError, subprocess.TimeoutExpired) as exc:
-                log.warning("could not stop epmd on port %d: %s", self.epmd_port, exc)
+            self._stop_epmd_beside(i)
+
+    def _stop_epmd_beside(self, i: int) -> None:
+        """epmd refuses `-kill` while a node is still registered, as one just SIGKILLed is for a
+        moment (an epmd outlived an interrupted start so): the refusal is retried for a few seconds."""
+        argv = self.runtime.exec_prefix(i, self._env(i)) + ["epmd", "-port", str(self.epmd_port), "-kill"]
+
+        def killed() -> bool:
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=10, env={**os.environ, **self._env(i)})
+            return "living nodes" not in done.stdout + done.stderr
+        try:
+            wait_until(killed, what=f"epmd on port {self.epmd_port} to stop", timeout=EPMD_STOP_TIMEOUT,
+                       interval=0.25, retry_on=(subprocess.TimeoutExpired,))
+        except (OSError, subprocess.TimeoutExpired, ClusterError) as exc:
+            log.warning("could not stop epmd on port %d: %s", self.epmd_port, exc)
 
     def _logs(self) -> list[Path]:
         return [self.dir / f"rabbit-{i}" / "node.log" for i in self.nodes]
