@@ -9,7 +9,7 @@ from typing import Callable
 from pydantic import TypeAdapter
 
 from harness.scenario.fault_specs import FaultSpec
-from harness.scenario.model import NemesisSpec
+from harness.scenario.model import MAX_FAULTS, NemesisSpec
 
 _SPEC = TypeAdapter(FaultSpec)
 
@@ -26,13 +26,16 @@ _KINDS: dict[str, Callable[[random.Random], dict[str, object]]] = {
 
 
 def generate(nemesis: NemesisSpec, load_duration: float, rng: random.Random) -> list[FaultSpec]:
+    """At most MAX_FAULTS faults, each starting strictly after the last one healed, whatever the spec
+    says (validation refuses a spec that could reach the cap; the cap keeps this loop finite anyway)."""
     stop = nemesis.stop if nemesis.stop is not None else load_duration - 5
     faults: list[FaultSpec] = []
     at = nemesis.start
-    while True:
+    while len(faults) < MAX_FAULTS:
         duration = round(rng.uniform(0.5, 1.5) * nemesis.duration, 3)
-        if at + duration > stop:
-            return faults
+        if not at + duration <= stop:  # NaN compares false: it stops the schedule too
+            break
         entry = _KINDS[rng.choice(nemesis.kinds)](rng)
         faults.append(_SPEC.validate_python({**entry, "at": at, "heal_after": duration}))
-        at = round(at + duration + rng.uniform(0.5, 1.5) * nemesis.interval, 3)
+        at = max(round(at + duration + rng.uniform(0.5, 1.5) * nemesis.interval, 3), round(at + duration + 0.001, 3))
+    return faults

@@ -18,7 +18,7 @@ PARTITION_MODES = ("isolate", "halves", "majority", "minority", "majorities-ring
 
 
 class _Fault(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     at: Duration
     heal_after: Duration | None = None
@@ -40,11 +40,11 @@ class ToxicFault(_Fault):
     toxicity: float = Field(1.0, ge=0.0, le=1.0)
     latency: Duration = 0.0
     jitter: Duration = 0.0
-    rate: int | None = Field(None, ge=0, description="bandwidth in KB/s")
+    rate: int | None = Field(None, ge=0, le=2**31 - 1, description="bandwidth in KB/s")
     delay: Duration = 0.0           # slow_close
     timeout: Duration = 0.0         # timeout / reset_peer (0: never closes / immediately)
-    average_size: int = Field(64, ge=1)   # slicer
-    size_variation: int = Field(32, ge=0)
+    average_size: int = Field(64, ge=1, le=2**31 - 1)   # slicer
+    size_variation: int = Field(32, ge=0, le=2**31 - 1)
     slice_delay: Duration = 0.0
     bytes: int | None = Field(None, ge=0, description="limit_data: close after this many bytes")
 
@@ -84,6 +84,9 @@ class PartitionFault(_Fault):
             sides = [s.strip() for s in self.between.split("|")]
             if len(sides) != 2:
                 raise LocatedValueError("between: is 'A|B', e.g. 'client|node(1)'", ("between",))
+            if sides[0] == "client" and sides[1] == "client":
+                raise LocatedValueError("between: client|client cuts the clients off from themselves: name a node"
+                                        " on one side, e.g. 'client|node(1)'", ("between",))
             for side in sides:
                 if side != "client":
                     try:
@@ -93,6 +96,9 @@ class PartitionFault(_Fault):
                     if selector.kind in ("consumer", "relay"):
                         raise LocatedValueError(f"between: {side} is a client; write client for the client side",
                                                 ("between",))
+            left, right = (s if s == "client" else parse_selector(s) for s in sides)
+            if left == right and getattr(left, "kind", "") == "node":
+                raise LocatedValueError(f"between: both sides are {left}: name two different sides", ("between",))
         if self.target is not None and self.target.kind in ("consumer", "relay"):
             raise LocatedValueError("partitions act on broker nodes: use node(i), leader(...), random",
                                     ("target",))

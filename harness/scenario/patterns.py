@@ -11,7 +11,7 @@ from harness.scenario.located import LocatedValueError
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class ProcessingSpec(_Spec):
@@ -38,13 +38,19 @@ class RetrySpec(_Spec):
 
 
 class DeadLetterSpec(_Spec):
-    topic: str | None = Field(None, pattern=r"^[A-Za-z0-9._-]{1,200}$", description="Kafka")
-    queue: str | None = Field(None, pattern=r"^[A-Za-z0-9._-]{1,200}$", description="RabbitMQ")
+    topic: str | None = Field(None, pattern=r"^[A-Za-z0-9._][A-Za-z0-9._-]{0,199}$", description="Kafka")
+    queue: str | None = Field(None, pattern=r"^[A-Za-z0-9._][A-Za-z0-9._-]{0,199}$", description="RabbitMQ")
 
     @model_validator(mode="after")
     def _one_destination(self) -> "DeadLetterSpec":
         if (self.topic is None) == (self.queue is None):
             raise LocatedValueError("dead_letter takes topic: (Kafka) or queue: (RabbitMQ)", ("topic",))
+        if self.topic is not None and (self.topic.startswith("__") or self.topic in (".", "..")):
+            raise LocatedValueError(f"{self.topic!r}: Kafka keeps names starting with '__' for its internal"
+                                    " topics (and '.', '..' are no names): choose another", ("topic",))
+        if self.queue is not None and self.queue.startswith("amq."):
+            raise LocatedValueError(f"{self.queue!r} starts with 'amq.', which RabbitMQ keeps for its own queues:"
+                                    " choose another name", ("queue",))
         return self
 
     @property

@@ -159,10 +159,11 @@ def test_a_compose_managed_cluster_takes_no_proxy_and_no_broker_settings() -> No
     message = error_of(settings + "runtime: compose\n")
     assert "s.yaml:5" in message and "num.io.threads" in message and "KAFKA_<KEY>" in message
     topic_level = BASE.replace("  nodes: 3\n", "  nodes: 3\n  broker_config: {min.insync.replicas: 2}\n")
-    assert parse_scenario(topic_level + "runtime: compose\n").runtime == "compose"
+    assert parse_scenario(topic_level + "runtime: compose\ncompose_project: shop\n").runtime == "compose"
     assert "net_ticktime" in error_of(RABBIT.replace("type: quorum}", "type: quorum}, net_ticktime: 30") + "runtime: compose\n")
     rabbit = RABBIT.replace("type: quorum}", "type: quorum}, broker_config: {cluster_partition_handling: autoheal}")
-    assert parse_scenario(rabbit + "runtime: compose\n").target.broker_config == {"cluster_partition_handling": "autoheal"}
+    compose = parse_scenario(rabbit + "runtime: compose\ncompose_project: shop\n")
+    assert compose.target.broker_config == {"cluster_partition_handling": "autoheal"}
 
 
 def test_the_runtime_given_on_the_command_line_is_validated_with_the_file(tmp_path: Path) -> None:
