@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from harness.errors import AftershockError
 
@@ -29,6 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="override the scenario's seed")
     run.add_argument("--runtime", choices=("local", "docker", "compose"),
                      help="override the scenario's runtime (compose: the cluster docker-compose.yml brought up)")
+    run.add_argument("--compose-project", metavar="NAME",
+                     help="runtime compose: the docker-compose project to act on (overrides compose_project)")
     run.add_argument("--junit", type=Path, metavar="FILE", help="also write the verdict as JUnit XML for CI")
     run.add_argument("--repeat", type=int, default=1, metavar="N",
                      help="run each variant N times with seeds derived from the scenario's (reports the pass rate)")
@@ -41,12 +44,21 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    console = Console(stderr=False, highlight=False)
+    # soft_wrap: a line is never broken at the console's width (80 columns when not a terminal),
+    # so one `file:line:col: message` stays one line for CI problem matchers.
+    console = Console(stderr=False, highlight=False, soft_wrap=True)
     try:
         return COMMANDS[args.command](args, console)
     except AftershockError as exc:
-        Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {exc}", markup=True)
+        print_error("error:", str(exc))
         return EXIT_ERROR
+
+
+def print_error(label: str, message: str) -> None:
+    """On stderr, one line per line of the message, each labelled; the message is never read as markup."""
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    for line in message.splitlines() or [""]:
+        err.print(f"[bold red]{label}[/] {escape(line)}")
 
 
 def cmd_validate(args: argparse.Namespace, console: Console) -> int:
@@ -56,10 +68,10 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
     for path in args.scenarios:
         try:
             scenario = load_scenario(path)
-            console.print(f"[green]ok[/] {path}: {scenario.name}", soft_wrap=True)
+            console.print(f"[green]ok[/] {escape(str(path))}: {escape(scenario.name)}")
         except AftershockError as exc:
             failed += 1
-            Console(stderr=True, highlight=False).print(f"[red]invalid[/] {exc}")
+            print_error("invalid", str(exc))
     return EXIT_ERROR if failed else EXIT_PASS
 
 
@@ -73,7 +85,7 @@ def cmd_plan(args: argparse.Namespace, console: Console) -> int:
     else:
         console.print(f"seed {schedule.seed}, load {schedule.load_duration:g}s, {len(schedule.faults)} fault(s)")
         for fault in schedule.faults:
-            console.print(f"  {fault.describe()}")
+            console.print(f"  {escape(fault.describe())}")
     return EXIT_PASS
 
 
@@ -82,7 +94,9 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     from harness.scenario import load_scenario
     from harness.scenario.matrix import variants
 
-    scenario = load_scenario(args.scenario, {"runtime": args.runtime} if args.runtime is not None else None)
+    overrides = {key: value for key, value in (("runtime", args.runtime), ("compose_project", args.compose_project))
+                 if value is not None}
+    scenario = load_scenario(args.scenario, overrides or None)
     if args.seed is not None:
         scenario = scenario.model_copy(update={"seed": args.seed})
     if args.repeat < 1:
@@ -102,13 +116,13 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         data = comparison(done)
         print_comparison(data, console)
         _, page = write_comparison(data, out)
-        console.print(f"comparison: {page}")
+        console.print(f"comparison: {escape(str(page))}")
         index_root = out
-    console.print(f"all runs: {write_index(index_root)}")
+    console.print(f"all runs: {escape(str(write_index(index_root)))}")
     if args.junit:
         from harness.report.junit import write_junit
 
-        console.print(f"JUnit XML: {write_junit(results, args.junit)}")
+        console.print(f"JUnit XML: {escape(str(write_junit(results, args.junit)))}")
     return _exit_status(results)
 
 
@@ -118,7 +132,7 @@ def _exit_status(results: list) -> int:
     if any(e.startswith("interrupted") for e in errors):
         return EXIT_INTERRUPTED
     for error in errors:
-        Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {error}")
+        print_error("error:", error)
     if errors:
         return EXIT_ERROR
     if any(r.verdict.verdict == "fail" for r in results):
@@ -136,8 +150,8 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
         result = RunResult.from_json(json.loads(source.read_text()))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise AftershockError(f"{source}: not a readable run result ({exc}); give a run directory of `aftershock run`")
-    console.print(f"report: {HtmlReporter().write(result, args.run_dir, console)}")
-    console.print(f"all runs: {write_index(args.run_dir.parent)}")
+    console.print(f"report: {escape(str(HtmlReporter().write(result, args.run_dir, console)))}")
+    console.print(f"all runs: {escape(str(write_index(args.run_dir.parent)))}")
     return EXIT_PASS
 
 
@@ -146,7 +160,7 @@ def cmd_cleanup(args: argparse.Namespace, console: Console) -> int:
 
     ended = cleanup(all_runs=args.all)
     for line in ended:
-        console.print(f"ended {line}")
+        console.print(f"ended {escape(line)}")
     console.print(f"{len(ended)} leftover(s) removed (processes, namespaces, links)")
     return EXIT_PASS
 

@@ -9,6 +9,7 @@ from collections import deque
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.live import Live
 from rich.table import Table
 
@@ -48,12 +49,20 @@ class Progress:
         self.phase = phase
         self.phase_started = time.monotonic()
         log.info("phase: %s", phase)
-        self.console.log(f"[bold]{phase}[/]")
+        self._say(f"[bold]{escape(phase)}[/]")
 
     def event(self, text: str) -> None:
+        """`text` is markup: callers escape what they quote (fault targets, error messages)."""
         stamp = f"{time.monotonic() - self.started:6.1f}s"
         self.events.append(f"{stamp} {text}")
-        self.console.log(text)
+        self._say(text)
+
+    def _say(self, text: str) -> None:
+        """On a terminal, rich's log line; in a CI log, one unwrapped line per message."""
+        if self.console.is_terminal:
+            self.console.log(text)
+        else:
+            self.console.print(escape(f"[{time.strftime('%H:%M:%S')}]") + f" {text}", soft_wrap=True, markup=True)
 
     def update(self) -> None:
         now = time.monotonic()
@@ -66,7 +75,7 @@ class Progress:
             self._live.update(self._render())
         elif now - self._last_plain >= PLAIN_INTERVAL:
             self._last_plain = now
-            self.console.log(self.line())
+            self._say(escape(self.line()))
 
     def line(self) -> str:
         t = self.tail.totals
@@ -83,7 +92,7 @@ class Progress:
 
     def _render(self) -> Table:
         t = self.tail.totals
-        table = Table(title=f"aftershock: {self.phase}", show_header=False, expand=False)
+        table = Table(title=f"aftershock: {escape(self.phase)}", show_header=False, expand=False)
         now = time.monotonic()
         table.add_row("elapsed", f"{now - self.phase_started:.0f}s in phase, {now - self.started:.0f}s in all")
         table.add_row("produce", f"{self.rates['K']:.0f}/s acked, {t['A']} sent, {t['K']} acked, {t['E']} errors")
@@ -92,5 +101,5 @@ class Progress:
             table.add_row("services", f"{t['S']} side effects, {t['L']} dead letters")
         table.add_row("faults", "\n".join(self.events) or "-")
         if self.out_dir is not None:
-            table.add_row("run dir", f"{self.out_dir} (report.html at the end)")
+            table.add_row("run dir", f"{escape(str(self.out_dir))} (report.html at the end)")
         return table

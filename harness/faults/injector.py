@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from rich.markup import escape
+
 from harness.faults.base import FAULTS, Fault, FaultEnv
 from harness.plan import PlannedFault, Schedule
 
@@ -88,14 +90,14 @@ class FaultInjector:
             record.error = f"{type(exc).__name__}: {exc}"
             log.warning("fault %s failed: %s", planned.describe(), record.error)
             self._journal("error", record)
-            self.on_event(f"[red]fault failed[/] {planned.action} {planned.what}: {record.error}")
+            self.on_event(f"[red]fault failed[/] {escape(planned.action)} {escape(planned.what)}: {escape(record.error)}")
             # whatever it managed to do before failing is still undone at heal time
             self.active.append(_Active(planned, fault, record))
             return
         resolved = ", ".join(record.resolved)
         log.info("fault %s -> %s", planned.describe(), resolved)
         self._journal("inject", record)
-        self.on_event(f"[yellow]{planned.action}[/] {planned.what} -> {resolved}")
+        self.on_event(f"[yellow]{escape(planned.action)}[/] {escape(planned.what)} -> {escape(resolved)}")
         if fault.heals:
             self.active.append(_Active(planned, fault, record))
         else:
@@ -113,7 +115,7 @@ class FaultInjector:
         record.healed_s = round(self._elapsed(), 3)
         log.info("healed %s %s", record.action, ", ".join(record.resolved))
         self._journal("heal", record)
-        self.on_event(f"[green]heal[/] {record.action} {', '.join(record.resolved) or record.target}")
+        self.on_event(f"[green]heal[/] {escape(record.action)} {escape(', '.join(record.resolved) or record.target)}")
 
     def _journal(self, event: str, record: FaultRecord) -> None:
         with open(self.journal_path, "a") as journal:

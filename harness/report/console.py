@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from harness.report import register_reporter
@@ -22,7 +23,7 @@ class ConsoleReporter:
 
     def write(self, result: RunResult, out_dir: Path, console: Console) -> None:
         m = result.metrics
-        counts = Table(title=f"{result.scenario}: delivery", show_header=True)
+        counts = Table(title=f"{escape(result.scenario)}: delivery", show_header=True)
         for name in COUNTS + ("log_duplicates", "redeliveries", "order_violations"):
             counts.add_column(name.replace("_", " "), justify="right")
         counts.add_row(*(_fmt(m.get(n)) for n in COUNTS + ("log_duplicates", "redeliveries", "order_violations")))
@@ -40,8 +41,9 @@ class ConsoleReporter:
             for col in ("at", "action", "target", "resolved", "started", "healed", "error"):
                 faults.add_column(col)
             for f in result.faults:
-                faults.add_row(f"{f.planned_at:g}s", f.action, f.target, ", ".join(f.resolved) or "-",
-                               _secs(f.started_s), _secs(f.healed_s), f.error or "")
+                faults.add_row(f"{f.planned_at:g}s", escape(f.action), escape(f.target),
+                               escape(", ".join(f.resolved) or "-"), _secs(f.started_s), _secs(f.healed_s),
+                               escape(f.error or ""))
             console.print(faults)
         timeline = timeline_rows(result)
         if timeline:
@@ -50,7 +52,7 @@ class ConsoleReporter:
                 table.add_column(col)
             shown = timeline[:TIMELINE_ROWS]
             for at, what in shown:
-                table.add_row(f"{at:.1f}s", what)
+                table.add_row(f"{at:.1f}s", what)  # markup: timeline_rows escapes what it quotes
             if len(timeline) > len(shown):
                 table.add_row("...", f"{len(timeline) - len(shown)} more in results.json (samples)")
             console.print(table)
@@ -60,15 +62,15 @@ class ConsoleReporter:
                 exp.add_column(col)
             for e in result.verdict.expectations:
                 ok = {True: "[green]yes[/]", False: "[red]NO[/]", None: "[yellow]unknown[/]"}[e.ok]
-                exp.add_row(e.name, e.expected, _fmt(e.actual), ok)
+                exp.add_row(escape(e.name), escape(e.expected), _fmt(e.actual), ok)
             console.print(exp)
         for name, error in result.checker_errors.items():
-            console.print(f"[yellow]checker {name} failed: {error}[/]")
+            console.print(f"[yellow]checker {escape(name)} failed: {escape(str(error))}[/]")
         if result.error:
-            console.print(f"[bold yellow]run error:[/] {result.error}")
+            console.print(f"[bold yellow]run error:[/] {escape(result.error)}")
         verdict = result.verdict.verdict
-        console.print(f"verdict: [{_STYLE[verdict]}]{verdict.upper()}[/]   report: {out_dir / 'report.html'}"
-                      f"  (data: {out_dir / 'results.json'})")
+        console.print(f"verdict: [{_STYLE.get(verdict, 'bold')}]{escape(verdict.upper())}[/]"
+                      f"   report: {escape(str(out_dir / 'report.html'))}  (data: {escape(str(out_dir / 'results.json'))})")
 
 
 def timeline_rows(result: RunResult) -> list[tuple[float, str]]:
@@ -76,12 +78,12 @@ def timeline_rows(result: RunResult) -> list[tuple[float, str]]:
     transitions = result.samples.get("breaker.transitions") or []
     if not transitions:
         return []
-    rows = [(t["at_s"], f"consumer-{t['consumer']} breaker {t['old']} -> {t['new']}") for t in transitions]
+    rows = [(t["at_s"], escape(f"consumer-{t['consumer']} breaker {t['old']} -> {t['new']}")) for t in transitions]
     for f in result.faults:
         if f.started_s is not None:
-            rows.append((f.started_s, f"[bold]fault {f.action} {f.target}[/]"))
+            rows.append((f.started_s, f"[bold]fault {escape(f.action)} {escape(f.target)}[/]"))
         if f.healed_s is not None:
-            rows.append((f.healed_s, f"[bold]healed {f.action} {f.target}[/]"))
+            rows.append((f.healed_s, f"[bold]healed {escape(f.action)} {escape(f.target)}[/]"))
     return sorted(rows, key=lambda row: row[0])
 
 

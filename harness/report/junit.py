@@ -3,11 +3,29 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Iterable
 
 from harness.results import COUNTS, RunResult
+
+# What XML 1.0 cannot carry at all, even escaped (most control characters, lone surrogates, U+FFFE/FFFF).
+_XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_safe(text: str) -> str:
+    """`text` with every character XML cannot hold replaced by U+FFFD, so the file always parses."""
+    return _XML_INVALID.sub("\ufffd", text)
+
+
+def _make_safe(root: ET.Element) -> None:
+    for element in root.iter():
+        element.attrib = {xml_safe(str(k)): xml_safe(str(v)) for k, v in element.attrib.items()}
+        if element.text is not None:
+            element.text = xml_safe(element.text)
+        if element.tail is not None:
+            element.tail = xml_safe(element.tail)
 
 
 def expectation_table(result: RunResult) -> str:
@@ -54,6 +72,7 @@ def junit_xml(results: Iterable[RunResult], suite: str = "aftershock") -> ET.Ele
     suite_el = ET.SubElement(root, "testsuite", attrs)
     for result in results:
         suite_el.append(_case(result))
+    _make_safe(root)
     ET.indent(root)
     return ET.ElementTree(root)
 
