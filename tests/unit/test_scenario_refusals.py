@@ -387,7 +387,8 @@ def test_a_compose_project_with_another_runtime_or_a_bad_name_is_refused() -> No
 
 # -- unusual but meaningful ------------------------------------------------------------------------
 def test_overlapping_faults_and_a_heal_after_the_load_stay_accepted() -> None:
-    text = BASE + ("faults:\n  - {at: 5s, action: pause, target: 'node(1)', heal_after: 20s}\n"
-                   "  - {at: 10s, action: kill, target: 'node(2)', heal_after: 60s}\n")
+    text = BASE + ("faults:\n  - {at: 0s, action: pause, target: 'node(1)', heal_after: 20s}\n"
+                   "  - {at: 10s, action: kill, target: 'node(2)', heal_after: 60s}\n"
+                   "  - {at: 12s, action: kill, target: 'node(1)', heal_after: 5s}\n")
     schedule = plan(parse_scenario(text))
-    assert [f.heal_at for f in schedule.faults] == [25.0, None]
+    assert [(f.at, f.heal_at) for f in schedule.faults] == [(0.0, 20.0), (10.0, None), (12.0, 17.0)]

@@ -1,0 +1,40 @@
+"""Every setting the targets write themselves is either owned by the harness (a scenario setting
+it is refused) or a tuning default a scenario may change: a new one must be classified here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.runtimes.local import LocalRuntime
+from harness.scenario.broker_settings import owner_reason
+from harness.scenario.model import KafkaTarget, RabbitTarget
+from harness.targets import kafka as kafka_target
+from harness.targets import rabbitmq as rabbit_target
+
+KAFKA_TUNABLE = {"auto.create.topics.enable", "offsets.topic.replication.factor", "offsets.topic.num.partitions",
+                 "transaction.state.log.replication.factor", "transaction.state.log.min.isr",
+                 "group.initial.rebalance.delay.ms", "num.network.threads", "num.io.threads"}
+RABBITMQ_TUNABLE = {"cluster_partition_handling", "log.console.level"}
+
+
+def test_every_kafka_setting_the_harness_writes_is_owned_or_a_tuning_default(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kafka_target, "kafka_classpath", lambda: "/nowhere/*")
+    cluster = kafka_target.KafkaCluster(KafkaTarget(kind="kafka", nodes=3), LocalRuntime("as-unit"), tmp_path,
+                                        groups=("producer", "consumer"), proxied=True)
+    written = set(cluster.node_properties(1))
+    owned = {key for key in written if owner_reason("kafka", key)}
+    assert written - owned == KAFKA_TUNABLE
+    assert {"listeners", "advertised.listeners", "controller.quorum.voters", "node.id", "log.dirs"} <= owned
+
+
+def test_every_rabbitmq_setting_the_harness_writes_is_owned_or_a_tuning_default(tmp_path: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rabbit_target, "rabbitmq_version", lambda: "3.10.8")
+    cluster = rabbit_target.RabbitCluster(RabbitTarget(kind="rabbitmq", nodes=3), LocalRuntime("as-unit"), tmp_path)
+    written = set(cluster.node_conf(1))
+    owned = {key for key in written if owner_reason("rabbitmq", key)}
+    assert written - owned == RABBITMQ_TUNABLE
+    assert {"listeners.tcp.default", "loopback_users"} <= owned
