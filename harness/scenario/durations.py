@@ -6,16 +6,12 @@ import math
 import re
 from typing import Annotated
 
-from pydantic import AllowInfNan, BeforeValidator, PlainSerializer
+from pydantic import BeforeValidator, PlainSerializer
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 _PATTERN = re.compile(r"^\s*(\d{1,12}(?:\.\d{1,9})?)\s*(ms|s|m|h)?\s*$")
 MAX_DURATION = 30 * 24 * 3600.0
 """The longest duration a scenario may write (30 days): longer is a typo, and sums of durations stay finite."""
-
-FiniteFloat = Annotated[float, AllowInfNan(False)]
-"""A float that is never NaN or infinite: a bound or rate that compares false with everything is refused."""
-
 
 def parse_duration(value: object) -> float:
     """Seconds as a finite float from 0 to MAX_DURATION; raises ValueError with the accepted forms."""

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness.scenario.durations import Duration
 from harness.scenario.located import LocatedValueError
+from harness.scenario.numbers import FiniteFloat, Whole
 from harness.scenario.links import LinkField
 from harness.scenario.selectors import Selector, SelectorField, parse_selector
 
@@ -37,16 +38,16 @@ class ToxicFault(_Fault):
     action: Literal["latency", "bandwidth", "slow_close", "timeout", "reset_peer", "slicer", "limit_data", "down"]
     link: LinkField
     stream: Literal["upstream", "downstream", "both"] = "both"
-    toxicity: float = Field(1.0, ge=0.0, le=1.0)
+    toxicity: FiniteFloat = Field(1.0, ge=0.0, le=1.0)
     latency: Duration = 0.0
     jitter: Duration = 0.0
-    rate: int | None = Field(None, ge=0, le=2**31 - 1, description="bandwidth in KB/s")
+    rate: Whole | None = Field(None, ge=0, le=2**31 - 1, description="bandwidth in KB/s")
     delay: Duration = 0.0           # slow_close
     timeout: Duration = 0.0         # timeout / reset_peer (0: never closes / immediately)
-    average_size: int = Field(64, ge=1, le=2**31 - 1)   # slicer
-    size_variation: int = Field(32, ge=0, le=2**31 - 1)
+    average_size: Whole = Field(64, ge=1, le=2**31 - 1)   # slicer
+    size_variation: Whole = Field(32, ge=0, le=2**31 - 1)
     slice_delay: Duration = 0.0
-    bytes: int | None = Field(None, ge=0, description="limit_data: close after this many bytes")
+    bytes: Whole | None = Field(None, ge=0, description="limit_data: close after this many bytes")
 
     @model_validator(mode="after")
     def _needs_its_parameter(self) -> "ToxicFault":
@@ -69,7 +70,7 @@ class PartitionFault(_Fault):
     mode: Literal["isolate", "halves", "majority", "minority", "majorities-ring", "bridge", "asymmetric",
                   "groups", "cut", "disconnect"] = "halves"
     target: SelectorField | None = Field(None, description="isolate, disconnect: the node cut off (default random)")
-    groups: list[list[int]] | None = Field(None, description="groups: node numbers that still see each other")
+    groups: list[list[Whole]] | None = Field(None, description="groups: node numbers that still see each other")
     between: str | None = Field(None, description="cut/asymmetric: 'A|B', sides client or a node selector")
 
     @model_validator(mode="after")

@@ -20,7 +20,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 
 from harness.errors import ScenarioError
 from harness.scenario.located import LocatedValueError
-from harness.scenario.model import Scenario
+from harness.scenario.model import COMPOSE_PROJECT, NAME, Scenario
 
 MAX_BYTES = 256_000
 """The largest scenario file read (a shipped scenario is 1-2 KB, MAX_FAULTS faults about 60 KB): the
@@ -39,6 +39,9 @@ _RAW_FORBIDDEN = re.compile("[^\t\n\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\
 _VALUE_FORBIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029]")
 _KEY_FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029]")
 _LONG_INT = re.compile(r"[0-9_]{4000,}")
+# The names pydantic gives a union's members in an error's location (none is a key of the file).
+_UNION_MEMBER = re.compile(r"^(function-(before|after|wrap|plain)\[.*\]|int|float|str|bool|Bound|"
+                           r"number|bound|(list|dict|constrained-\w+)\[.*\])$")
 
 
 def load_scenario(path: Path | str, overrides: dict[str, Any] | None = None) -> Scenario:
@@ -86,7 +89,7 @@ def parse_scenario(text: str, source: str = "<scenario>", overrides: dict[str, A
         return Scenario.model_validate({**plain, **(overrides or {})})
     except ValidationError as exc:
         lines = [_describe(error, data, source) for error in exc.errors()]
-        raise ScenarioError("\n".join(lines)) from None
+        raise ScenarioError("\n".join(dict.fromkeys(lines))) from None
 
 
 def _too_large(source: str) -> str:
@@ -273,6 +276,10 @@ def _describe(error: Any, root: CommentedMap, source: str) -> str:
         message = str(cause)
     else:
         message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "string_pattern_mismatch" and isinstance(error.get("input"), str):
+        shown = error["input"] if len(error["input"]) <= 60 else error["input"][:60] + "..."
+        hint = _PATTERN_HINTS.get(error["ctx"]["pattern"])
+        message = f"{shown!r} does not match {error['ctx']['pattern']}" + (f": {hint}" if hint else "")
     if error["type"] == "union_tag_invalid":
         key = str(error["ctx"]["discriminator"]).strip("'")
         loc = loc + (key,)
@@ -287,8 +294,15 @@ def _describe(error: Any, root: CommentedMap, source: str) -> str:
     line, col, found = _position(root, loc)
     # Show the keys as written: pydantic's union tags ('kafka') are not in the file.
     rest = loc[len(loc) - loc[::-1].index(found[-1]):] if found else loc
+    rest = tuple(part for part in rest if not (isinstance(part, str) and _UNION_MEMBER.match(part)))
     path = ".".join(str(p) for p in found + rest) or "(top level)"
     return f"{source}:{line}:{col}: {one_line(path)}: {one_line(message)}"
+
+
+_PATTERN_HINTS = {
+    NAME: "use letters, digits, '.', '_' and '-' (not starting with '-')",
+    COMPOSE_PROJECT: "use lower-case letters, digits, '_' and '-', as docker-compose names projects",
+}
 
 
 def _position(root: Any, loc: tuple[Any, ...]) -> tuple[int, int, tuple[Any, ...]]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 from harness.scenario.broker_settings import check_broker_config, check_setting
-from harness.scenario.durations import Duration, FiniteFloat
+from harness.scenario.durations import Duration
 from harness.scenario.expectations import check_expectation
+from harness.scenario.numbers import FiniteFloat, Whole
 from harness.scenario.fault_specs import TOXIC_ACTIONS, FaultSpec, PartitionFault
 from harness.scenario.located import LocatedValueError
 from harness.scenario.patterns import (
@@ -30,6 +31,7 @@ MAX_FAULTS = 1000
 MIN_NEMESIS_STEP = 0.1
 # Names reach the consumer processes and rabbitmqctl as arguments: never one that reads as an option.
 NAME = r"^[A-Za-z0-9._][A-Za-z0-9._-]{0,199}$"
+COMPOSE_PROJECT = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 MIN_HEAP_MB, MAX_HEAP_MB = 64, 64 * 1024
 # What a run can set on a Kafka cluster it did not configure: these are topic settings too, so they
 # apply to the run's topic when it is created.
@@ -45,8 +47,8 @@ class Strict(BaseModel):
 
 class TopicSpec(Strict):
     name: str = Field("orders", pattern=NAME)
-    partitions: int = Field(6, ge=1, le=1000)
-    replication_factor: int = Field(3, ge=1, le=9)
+    partitions: Whole = Field(6, ge=1, le=1000)
+    replication_factor: Whole = Field(3, ge=1, le=9)
 
     @field_validator("name")
     @classmethod
@@ -71,7 +73,7 @@ def rabbitmq_queue_name(value: str) -> str:
 
 class KafkaTarget(Strict):
     kind: Literal["kafka"]
-    nodes: int = Field(3, ge=1, le=9)
+    nodes: Whole = Field(3, ge=1, le=9)
     broker_config: dict[str, Scalar] = Field(default_factory=dict)
     topic: TopicSpec = TopicSpec()
     heap: str = Field("384m", pattern=r"^\d{1,9}[mg]$", description="JVM -Xmx/-Xms per node")
@@ -135,11 +137,11 @@ class QueueSpec(Strict):
 
 class RabbitTarget(Strict):
     kind: Literal["rabbitmq"]
-    nodes: int = Field(3, ge=1, le=7)
+    nodes: Whole = Field(3, ge=1, le=7)
     queue: QueueSpec = QueueSpec()
     broker_config: dict[str, Scalar] = Field(
         default_factory=dict, description="rabbitmq.conf keys, e.g. cluster_partition_handling")
-    net_ticktime: int = Field(10, ge=1, le=120, description="seconds; how fast nodes notice a lost peer")
+    net_ticktime: Whole = Field(10, ge=1, le=120, description="seconds; how fast nodes notice a lost peer")
     dead_letter_confirm_timeout: Duration | None = Field(
         None, description="how long a quorum queue's at-least-once dead-letter worker waits for the"
                           " dead-letter queue to confirm before sending again (broker default 180 s)")
@@ -164,10 +166,10 @@ class ProducerSpec(Strict):
         DEFAULT_KAFKA_CLIENT, description="the producers' client library; confluent-kafka (librdkafka) is faster")
     acks: Literal[0, 1, "all"] = "all"
     enable_idempotence: bool = False
-    retries: int | None = Field(None, ge=0, le=2**31 - 1, description="client default when unset")
-    max_in_flight: int = Field(5, ge=1, le=100)
+    retries: Whole | None = Field(None, ge=0, le=2**31 - 1, description="client default when unset")
+    max_in_flight: Whole = Field(5, ge=1, le=100)
     linger: Duration = 0.005
-    message_size: int = Field(200, ge=64, le=1_000_000, description="bytes per message value")
+    message_size: Whole = Field(200, ge=64, le=1_000_000, description="bytes per message value")
     request_timeout: Duration = 10.0
     delivery_timeout: Duration = 30.0
     # RabbitMQ
@@ -199,8 +201,8 @@ class ProducerSpec(Strict):
 
 
 class LoadSpec(Strict):
-    users: int = Field(4, ge=1, le=200)
-    rate: float = Field(500, gt=0, le=200_000, description="messages/s in total, over all users")
+    users: Whole = Field(4, ge=1, le=200)
+    rate: FiniteFloat = Field(500, gt=0, le=200_000, description="messages/s in total, over all users")
     duration: Duration = 60.0
 
     @model_validator(mode="after")
@@ -213,9 +215,9 @@ class LoadSpec(Strict):
 
 class ConsumerSpec(Strict):
     group: str = Field("aftershock", pattern=NAME)
-    instances: int = Field(2, ge=0, le=32)
+    instances: Whole = Field(2, ge=0, le=32)
     ack: Literal["manual", "auto"] = Field("manual", description="RabbitMQ: ack after ledgering, or on delivery")
-    prefetch: int = Field(50, ge=1, le=65535)
+    prefetch: Whole = Field(50, ge=1, le=65535)
     processing: ProcessingSpec = ProcessingSpec()
     idempotency: IdempotencySpec = IdempotencySpec()
     retry: RetrySpec = RetrySpec()
@@ -292,16 +294,21 @@ class Bound(Strict):
         return self
 
 
+ExpectBound = Annotated[Union[Annotated[FiniteFloat, Tag("number")], Annotated[Bound, Tag("bound")]],
+                        Discriminator(lambda value: "bound" if isinstance(value, (dict, Bound)) else "number")]
+"""`lost: 0` (exactly) or `lost: {min: 1}`: a mapping is a Bound, anything else must be a number."""
+
+
 class Scenario(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
     description: str = ""
-    seed: int = 0
+    seed: Whole = 0
     target: TargetSpec
     runtime: Literal["local", "docker", "compose"] = Field(
         "local", description="local processes, containers on a Docker engine (DOCKER_HOST), or the"
                              " containers of a cluster brought up with docker-compose.yml")
     compose_project: str | None = Field(
-        None, pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$",
+        None, pattern=COMPOSE_PROJECT,
         description="runtime compose: the docker-compose project the run may act on (nothing else is touched)")
     producer: ProducerSpec = ProducerSpec()
     load: LoadSpec = LoadSpec()
@@ -310,7 +317,7 @@ class Scenario(Strict):
     faults: list[FaultSpec] = Field(default_factory=list, max_length=MAX_FAULTS)
     nemesis: NemesisSpec | None = None
     drain: DrainSpec = DrainSpec()
-    expect: dict[str, Union[FiniteFloat, Bound]] = Field(default_factory=dict)
+    expect: dict[str, ExpectBound] = Field(default_factory=dict)
     matrix: dict[str, list[Scalar]] = Field(
         default_factory=dict, description="dotted setting -> values; every combination is run as a variant")
 

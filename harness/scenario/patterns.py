@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness.scenario.durations import Duration
 from harness.scenario.located import LocatedValueError
+from harness.scenario.numbers import FiniteFloat, Whole
 
 
 class _Spec(BaseModel):
@@ -16,7 +17,7 @@ class _Spec(BaseModel):
 
 class ProcessingSpec(_Spec):
     time: Duration = Field(0.0, description="simulated work per message")
-    fail_rate: float = Field(0.0, ge=0.0, le=1.0, description="transient failures per attempt (seeded)")
+    fail_rate: FiniteFloat = Field(0.0, ge=0.0, le=1.0, description="transient failures per attempt (seeded)")
 
 
 class IdempotencySpec(_Spec):
@@ -24,7 +25,7 @@ class IdempotencySpec(_Spec):
 
 
 class RetrySpec(_Spec):
-    max_attempts: int = Field(1, ge=1, le=100, description="attempts in all; 1 = no retry")
+    max_attempts: Whole = Field(1, ge=1, le=100, description="attempts in all; 1 = no retry")
     backoff: Literal["exponential"] = "exponential"
     base: Duration = 0.1
     max: Duration = 5.0
@@ -64,18 +65,18 @@ class DownstreamSpec(_Spec):
 
 
 class BreakerSpec(_Spec):
-    failure_threshold: int = Field(5, ge=1)
+    failure_threshold: Whole = Field(5, ge=1)
     reset_timeout: Duration = 10.0
-    half_open_max_calls: int = Field(1, ge=1)
+    half_open_max_calls: Whole = Field(1, ge=1)
 
 
 class PoisonSpec(_Spec):
-    rate: float = Field(gt=0.0, le=1.0, description="share of messages no consumer can ever process (seeded)")
+    rate: FiniteFloat = Field(gt=0.0, le=1.0, description="share of messages no consumer can ever process (seeded)")
 
 
 class OutboxSpec(_Spec):
     """The producer writes each message to an outbox table in its business transaction; a relay publishes."""
 
     store: Literal["sqlite"] = "sqlite"
-    batch: int = Field(200, ge=1, le=10_000, description="rows the relay publishes per round")
+    batch: Whole = Field(200, ge=1, le=10_000, description="rows the relay publishes per round")
     poll: Duration = Field(0.05, description="how long the relay waits when the outbox is empty")

@@ -392,3 +392,18 @@ def test_overlapping_faults_and_a_heal_after_the_load_stay_accepted() -> None:
                    "  - {at: 12s, action: kill, target: 'node(1)', heal_after: 5s}\n")
     schedule = plan(parse_scenario(text))
     assert [(f.at, f.heal_at) for f in schedule.faults] == [(0.0, 20.0), (10.0, None), (12.0, 17.0)]
+
+
+# -- messages say what was written ----------------------------------------------------------------
+@pytest.mark.parametrize("text,expected", [
+    (BASE + "seed: true\n", "s.yaml:6:1: seed: true is not a number"),
+    (BASE.replace("users: 2", "users: true"), "s.yaml:5:8: load.users: true is not a number"),
+    (BASE.replace("  nodes: 3\n", "  nodes: 3\n  topic: {replication_factor: true}\n"), "replication_factor: true is"),
+    (BASE + "expect: {lost: {min: true}}\n", "s.yaml:6:17: expect.lost.min: true is not a number"),
+    (BASE + "expect: {lost: many}\n", "s.yaml:6:10: expect.lost: Input should be a valid number"),
+    (BASE + "consumer: {group: -x}\n", "consumer.group: '-x' does not match"),
+])
+def test_booleans_are_not_numbers_and_errors_name_only_the_keys_written(text: str, expected: str) -> None:
+    message = error_of(text)
+    assert expected in message and len(message.splitlines()) == 1, message
+    assert "function-" not in message and "float" not in message.split(":")[3]
