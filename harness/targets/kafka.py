@@ -18,6 +18,7 @@ from harness.errors import ClusterError, EnvironmentProblem
 from harness.load.kafka_settings import RECONNECT_BACKOFF_MAX_MS
 from harness.paths import REPO, cache_dir
 from harness.runtimes.base import NodeProcess, ProcessSpec, Runtime
+from harness.runtimes.local import _die_with_parent
 from harness.scenario.model import ConsumerSpec, KafkaTarget
 from harness.targets import kafka_cds
 from harness.targets.kafka_image import DATA_DIR, kafka_contract
@@ -198,17 +199,27 @@ class KafkaCluster:
                     f"--config={props}"]
             log.info("format kafka-%d: %s", i, " ".join(argv))
             out = open(node_dir / "format.log", "wb")
-            procs.append((i, subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT), out))
-        for i, proc, out in procs:
-            try:
-                code = proc.wait(timeout=90)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                code = -9
-            out.close()
-            if code != 0:
-                tail = (self.dir / f"kafka-{i}" / "format.log").read_text(errors="replace")[-2000:]
-                raise ClusterError(f"formatting kafka-{i} storage failed (exit {code}):\n{tail}")
+            # Dies with the orchestrator, and with the run when it is interrupted: the interrupt soak
+            # found these JVMs outliving a SIGKILLed run, untagged, out of `cleanup`'s reach.
+            procs.append((i, subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
+                                              preexec_fn=_die_with_parent), out))
+        try:
+            for i, proc, out in procs:
+                try:
+                    code = proc.wait(timeout=90)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    code = -9
+                out.close()
+                if code != 0:
+                    tail = (self.dir / f"kafka-{i}" / "format.log").read_text(errors="replace")[-2000:]
+                    raise ClusterError(f"formatting kafka-{i} storage failed (exit {code}):\n{tail}")
+        finally:
+            for _, proc, out in procs:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait(timeout=10)
+                out.close()
 
     def _wait_ready(self) -> None:
         topic = self.spec.topic
