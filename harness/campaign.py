@@ -9,6 +9,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from harness.results import RunResult
@@ -23,7 +24,7 @@ def run_all(variants: list[Variant], out: Path, console: Console, source: Path |
     done = []
     for i, variant in enumerate(variants, 1):
         title = variant.label or variant.scenario.name
-        console.rule(f"[bold]run {i}/{len(variants)}: {title} (seed {variant.scenario.seed})")
+        console.rule(f"[bold]run {i}/{len(variants)}: {escape(title)} (seed {variant.scenario.seed})")
         result = Run(variant.scenario, out / variant.slug, console, source=source).execute()
         done.append((variant, result))
         if result.error and result.error.startswith("interrupted"):
@@ -59,7 +60,7 @@ def print_comparison(data: dict, console: Console) -> None:
         table.add_column(col.replace("_", " "), justify="left" if col == "variant" else "right")
     for row in data["variants"]:
         rate = f"{row['passed']}/{row['runs']}"
-        table.add_row(row["variant"] or "(as written)", rate, *(_cell(row["figures"][n]) for n in KEY_FIGURES))
+        table.add_row(escape(row["variant"] or "(as written)"), rate, *(_cell(row["figures"][n]) for n in KEY_FIGURES))
     console.print(table)
 
 

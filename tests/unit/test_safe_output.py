@@ -135,3 +135,13 @@ def test_fault_events_escape_what_the_user_wrote(tmp_path: Path) -> None:
     for event in events:
         Console(file=out, width=300).print(event)   # raises MarkupError if a user string is read as markup
     assert "leader([/], 0): RuntimeError: no node [bold]here[/]" in out.getvalue()
+
+
+def test_a_matrix_comparison_shows_variant_labels_literally() -> None:
+    from harness.campaign import KEY_FIGURES, print_comparison
+
+    data = {"scenario": "s", "variants": [{"variant": "producer.acks=[/]", "runs": 1, "passed": 1,
+                                           "figures": {name: [0] for name in KEY_FIGURES}}]}
+    out = io.StringIO()
+    print_comparison(data, Console(file=out, width=300))
+    assert "producer.acks=[/]" in out.getvalue()
