@@ -18,13 +18,15 @@ from tests.integration import soak
 from tests.integration.conftest import run_leftovers
 
 SUITE_RUNS = 5
+RUNS = int(os.environ.get("SOAK_RUNS", SUITE_RUNS))
 NEEDS = {"kafka": "kafka_available", "rabbitmq": "rabbitmq_available", "docker": "docker_engine"}
 
 
+@pytest.mark.timeout(max(600, 150 * RUNS))   # a case takes about 20 s, up to 100 s when RabbitMQ stops slowly
 def test_interrupted_runs_leave_nothing_behind(tmp_path: Path, request: pytest.FixtureRequest) -> None:
     if os.geteuid() != 0:
         pytest.skip("the soak's scenarios use network namespaces and RabbitMQ nodes: not root here")
-    runs = int(os.environ.get("SOAK_RUNS", SUITE_RUNS))
+    runs = RUNS
     seed = int(os.environ.get("SOAK_SEED", "1"))
     scenarios, skipped = [], []
     for name, (kind, runtime, _) in soak.SCENARIOS.items():
