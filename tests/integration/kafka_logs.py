@@ -1,0 +1,48 @@
+"""Kafka's own account of a run: every replica's final log read with kafka.tools.DumpLogSegments.
+
+An independent check of the harness's verdict: an acknowledged id that no replica's final log holds
+is really lost; one that a log holds at two offsets is a log duplicate. The harness must agree.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from collections import defaultdict
+from pathlib import Path
+
+from harness.targets.kafka import kafka_classpath
+
+_RECORD = re.compile(r"\|\s*offset:\s*(\d+)\b.*?payload:\s*(\{.*\})\s*$")
+
+
+def log_contents(run_dir: Path, topic: str) -> dict[int, set[tuple[int, int]]]:
+    """id -> {(partition, offset)} over every broker's final log of `topic` (replicas agree on
+    position; an id at two positions of one partition was written twice)."""
+    found: dict[int, set[tuple[int, int]]] = defaultdict(set)
+    segments = sorted(run_dir.glob(f"nodes/kafka-*/data/{topic}-*/*.log"))
+    assert segments, f"no log segments of {topic} under {run_dir}"
+    for chunk in (segments[i:i + 40] for i in range(0, len(segments), 40)):
+        out = subprocess.run(
+            ["java", "-Xmx256m", "-cp", kafka_classpath(), "kafka.tools.DumpLogSegments", "--print-data-log",
+             "--files", ",".join(str(s) for s in chunk)],
+            capture_output=True, text=True, timeout=300, check=True).stdout
+        partition = None
+        for line in out.splitlines():
+            if line.startswith("Dumping "):
+                partition = int(re.search(rf"{re.escape(topic)}-(\d+)/", line).group(1))  # type: ignore[union-attr]
+                continue
+            match = _RECORD.search(line)
+            if match and partition is not None:
+                message_id = json.loads(match.group(2))["id"]
+                found[int(message_id)].add((partition, int(match.group(1))))
+    return found
+
+
+def truth(run_dir: Path, topic: str, acknowledged: set[int]) -> tuple[int, int]:
+    """(acknowledged ids in no final log, extra log positions of ids written more than once)."""
+    contents = log_contents(run_dir, topic)
+    lost = sum(1 for message_id in acknowledged if message_id not in contents)
+    duplicates = sum(len(positions) - 1 for positions in contents.values() if len(positions) > 1)
+    return lost, duplicates
