@@ -73,8 +73,9 @@ def expectations(scenario: Scenario) -> list[Expectation]:
 
 
 def unjudgeable(metrics: dict[str, Any], out_dir: Path) -> str | None:
-    """Why a finished run's history cannot support a verdict, or None: it sent nothing, or its
-    consumers stopped short of what the broker held (so no loss can be judged)."""
+    """Why a finished run's history cannot support a verdict, or None: it sent nothing, its
+    consumers stopped short of what the broker held (so no loss can be judged), or a ledger row
+    could not be read."""
     if not metrics.get("acknowledged"):
         return f"no message was acknowledged, so nothing was tested: see {out_dir / 'load.log'}"
     if metrics.get("broker_held"):
@@ -82,6 +83,10 @@ def unjudgeable(metrics: dict[str, Any], out_dir: Path) -> str | None:
                 f" {metrics['broker_held']} message(s) no consumer had taken ({metrics.get('undelivered')}"
                 " acknowledged, never delivered ones among them, counted undelivered, not lost);"
                 f" see {out_dir / 'consumers'} and {out_dir / BROKER_STATE}")
+    if metrics.get("ledger_rejected_rows"):
+        # A complete row that does not parse is a record the checkers never saw: it could hide a delivery.
+        return (f"{metrics['ledger_rejected_rows']} complete ledger row(s) could not be read, so the history is"
+                f" incomplete: see samples['ledger_integrity.rejected'] and {out_dir / 'ledger'}")
     return None
 
 

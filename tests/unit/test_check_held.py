@@ -70,3 +70,12 @@ def test_a_run_whose_broker_still_holds_messages_is_an_error_not_a_verdict(tmp_p
     reason = unjudgeable({"acknowledged": 10, "broker_held": 7, "undelivered": 5, "lost": 0}, tmp_path)
     assert reason is not None and "still held 7 message(s)" in reason and "5 acknowledged" in reason
     assert "nothing was tested" in (unjudgeable({"acknowledged": 0}, tmp_path) or "")
+
+
+def test_a_ledger_row_that_could_not_be_read_makes_the_run_an_error(tmp_path: Path) -> None:
+    from harness.run import unjudgeable
+
+    reason = unjudgeable({"acknowledged": 10, "broker_held": 0, "ledger_rejected_rows": 2}, tmp_path)
+    assert reason is not None and "2 complete ledger row(s) could not be read" in reason
+    assert unjudgeable({"acknowledged": 10, "broker_held": 0, "ledger_torn_rows": 3,
+                        "ledger_rejected_rows": 0}, tmp_path) is None   # a torn row was never written
