@@ -4,8 +4,8 @@ structural damage: truncation, tabs, deep nesting, anchors and merge keys, alias
 gives, for each mutant, a Scenario that plans, or a ScenarioError whose every line is located;
 never another exception, never a hang.
 
-AFTERSHOCK_CORPUS_PER_SCENARIO sets the mutants per scenario (default 100: 1,700 in all, about
-15 s; 1000 runs the full corpus in a few minutes).
+AFTERSHOCK_CORPUS_PER_SCENARIO sets the mutants per scenario (default 1000, as the issue asks:
+17,000 in all, about 90 s on 2 cores; a smaller number for a quick look while editing).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from harness.scenario.loader import load_scenario, parse_scenario
 
 REPO = Path(__file__).parents[2]
 SCENARIOS = sorted((REPO / "scenarios").glob("*.yaml"))
-PER_SCENARIO = int(os.environ.get("AFTERSHOCK_CORPUS_PER_SCENARIO", "300"))
+PER_SCENARIO = int(os.environ.get("AFTERSHOCK_CORPUS_PER_SCENARIO", "1000"))
 TIME_LIMIT_S = 5          # per mutant: loading and planning
 CLI_SAMPLE = 20
 SOURCE = "mutant.yaml"
