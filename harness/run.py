@@ -176,14 +176,15 @@ class Run:
         started = datetime.now(timezone.utc).isoformat(timespec="seconds")
         t0 = time.monotonic()
         error: str | None = None
-        with _harness_log(self.out_dir):
+        with _harness_log(self.out_dir), contextlib.ExitStack() as stack:
             log.info("run %s of %s into %s", self.run_id, self.scenario.name, self.out_dir)
             self._write_inputs()
             for leftover in cleanup():
                 self.console.log(f"[yellow]ended leftover of a killed run:[/] {leftover}")
                 log.warning("ended leftover %s", leftover)
             try:
-                with RunMarker(self.run_id, self.out_dir), self.interrupts.installed():
+                stack.enter_context(self.interrupts.installed())   # until the result is written
+                with RunMarker(self.run_id, self.out_dir):
                     self._run_phases()
             except Interrupted as exc:
                 error = str(exc)
@@ -197,7 +198,12 @@ class Run:
                 error = f"harness error: {type(exc).__name__}: {exc}"
                 raise
             finally:
-                result = self._result(started, time.monotonic() - t0, error)
+                # A signal while the history is checked and reported is held, never a half-written
+                # result (SIGTERM there once killed the run with no results.json): the run is interrupted.
+                self.interrupts.holding = True
+                result = self._result(started, time.monotonic() - t0, error or self.interrupts.fired)
+                if error is None and self.interrupts.fired:   # it came while the history was checked
+                    result.error, result.verdict = self.interrupts.fired, Verdict("error", [])
                 write_reports(result, self.out_dir, self.console)
         return result
 

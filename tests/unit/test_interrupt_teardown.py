@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 
 import pytest
 
@@ -47,3 +48,32 @@ def test_an_error_unwinding_the_stack_stands_when_a_signal_comes_during_its_tear
             stack.callback(_signal_self, signal.SIGINT, done, "cluster stopped")
             raise ClusterError("broker gone")
     assert done == ["cluster stopped"]
+
+
+def test_a_signal_while_the_result_is_checked_and_written_gives_an_interrupted_result(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGTERM after the teardown, while the history was checked, killed the run with no
+    results.json (interrupt soak, SOAK_SEED=1 cases 30 and 39): now it is held, and the run is
+    reported interrupted."""
+    from rich.console import Console
+
+    from harness import run as run_module
+    from harness.scenario import load_scenario
+
+    from harness.paths import REPO
+
+    scenario = load_scenario(REPO / "scenarios" / "kafka-leader-kill-acks-all.yaml")
+    run = run_module.Run(scenario, tmp_path / "run", Console(file=open(os.devnull, "w")))
+    monkeypatch.setattr(run_module, "cleanup", lambda: [])
+    monkeypatch.setattr(run_module.Run, "_run_phases", lambda self: None)
+    real_result = run_module.Run._result
+
+    def result_signalled(self, *args):  # type: ignore[no-untyped-def]
+        os.kill(os.getpid(), signal.SIGTERM)
+        return real_result(self, *args)
+
+    monkeypatch.setattr(run_module.Run, "_result", result_signalled)
+    result = run.execute()
+    assert result.error is not None and result.error.startswith("interrupted by SIGTERM")
+    assert (tmp_path / "run" / "results.json").exists()
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
