@@ -1,13 +1,15 @@
-"""Find and end what a killed run left behind, and nothing else.
+"""Find and end what a killed run left behind, and nothing else, whoever started it.
 
-Every process the harness starts carries AFTERSHOCK_RUN_ID in its environment, and every
-container, Docker network and volume a run label; every live orchestrator holds a marker file
-naming its pid. A tagged thing whose run has no live orchestrator is a leftover.
+Every process the harness starts carries AFTERSHOCK_RUN_ID and AFTERSHOCK_RUN_OWNER (its
+orchestrator's pid and start time) in its environment; every container, Docker network and volume
+the run, owner and host labels; every namespace and link the run's tag, with an owner record in
+/run/aftershock. A tagged thing is a leftover iff its owner is no longer in the process table:
+harness.runtimes.owner makes that decision (and documents its limits); nothing here reads a
+per-user directory to decide it. Docker leftovers are removed only from a local engine.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -18,50 +20,34 @@ from pathlib import Path
 import psutil
 
 from harness.network.namespaces import run_tag
-from harness.paths import runs_dir
 from harness.runtimes.local import RUN_ID_ENV
+from harness.runtimes.owner import (OWNER_ENV, OwnerRecord, executing, live_runs, process_orphaned,
+                                    process_table, read_records, this_owner)
 
 
-class RunMarker:
-    """Marks a run as alive for as long as the orchestrator runs."""
+class RunMarker(OwnerRecord):
+    """Marks a run as alive, for every user's cleanup, for as long as its orchestrator executes it."""
 
     def __init__(self, run_id: str, out_dir: Path) -> None:
-        self.path = runs_dir() / f"{run_id}.json"
-        self.run_id = run_id
+        super().__init__(run_id, "run")
         self.out_dir = out_dir
-
-    def __enter__(self) -> "RunMarker":
-        self.path.write_text(json.dumps({"pid": os.getpid(), "out": str(self.out_dir)}))
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.path.unlink(missing_ok=True)
-
-
-def live_runs() -> set[str]:
-    alive = set()
-    for marker in runs_dir().glob("*.json"):
-        try:
-            pid = json.loads(marker.read_text())["pid"]
-        except (OSError, ValueError, KeyError):
-            pid = None
-        if pid and psutil.pid_exists(pid):
-            alive.add(marker.stem)
-        else:
-            marker.unlink(missing_ok=True)
-    return alive
 
 
 def tagged_processes() -> dict[int, str]:
     """pid -> run id for every process carrying the run-id tag."""
+    return {pid: run_id for pid, (run_id, _) in _tagged().items()}
+
+
+def _tagged() -> dict[int, tuple[str, str | None]]:
+    """pid -> (run id, owner or None) for every process carrying the run-id tag."""
     found = {}
     for proc in psutil.process_iter(["pid"]):
         try:
-            run_id = proc.environ().get(RUN_ID_ENV)
+            env = proc.environ()
         except (psutil.Error, OSError):
             continue
-        if run_id:
-            found[proc.pid] = run_id
+        if env.get(RUN_ID_ENV):
+            found[proc.pid] = (env[RUN_ID_ENV], env.get(OWNER_ENV))
     return found
 
 
@@ -85,9 +71,11 @@ def network_leftovers(alive_tags: set[str]) -> list[tuple[str, str]]:
 
 
 def cleanup(all_runs: bool = False, keep: str | None = None) -> list[str]:
-    """End leftovers of dead runs (of every run but `keep` with all_runs). Returns what was ended."""
-    alive = live_runs()
-    ended = _end_processes(alive, all_runs, keep)
+    """End leftovers of runs whose orchestrator is gone (of every run but `keep` with all_runs).
+    Returns what was ended."""
+    table, me, running = process_table(), this_owner(), executing()
+    alive = live_runs(read_records(), table, me, running)
+    ended = _end_processes(alive, table, me, running, all_runs, keep)
     if shutil.which("ip"):
         alive_tags = {run_tag(r) for r in alive if not all_runs} | ({run_tag(keep)} if keep else set())
         order = {"forward": 0, "link": 1, "netns": 2}
@@ -98,15 +86,17 @@ def cleanup(all_runs: bool = False, keep: str | None = None) -> list[str]:
                 ended.append(f"{kind} {name}")
     from harness.runtimes.docker import remove_leftovers
 
-    keep_runs = (set() if all_runs else alive) | ({keep} if keep else set())
-    ended += remove_leftovers(keep_runs)
+    ended += remove_leftovers(table, me, running, all_runs, keep)
     return ended
 
 
-def _end_processes(alive: set[str], all_runs: bool, keep: str | None) -> list[str]:
+def _end_processes(alive: set[str], table: dict[int, float], me: str, running: set[str], all_runs: bool,
+                   keep: str | None) -> list[str]:
     ended = []
-    for pid, run_id in tagged_processes().items():
-        if run_id == keep or (run_id in alive and not all_runs) or pid == os.getpid():
+    for pid, (run_id, owner) in _tagged().items():
+        if run_id == keep or pid == os.getpid():
+            continue
+        if not all_runs and not process_orphaned(run_id, owner, alive, table, me, running):
             continue
         try:
             proc = psutil.Process(pid)

@@ -64,9 +64,11 @@ class ContainerNetwork(IptablesPartitions):
             raise EnvironmentProblem("nsenter not found (package util-linux): needed to filter container traffic")
         from docker.types import IPAMConfig, IPAMPool
 
+        from harness.runtimes.docker import run_labels
+
         ipam = IPAMConfig(pool_configs=[IPAMPool(subnet=str(self.subnet), gateway=self.client_address)])
         self._network = self.client.networks.create(
-            self.name, driver="bridge", ipam=ipam, labels={LABEL: self.run_id},
+            self.name, driver="bridge", ipam=ipam, labels=run_labels(self.run_id),
             options={"com.docker.network.bridge.name": f"as{self.tag}dk"})
         log.info("docker network %s on %s", self.name, self.subnet)
         return self

@@ -3,7 +3,8 @@
 Addresses come from 198.18.0.0/15 (reserved for benchmarking): they never leave the machine.
 Clients stay in the root namespace and reach node i at its namespace address through the
 bridge. Partitions are iptables DROP rules inside the node namespaces, replaced atomically
-with iptables-restore. Every name carries the run's tag so `cleanup` finds leftovers.
+with iptables-restore. Every name carries the run's tag so `cleanup` finds leftovers, and an owner
+record (harness.runtimes.owner) says whose they are while they exist.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import shutil
 from harness.errors import EnvironmentProblem
 from harness.network.filtering import IptablesPartitions, sh
 from harness.network.grudges import Grudge
+from harness.runtimes.owner import OwnerRecord
 
 log = logging.getLogger("aftershock")
 
@@ -58,6 +60,8 @@ class NamespaceNetwork(IptablesPartitions):
 
     def __init__(self, run_id: str, nodes: list[int]) -> None:
         self.tag = run_tag(run_id)
+        # Names of 15 characters at most carry only the tag: this record says who owns them (cleanup).
+        self._owner = OwnerRecord(run_id, "net")
         self.nodes = nodes
         self.bridge = f"as{self.tag}br"
         self.subnet = pick_subnet(self.tag)
@@ -82,6 +86,7 @@ class NamespaceNetwork(IptablesPartitions):
     # -- lifecycle -----------------------------------------------------------------------
     def __enter__(self) -> "NamespaceNetwork":
         require_net_admin()
+        self._owner.__enter__()   # before anything named after the tag exists
         try:
             prefix = self.subnet.prefixlen
             sh("ip", "link", "add", self.bridge, "type", "bridge")
@@ -119,3 +124,4 @@ class NamespaceNetwork(IptablesPartitions):
             if done.returncode != 0 and not any(m in done.stderr for m in ("Cannot find", "No such", "does a matching")):
                 log.warning("could not remove %s %s: %s", kind, name, done.stderr.strip())
         self._created.clear()
+        self._owner.__exit__()   # after the last of them is gone

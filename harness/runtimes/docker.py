@@ -20,6 +20,7 @@ from harness.errors import ClusterError, EnvironmentProblem
 from harness.network.containers import PROXY_NODE
 from harness.runtimes.base import ImageContract, ProcessSpec
 from harness.runtimes.images import image_set, require_image
+from harness.runtimes.owner import HOST_LABEL, OWNER_LABEL, owner_alive, this_host, this_owner
 
 log = logging.getLogger("aftershock")
 
@@ -222,7 +223,7 @@ class DockerRuntime:
         created = api.create_container(
             self.images[contract.role], command=contract.command, environment=contract.env,
             name=f"as-{self.network.tag}-{spec.name}", hostname=contract.hostname or spec.name,
-            labels={LABEL: self.run_id},
+            labels=run_labels(self.run_id),
             host_config=api.create_host_config(binds=binds, init=False, cap_add=["NET_ADMIN"],
                                                extra_hosts=contract.hosts or None),
             networking_config=api.create_networking_config({self.network.name: api.create_endpoint_config(
@@ -263,9 +264,35 @@ class DockerRuntime:
                     log.info("remove %s: %s", proc.name, exc)
 
 
-def remove_leftovers(keep_runs: set[str]) -> list[str]:
-    """Containers, networks and volumes labelled by runs not in `keep_runs`; nothing else.
-    Silent when no engine answers: then there is nothing of ours in it to remove."""
+def run_labels(run_id: str) -> dict[str, str]:
+    """What every container, network and volume of a run carries: its run, owner and host."""
+    return {LABEL: run_id, OWNER_LABEL: this_owner(), HOST_LABEL: this_host()}
+
+
+def engine_is_local(docker_host: str | None) -> bool:
+    """An engine on this machine: the default socket or a unix socket. A TCP or SSH engine may be
+    shared by other machines, whose runs' owners this process table cannot see."""
+    return not docker_host or docker_host.startswith("unix://")
+
+
+def leftover(labels: dict[str, str], host: str, table: dict[int, float], me: str, running: set[str],
+             all_runs: bool = False, keep: str | None = None) -> bool:
+    """A labelled object is this host's leftover when its orchestrator is gone (any of this host's but
+    `keep` with all_runs); another host's, or one without owner labels, is never touched."""
+    run_id = labels.get(LABEL, "")
+    if labels.get(HOST_LABEL) != host or OWNER_LABEL not in labels or run_id == keep:
+        return False
+    return all_runs or not owner_alive(labels[OWNER_LABEL], table, me, run_id, running)
+
+
+def remove_leftovers(table: dict[int, float], me: str, running: set[str], all_runs: bool = False,
+                     keep: str | None = None) -> list[str]:
+    """Containers, networks and volumes of this host's runs whose orchestrator is gone, on a local
+    engine only; nothing else. Silent when no engine answers: then there is nothing of ours in it."""
+    if not engine_is_local(os.environ.get("DOCKER_HOST")):
+        log.info("docker leftovers not looked for: DOCKER_HOST %s is not a local engine",
+                 os.environ.get("DOCKER_HOST"))
+        return []
     try:
         import docker
         from docker.errors import DockerException
@@ -274,19 +301,24 @@ def remove_leftovers(keep_runs: set[str]) -> list[str]:
         client.ping()
     except Exception:  # noqa: BLE001 - no engine, no leftovers
         return []
+    host = this_host()
+
+    def gone(labels: dict[str, str] | None) -> bool:
+        return leftover(labels or {}, host, table, me, running, all_runs, keep)
+
     removed = []
     try:
         for container in client.containers.list(all=True, filters={"label": LABEL}):
             run_id = container.labels.get(LABEL, "")
-            if run_id not in keep_runs:
+            if gone(container.labels):
                 container.remove(force=True, v=True)
                 removed.append(f"container {container.name} ({run_id})")
         for network in client.networks.list(filters={"label": LABEL}):
-            if network.attrs.get("Labels", {}).get(LABEL, "") not in keep_runs:
+            if gone(network.attrs.get("Labels")):
                 network.remove()
                 removed.append(f"docker network {network.name}")
         for volume in client.volumes.list(filters={"label": LABEL}):
-            if volume.attrs.get("Labels", {}).get(LABEL, "") not in keep_runs:
+            if gone(volume.attrs.get("Labels")):
                 volume.remove(force=True)
                 removed.append(f"volume {volume.name}")
     except DockerException as exc:

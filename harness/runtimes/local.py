@@ -13,10 +13,16 @@ from dataclasses import replace
 from typing import Any
 
 from harness.runtimes.base import ProcessSpec
+from harness.runtimes.owner import OWNER_ENV, this_owner
 
 log = logging.getLogger("aftershock")
 
 RUN_ID_ENV = "AFTERSHOCK_RUN_ID"
+
+
+def run_env(run_id: str) -> dict[str, str]:
+    """What every process of a run carries in its environment: its run, and who owns the run."""
+    return {RUN_ID_ENV: run_id, OWNER_ENV: this_owner()}
 _PR_SET_PDEATHSIG = 1
 
 
@@ -66,7 +72,7 @@ class LocalProcess:
     def start(self) -> None:
         if self.alive:
             raise RuntimeError(f"{self.name} is already running (pid {self.pid})")
-        env = {**os.environ, **self.spec.env, RUN_ID_ENV: self._run_id}
+        env = {**os.environ, **self.spec.env, **run_env(self._run_id)}
         self.spec.log_path.parent.mkdir(parents=True, exist_ok=True)
         log.info("start %s: %s", self.name, " ".join(self.spec.argv))
         with open(self.spec.log_path, "ab") as out:
