@@ -22,7 +22,7 @@ from harness.runtimes.local import _die_with_parent
 from harness.scenario.model import ConsumerSpec, KafkaTarget
 from harness.targets import kafka_cds
 from harness.targets.kafka_image import DATA_DIR, kafka_contract
-from harness.targets.base import register_target
+from harness.targets.base import harness_last, refuse_unsafe_settings, register_target
 from harness.targets.routes import ClientRoutes
 from harness.wait import wait_until
 
@@ -108,7 +108,7 @@ class KafkaCluster:
             if node == i:
                 listeners[group.upper()] = (host, port)
                 advertised[group.upper()] = self.routes.endpoints[(group, i)]
-        props: dict[str, Any] = {
+        owned: dict[str, Any] = {   # the node's identity, addresses and paths: the harness's alone
             "process.roles": "broker,controller",
             "node.id": i,
             "controller.quorum.voters": voters,
@@ -118,6 +118,8 @@ class KafkaCluster:
             "inter.broker.listener.name": "PLAINTEXT",
             "listener.security.protocol.map": ",".join(f"{name}:PLAINTEXT" for name in listeners),
             "log.dirs": DATA_DIR if self.in_image else self.dir / f"kafka-{i}" / "data",
+        }
+        defaults: dict[str, Any] = {
             "auto.create.topics.enable": "false",
             "offsets.topic.replication.factor": min(3, n),
             "offsets.topic.num.partitions": 6,  # the default 50 takes long to create on 2 cores
@@ -127,7 +129,7 @@ class KafkaCluster:
             "num.network.threads": 2,
             "num.io.threads": 4,
         }
-        props.update(self.spec.broker_config)
+        props = harness_last(defaults, self.spec.broker_config, owned, "kafka")
         return {k: _render(v) for k, v in props.items()}
 
     def _node_spec(self, i: int) -> ProcessSpec:
@@ -186,8 +188,7 @@ class KafkaCluster:
             (node_dir / "data").mkdir(parents=True, exist_ok=True)
             if self.in_image:
                 (node_dir / "data").chmod(0o777)
-            (node_dir / "server.properties").write_text(
-                "".join(f"{k}={v}\n" for k, v in self.node_properties(i).items()))
+            (node_dir / "server.properties").write_text(render_properties(self.node_properties(i)))
 
     def _format(self) -> None:
         procs = []
@@ -484,6 +485,13 @@ class KafkaCluster:
             where = "compose image" if self.external else "image"
             return {"kafka": f"{where} {self.runtime.image(1)}", "kafka-python": kafka.__version__}  # type: ignore[attr-defined]
         return {"kafka": kafka_version(), "kafka-python": kafka.__version__}
+
+
+def render_properties(props: dict[str, str]) -> str:
+    """server.properties: `key=value` lines, a backslash written as Java's properties reader wants it
+    (a trailing one would otherwise join the next line to this value)."""
+    refuse_unsafe_settings("kafka", props)
+    return "".join(f"{k}={v.replace(chr(92), chr(92) * 2)}\n" for k, v in props.items())
 
 
 def _render(value: Any) -> str:

@@ -18,11 +18,12 @@ import sys
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from harness.errors import ClusterError, EnvironmentProblem
+from harness.errors import ClusterError, EnvironmentProblem, ScenarioError
 from harness.paths import REPO
 from harness.runtimes.base import ImageContract, NodeProcess, ProcessSpec, Runtime
+from harness.runtimes.local import run_env
 from harness.scenario.model import ConsumerSpec, RabbitTarget
-from harness.targets.base import register_target
+from harness.targets.base import harness_last, refuse_unsafe_settings, register_target
 from harness.targets.routes import ClientRoutes
 from harness.wait import wait_until
 
@@ -36,6 +37,9 @@ AMQP_PORT = 5672   # where a compose-managed node listens inside its container
 CONF_D = "/etc/rabbitmq/conf.d/90-aftershock.conf"   # in an image: read after the image's own defaults
 QUERY_TIMEOUT = 10.0
 EPMD_STOP_TIMEOUT = 5.0   # a killed node's registration outlives it briefly
+# Listener settings no scenario may add: the harness places every listener (see node_conf).
+OWNED_PREFIXES = ("listeners.", "management.tcp.", "management.ssl.", "prometheus.tcp.", "prometheus.ssl.",
+                  "web_stomp.", "web_mqtt.", "stomp.listeners.", "mqtt.listeners.", "distribution.listener.")
 
 
 def rabbitmq_version() -> str:
@@ -51,6 +55,8 @@ def render_conf(settings: dict[str, Any]) -> str:
     """rabbitmq.conf (sysctl format): `key = value` lines, booleans lower-case."""
     def fmt(value: Any) -> str:
         return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+    refuse_unsafe_settings("rabbitmq", settings)
 
     return "".join(f"{key} = {fmt(value)}\n" for key, value in settings.items())
 
@@ -97,25 +103,29 @@ class RabbitCluster:
 
     # -- configuration -------------------------------------------------------------------
     def node_conf(self, i: int) -> dict[str, Any]:
-        settings: dict[str, Any] = {
+        owned: dict[str, Any] = {   # where the node listens, who may log in from where, where it logs
             "listeners.tcp.default": f"{self.runtime.address(i)}:{self.amqp_ports[i]}",
             "loopback_users": "none",
-            "cluster_partition_handling": "pause_minority",
             "log.console": True,
-            "log.console.level": "info",
             "log.file": False,
         }
-        settings.update(self.spec.broker_config)
-        return settings
+        extra = sorted(k for k in self.spec.broker_config if k.startswith(OWNED_PREFIXES) and k not in owned)
+        if extra:
+            raise ScenarioError(f"rabbitmq broker_config {extra[0]}: the harness owns the nodes' listeners"
+                                " (each node listens on its own loopback or namespace address): remove it")
+        defaults = {"cluster_partition_handling": "pause_minority", "log.console.level": "info"}
+        return harness_last(defaults, self.spec.broker_config, owned, "rabbitmq")
 
     def _env(self, i: int) -> dict[str, str]:
         """What the rabbitmq processes beside node i (the node, its epmd, rabbitmqctl) share."""
         if self.external or self.in_image:
             return {}  # rabbitmqctl runs in the node's container, with its cookie
+        # epmd and every Erlang distribution listener (the node's, and rabbitmqctl's own) on loopback,
+        # or in a namespace on the node's address and loopback: never on all interfaces.
         env = {"HOME": str(self.home), "ERL_EPMD_PORT": str(self.epmd_port),
-               "RABBITMQ_USE_LONGNAME": "true" if self.runtime.isolated else "false"}
-        if self.runtime.isolated:  # each namespace runs its own epmd, on the node's address
-            env["ERL_EPMD_ADDRESS"] = f"{self.runtime.address(i)},127.0.0.1"
+               "RABBITMQ_USE_LONGNAME": "true" if self.runtime.isolated else "false",
+               "ERL_EPMD_ADDRESS": f"{self.runtime.address(i)},127.0.0.1" if self.runtime.isolated else "127.0.0.1",
+               "RABBITMQ_CTL_ERL_ARGS": f"-kernel inet_dist_use_interface {_erlang_ip('127.0.0.1')}"}
         return env
 
     def _node_spec(self, i: int) -> ProcessSpec:
@@ -135,8 +145,10 @@ class RabbitCluster:
             "RABBITMQ_LOG_BASE": str(node_dir / "logs"),
             "RABBITMQ_CONFIG_FILE": str(node_dir / "rabbitmq"),  # without .conf, as the scripts expect
             "RABBITMQ_ENABLED_PLUGINS_FILE": str(node_dir / "enabled_plugins"),
+            "RABBITMQ_ADVANCED_CONFIG_FILE": str(node_dir / "advanced.config"),
             "RABBITMQ_PID_FILE": str(node_dir / "rabbit.pid"),
-            "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": self._erl_args(),
+            "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": self._erl_args()
+            + f" -kernel inet_dist_use_interface {_erlang_ip(self.runtime.address(i))}",
         }
         return ProcessSpec(name=f"rabbit-{i}", argv=[str(RABBIT_BIN / "rabbitmq-server")],
                            log_path=node_dir / "node.log", env=env, node=i)
@@ -173,6 +185,9 @@ class RabbitCluster:
             (node_dir / "logs").mkdir(parents=True, exist_ok=True)
             (node_dir / "rabbitmq.conf").write_text(render_conf(self.node_conf(i)))
             (node_dir / "enabled_plugins").write_text("[].\n")
+            # The bundled syslog application opens a UDP socket at boot, on all interfaces unless told.
+            (node_dir / "advanced.config").write_text(
+                f"[{{syslog, [{{protocol, {{rfc3164, udp, [{{ip, {_erlang_ip(self.runtime.address(i))}}}]}}}}]}}].\n")
 
     # -- lifecycle -----------------------------------------------------------------------
     def __enter__(self) -> "RabbitCluster":
@@ -276,7 +291,7 @@ class RabbitCluster:
         ctl = "rabbitmqctl" if in_container else str(RABBIT_BIN / "rabbitmqctl")  # the image's own, on its PATH
         argv = [*self.runtime.exec_prefix(i, self._env(i)), ctl, "-n", self.node_names[i], *args]
         log.info("run %s", " ".join(argv))
-        env = {**os.environ, **self._env(i), "AFTERSHOCK_RUN_ID": self.runtime.run_id}
+        env = {**os.environ, **self._env(i), **run_env(self.runtime.run_id)}
         try:
             done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env)
         except subprocess.TimeoutExpired:
@@ -413,6 +428,11 @@ class RabbitCluster:
 
         version = f"image {self.runtime.image(1)}" if self.in_image else self.version  # type: ignore[attr-defined]
         return {"rabbitmq": version, "pika": pika.__version__}
+
+
+def _erlang_ip(address: str) -> str:
+    """An IPv4 address as an Erlang tuple term, as kernel's inet_dist_use_interface wants it."""
+    return "{" + ",".join(str(int(part)) for part in address.split(".")) + "}"
 
 
 def _node_of_pid(pid: str) -> str:

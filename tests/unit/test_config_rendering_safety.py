@@ -1,0 +1,90 @@
+"""The config renderers hold even when validation is bypassed: no line can be injected into
+server.properties or rabbitmq.conf, the settings the harness owns come last, and every Erlang
+listener of a local RabbitMQ node is told its interface."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.errors import ScenarioError
+from harness.runtimes.local import LocalRuntime
+from harness.scenario.model import KafkaTarget, RabbitTarget
+from harness.targets import kafka as kafka_target
+from harness.targets import rabbitmq as rabbit_target
+from harness.targets.kafka import KafkaCluster, render_properties
+from harness.targets.rabbitmq import RabbitCluster, render_conf
+
+INJECTIONS = [{"num.io.threads": "4\nlog.dirs=/etc"}, {"num.io.threads": "4\rlog.dirs=/etc"},
+              {"num.io.threads": "4\u2028x"}, {"num.io.threads": "4\x00"}, {"bad\nkey": "1"},
+              {"log.dirs=/etc\nx": "1"}, {"a b": "1"}, {"-x": "1"}, {"k=v": "1"}]
+
+
+def _kafka(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: dict) -> KafkaCluster:
+    monkeypatch.setattr(kafka_target, "kafka_classpath", lambda: "/nowhere/*")
+    spec = KafkaTarget(kind="kafka", nodes=3).model_copy(update={"broker_config": config})  # no validation
+    return KafkaCluster(spec, LocalRuntime("as-unit"), tmp_path)
+
+
+def _rabbit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: dict) -> RabbitCluster:
+    monkeypatch.setattr(rabbit_target, "rabbitmq_version", lambda: "3.10.8")
+    spec = RabbitTarget(kind="rabbitmq", nodes=2).model_copy(update={"broker_config": config})
+    return RabbitCluster(spec, LocalRuntime("as-unit"), tmp_path)
+
+
+@pytest.mark.parametrize("config", INJECTIONS)
+def test_kafka_properties_refuse_control_characters_and_odd_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  config: dict) -> None:
+    cluster = _kafka(tmp_path, monkeypatch, {})
+    with pytest.raises(ScenarioError):
+        _kafka(tmp_path, monkeypatch, config).node_properties(1)
+    with pytest.raises(ScenarioError):
+        render_properties({**cluster.node_properties(1), **config})
+
+
+@pytest.mark.parametrize("config", INJECTIONS)
+def test_rabbitmq_conf_refuses_control_characters_and_odd_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                config: dict) -> None:
+    with pytest.raises(ScenarioError):
+        _rabbit(tmp_path, monkeypatch, config).node_conf(1)
+    with pytest.raises(ScenarioError):
+        render_conf(config)
+
+
+def test_a_trailing_backslash_cannot_swallow_the_next_kafka_property() -> None:
+    text = render_properties({"ssl.key.password": "x\\", "listeners": "PLAINTEXT://127.0.0.1:1"})
+    assert text.splitlines() == ["ssl.key.password=x\\\\", "listeners=PLAINTEXT://127.0.0.1:1"]
+
+
+def test_kafka_owned_settings_win_over_broker_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    evil = {"advertised.listeners": "PLAINTEXT://evil.example:9092", "listeners": "PLAINTEXT://0.0.0.0:9092",
+            "controller.quorum.voters": "1@evil.example:9093", "log.dirs": "/etc", "node.id": 7,
+            "num.io.threads": 8}
+    props = _kafka(tmp_path, monkeypatch, evil).node_properties(1)
+    assert "evil" not in props["advertised.listeners"] + props["controller.quorum.voters"]
+    assert "0.0.0.0" not in props["listeners"] and props["log.dirs"] != "/etc" and props["node.id"] == "1"
+    assert props["num.io.threads"] == "8"   # a tuning default stays the scenario's to change
+    keys = list(props)
+    assert keys.index("listeners") > keys.index("num.io.threads")   # written after: the last line wins
+
+
+def test_rabbitmq_owned_settings_win_and_extra_listeners_are_refused(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    conf = _rabbit(tmp_path, monkeypatch, {"listeners.tcp.default": "0.0.0.0:5672", "loopback_users": "guest",
+                                           "log.console.level": "debug"}).node_conf(1)
+    assert conf["listeners.tcp.default"].startswith("127.0.0.1:") and conf["log.console.level"] == "debug"
+    for extra in ("listeners.tcp.other", "management.tcp.ip", "prometheus.tcp.port"):
+        with pytest.raises(ScenarioError, match="owns"):
+            _rabbit(tmp_path, monkeypatch, {extra: "0.0.0.0"}).node_conf(1)
+
+
+def test_local_rabbitmq_binds_epmd_and_distribution_to_loopback(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    cluster = _rabbit(tmp_path, monkeypatch, {})
+    env = cluster.nodes[1].spec.env  # type: ignore[attr-defined]
+    assert env["ERL_EPMD_ADDRESS"] == "127.0.0.1"
+    assert "-kernel inet_dist_use_interface {127,0,0,1}" in env["RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS"]
+    assert env["RABBITMQ_CTL_ERL_ARGS"] == "-kernel inet_dist_use_interface {127,0,0,1}"   # rabbitmqctl's own
+    cluster._write_files()
+    assert "{ip, {127,0,0,1}}" in (tmp_path / "nodes" / "rabbit-1" / "advanced.config").read_text()
