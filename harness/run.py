@@ -258,7 +258,8 @@ class Run:
         """The network the runtime's nodes live on (namespaces, a Docker network), or None."""
         nodes = list(range(1, self.scenario.target.nodes + 1))
         network = RUNTIME_KINDS[self.scenario.runtime].network(
-            self.run_id, self.scenario.target.kind, nodes, self.scenario.network.isolation)
+            self.run_id, self.scenario.target.kind, nodes, self.scenario.network.isolation,
+            self.scenario.compose_project)
         if network is None:
             return None
         progress.set_phase(f"creating the run's network ({type(network).__name__})")

@@ -1,5 +1,6 @@
 """A cluster someone else brought up with Docker Compose (`docker-compose.yml`): the harness finds
-its containers by their compose labels (service `<kind>-<i>` is node i) and owns nothing of it.
+its containers by their compose labels (service `<kind>-<i>` of the project the scenario names, and
+of no other, is node i) and owns nothing of it.
 
 Partitions are the same iptables rules as on the Docker runtime, entered in each container's
 network namespace; they are emptied again at the end, so the cluster is left as it was found.
@@ -10,7 +11,6 @@ whatever address is free.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 from typing import Any
 
@@ -24,28 +24,27 @@ SERVICE = "com.docker.compose.service"
 
 
 def find_services(client: Any, kind: str, nodes: list[int], project: str | None) -> tuple[str, dict[int, Any]]:
-    """(project, {node: container}) for the one compose project running services kind-1..kind-N."""
-    found: dict[str, dict[int, Any]] = {}
+    """(project, {node: container}) of the named compose project's services kind-1..kind-N. Only that
+    project is ever bound: another project's containers are never chosen, however alone they run."""
+    up = f"`docker compose -p {project or 'NAME'} --profile {kind} up -d` in the repository (docker-compose.yml)"
+    if not project:
+        raise EnvironmentProblem(f"runtime compose acts on one named compose project: give compose_project: NAME"
+                                 f" in the scenario or --compose-project NAME (bring it up with {up})")
+    members: dict[int, Any] = {}
+    others: set[str] = set()
     for container in client.containers.list(all=True, filters={"label": PROJECT}):
         service = container.labels.get(SERVICE, "")
         prefix, _, index = service.rpartition("-")
-        if prefix == kind and index.isdigit():
-            found.setdefault(container.labels[PROJECT], {})[int(index)] = container
-    up = f"`docker compose --profile {kind} up -d` in the repository (docker-compose.yml)"
-    if project is not None:
-        if project not in found:
-            raise EnvironmentProblem(f"compose project {project!r} runs no {kind}-<n> service"
-                                     f" (projects with {kind} services: {', '.join(sorted(found)) or 'none'}):"
-                                     f" bring it up with {up}, or set COMPOSE_PROJECT_NAME to the right one")
-    elif not found:
-        raise EnvironmentProblem(f"no compose project runs {kind}-1..{kind}-{len(nodes)} services: bring one up"
-                                 f" with {up}")
-    elif len(found) > 1:
-        raise EnvironmentProblem(f"several compose projects run {kind} services ({', '.join(sorted(found))}):"
-                                 " set COMPOSE_PROJECT_NAME to the one to test")
-    else:
-        project = next(iter(found))
-    members = found[project]
+        if prefix != kind or not index.isdigit():
+            continue
+        if container.labels.get(PROJECT) == project:
+            members[int(index)] = container
+        else:
+            others.add(container.labels.get(PROJECT, ""))
+    if not members:
+        raise EnvironmentProblem(f"compose project {project!r} runs no {kind}-<n> service (projects with {kind}"
+                                 f" services: {', '.join(sorted(others)) or 'none'}): bring it up with {up}, or"
+                                 " name the right project")
     missing = [f"{kind}-{i}" for i in nodes if i not in members]
     if missing:
         raise EnvironmentProblem(f"compose project {project!r} has no service {', '.join(missing)}: the scenario"
@@ -61,8 +60,7 @@ class ComposeNetwork(IptablesPartitions):
         self.run_id = run_id
         self.kind = kind
         self.nodes = nodes
-        self.project, self.containers = find_services(
-            client, kind, nodes, project or os.environ.get("COMPOSE_PROJECT_NAME") or None)
+        self.project, self.containers = find_services(client, kind, nodes, project)
         self.name = self._network_name()
         self.client_address = self._settings(nodes[0]).get("Gateway") or ""
         self._active: dict[int, Grudge] = {}

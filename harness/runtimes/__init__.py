@@ -11,14 +11,15 @@ from harness.runtimes.local import LocalRuntime
 
 
 class RuntimeKind(Protocol):
-    def network(self, run_id: str, kind: str, nodes: list[int], isolation: str) -> Any: ...   # a context manager or None
+    def network(self, run_id: str, kind: str, nodes: list[int], isolation: str,
+                project: str | None = None) -> Any: ...   # a context manager or None; project: compose's
     def runtime(self, run_id: str, network: Any, run_dir: Path) -> Runtime: ...
 
 
 class LocalKind:
     """Local processes; each node in its own network namespace when the scenario asks for isolation."""
 
-    def network(self, run_id: str, kind: str, nodes: list[int], isolation: str) -> Any:
+    def network(self, run_id: str, kind: str, nodes: list[int], isolation: str, project: str | None = None) -> Any:
         from harness.network.namespaces import NamespaceNetwork
 
         return NamespaceNetwork(run_id, nodes) if isolation == "namespaces" else None
@@ -30,7 +31,7 @@ class LocalKind:
 class DockerKind:
     """Containers; every node has its own namespace anyway, on the run's own Docker network."""
 
-    def network(self, run_id: str, kind: str, nodes: list[int], isolation: str) -> Any:
+    def network(self, run_id: str, kind: str, nodes: list[int], isolation: str, project: str | None = None) -> Any:
         from harness.network.containers import ContainerNetwork
         from harness.runtimes.docker import engine
 
@@ -43,13 +44,13 @@ class DockerKind:
 
 
 class ComposeKind:
-    """The containers of a cluster brought up with Docker Compose, found by their service names."""
+    """The containers of the named Docker Compose project, found by their service names."""
 
-    def network(self, run_id: str, kind: str, nodes: list[int], isolation: str) -> Any:
+    def network(self, run_id: str, kind: str, nodes: list[int], isolation: str, project: str | None = None) -> Any:
         from harness.network.compose import ComposeNetwork
         from harness.runtimes.docker import engine
 
-        return ComposeNetwork(engine(), run_id, kind, nodes)
+        return ComposeNetwork(engine(), run_id, kind, nodes, project)
 
     def runtime(self, run_id: str, network: Any, run_dir: Path) -> Runtime:
         from harness.runtimes.compose import ComposeRuntime

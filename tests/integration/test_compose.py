@@ -41,12 +41,10 @@ class ComposeProject:
         self.name = f"astest{uuid.uuid4().hex[:6]}"
 
     def __enter__(self) -> str:
-        os.environ["COMPOSE_PROJECT_NAME"] = self.name
         compose(self.name, "--profile", self.profile, "up", "-d")
         return self.name
 
     def __exit__(self, *exc: object) -> None:
-        os.environ.pop("COMPOSE_PROJECT_NAME", None)
         compose(self.name, "--profile", self.profile, "down", "-v", "--remove-orphans")
 
 
@@ -108,7 +106,7 @@ faults:
   - {at: 14s, action: kill, target: "node(2)", heal_after: 6s}
 expect: {lost: 0, unexpected: 0, log_duplicates: 0}
 """)
-        code, results = run_scenario(scenario, tmp_path / "run")
+        code, results = run_scenario(scenario, tmp_path / "run", extra=["--compose-project", project])
         assert results["verdict"] == "pass", (code, results["error"], results["expectations"], evidence(tmp_path / "run"))
         assert results["counts"]["lost"] == 0 and results["counts"]["acknowledged"] > 0
         assert all(f["resolved"] and f.get("error") is None for f in results["faults"]), results["faults"]
@@ -120,7 +118,7 @@ expect: {lost: 0, unexpected: 0, log_duplicates: 0}
         wrong = tmp_path / "autoheal.yaml"
         wrong.write_text(scenario.read_text().replace("pause_minority", "autoheal").replace("duration: 24s", "duration: 6s")
                          .split("faults:")[0])
-        code, results = run_scenario(wrong, tmp_path / "wrong")
+        code, results = run_scenario(wrong, tmp_path / "wrong", extra=["--compose-project", project])
         assert code == 2 and "cluster_partition_handling autoheal" in (results["error"] or ""), results["error"]
 
 
@@ -148,6 +146,8 @@ faults:
   - {at: 26s, action: kill, target: "node(3)"}
 expect: {lost: 0, unexpected: 0, log_duplicates: 0}
 """)
+    # named in the scenario itself (the second run names it on the command line)
+    scenario.write_text(scenario.read_text().replace("runtime: compose\n", f"runtime: compose\ncompose_project: {project}\n"))
     code, results = run_scenario(scenario, tmp_path / "run")
     assert results["verdict"] == "pass", (code, results["error"], results["expectations"], evidence(tmp_path / "run"))
     assert all(f["resolved"] and f.get("error") is None for f in results["faults"]), results["faults"]
@@ -176,9 +176,26 @@ load: {users: 1, rate: 100, duration: 5s}
 consumer: {group: other-svc, instances: 1}
 expect: {lost: 0, unexpected: 0}
 """)
-    code, second = run_scenario(again, tmp_path / "again")
+    code, second = run_scenario(again, tmp_path / "again", extra=["--compose-project", project])
     assert second["verdict"] == "pass", (second["error"], second["expectations"], evidence(tmp_path / "again"))
     assert 0 < second["counts"]["acknowledged"] <= 600 and second["counts"]["unexpected"] == 0, second["counts"]
+
+
+def test_a_run_naming_another_compose_project_touches_nothing(tmp_path: Path, kafka_project: str) -> None:
+    """The only compose project running Kafka is not the one named: the run stops with exit 2 before
+    any container is signalled or any topic deleted, saying which projects do run Kafka."""
+    before = {s: v["StartedAt"] for s, v in services(kafka_project).items()}
+    scenario = tmp_path / "wrong-project.yaml"
+    scenario.write_text("name: wrong-project\ntarget: {kind: kafka}\nruntime: compose\ncompose_project: nosuchproject\n"
+                        "load: {users: 1, rate: 50, duration: 3s}\n"
+                        "faults:\n  - {at: 1s, action: kill, target: \"leader(orders, 0)\"}\n")
+    code, results = run_scenario(scenario, tmp_path / "run")
+    assert code == 2, results["error"]
+    assert "'nosuchproject' runs no kafka-<n> service" in results["error"] and kafka_project in results["error"]
+    assert {s: (v["StartedAt"], v["Running"]) for s, v in services(kafka_project).items()} == {
+        s: (started, True) for s, started in before.items()}
+    log = (tmp_path / "run" / "harness.log").read_text()
+    assert "delete" not in log.lower() and "signal" not in log.lower() and "kill" not in log.lower()
 
 
 def test_partition_on_a_compose_cluster_is_seen_inside_it(kafka_project: str) -> None:
@@ -193,7 +210,7 @@ def test_partition_on_a_compose_cluster_is_seen_inside_it(kafka_project: str) ->
     from harness.wait import wait_until
 
     project = kafka_project
-    network = ComposeNetwork(engine(), "as-composetest", "kafka", [1, 2, 3])
+    network = ComposeNetwork(engine(), "as-composetest", "kafka", [1, 2, 3], project)
     assert network.project == project
     with network, ComposeRuntime("as-composetest", network) as runtime:
         for i in (1, 2, 3):
