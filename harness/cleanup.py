@@ -21,8 +21,8 @@ import psutil
 
 from harness.network.namespaces import run_tag
 from harness.runtimes.local import RUN_ID_ENV
-from harness.runtimes.owner import (OWNER_ENV, OwnerRecord, executing, live_runs, process_orphaned,
-                                    process_table, read_records, this_owner)
+from harness.runtimes.owner import (OWNER_ENV, OwnerRecord, executing, forget_dead_records, live_runs,
+                                    process_orphaned, process_table, read_records, this_owner)
 
 
 class RunMarker(OwnerRecord):
@@ -87,6 +87,7 @@ def cleanup(all_runs: bool = False, keep: str | None = None) -> list[str]:
     from harness.runtimes.docker import remove_leftovers
 
     ended += remove_leftovers(table, me, running, all_runs, keep)
+    forget_dead_records(table, me, running)   # after what they named is gone
     return ended
 
 

@@ -115,6 +115,22 @@ def read_records() -> list[tuple[str, str | None]]:
     return found
 
 
+def forget_dead_records(table: Mapping[int, float], me: str, running: set[str]) -> list[str]:
+    """Remove the records a killed orchestrator left (its owner is gone); unreadable ones stay."""
+    removed = []
+    for directory in run_records_dirs():
+        for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
+            try:
+                record = json.loads(path.read_text())
+                dead = not owner_alive(str(record["owner"]), table, me, str(record["run_id"]), running)
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+            if dead:
+                path.unlink(missing_ok=True)
+                removed.append(f"record {path}")
+    return removed
+
+
 def executing() -> set[str]:
     """This process's runs that hold an open record."""
     return {run_id for run_id, count in _executing.items() if count > 0}

@@ -61,6 +61,10 @@ def test_an_owner_record_lives_exactly_as_long_as_its_context(tmp_path: Path, mo
     assert read_records() == [] and "as-rec00001" not in executing()
     (tmp_path / "as-torn.run.json").write_text('{"run_id": "as-to')
     assert read_records() == [("as-torn", None)]
+    (tmp_path / "as-gone.net.json").write_text('{"run_id": "as-gone", "owner": "4243:1.00"}')
+    (tmp_path / "as-here.net.json").write_text('{"run_id": "as-here", "owner": "4242:5000.25"}')
+    owner_mod.forget_dead_records(TABLE, ME, set())   # a killed orchestrator's record goes, a live one's stays
+    assert sorted(read_records()) == [("as-here", "4242:5000.25"), ("as-torn", None)]
 
 
 def test_this_owner_is_this_process_as_the_table_sees_it() -> None:
@@ -103,6 +107,7 @@ def test_cleanup_spares_a_live_foreign_owner_and_ends_a_dead_one(monkeypatch: py
     killed: list[int] = []
     monkeypatch.setattr(cleanup_mod, "process_table", lambda: TABLE)
     monkeypatch.setattr(cleanup_mod, "read_records", lambda: [])
+    monkeypatch.setattr(cleanup_mod, "forget_dead_records", lambda *a: [])   # the machine's records stay
     monkeypatch.setattr(cleanup_mod, "_tagged", lambda: {
         4300: ("as-live0001", "4242:5000.25"), 4301: ("as-dead0001", "4243:1.00"), 4302: ("as-lost0001", None)})
     monkeypatch.setattr(cleanup_mod.os, "kill", lambda pid, sig: killed.append(pid))
