@@ -18,6 +18,30 @@ from typing import Callable, Generic, Iterator, TypeVar
 from harness.patterns.backoff import Backoff
 
 Client = TypeVar("Client")
+
+
+class Wedged(Exception):
+    """The client answers but is stuck (a group member left without partitions): rebuild it now."""
+
+
+@dataclass
+class IdleWatch:
+    """Tells a wedged client from an idle one: raise Wedged once the same client has had nothing to
+    do for `after` seconds although it should (kafka-python once left a consumer that joined while
+    its topic was being recreated with no partitions, and never rejoined)."""
+
+    after: float
+    clock: Callable[[], float] = time.monotonic
+    _client: object = None
+    _since: float = 0.0
+
+    def observe(self, client: object, working: bool, should_work: bool, why: str = "") -> None:
+        now = self.clock()
+        if client is not self._client or working or not should_work:
+            self._client, self._since = client, now
+            return
+        if now - self._since >= self.after:
+            raise Wedged(f"nothing to do for {self.after:g}s although it should have: {why}")
 RECONNECT = Backoff(base=0.1, cap=2.0, jitter="full", max_attempts=1 << 30)
 
 
@@ -46,6 +70,12 @@ class Supervisor(Generic[Client]):
                     if client is None:
                         client = connect()
                     step(client)
+                except Wedged as exc:
+                    self.log(f"{self.what}: client wedged ({exc}): rebuilding it")
+                    self._close_quietly(close, client)
+                    client = None
+                    self.rebuilds += 1
+                    continue
                 except self.transient as exc:
                     self.failures += 1
                     self.total_failures += 1

@@ -22,13 +22,15 @@ from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.errors import KafkaError
 
 from harness.ledger.writer import LedgerWriter
-from harness.patterns.supervisor import Supervisor
+from harness.patterns.supervisor import IdleWatch, Supervisor
 from sample_service import StopFlag, base_parser, build_pipeline, decode
 
 
 # What a broker fault can make kafka-python raise out of poll() or commit(): connection refused by a
 # restarting broker (KafkaConnectionError), timeouts, a coordinator moving. Anything else is a bug.
 TRANSIENT = (KafkaError, OSError, TimeoutError)
+# A member with no partition for this long, while there are enough for every instance, is wedged.
+WEDGED_AFTER = 20.0
 
 
 class Ready(ConsumerRebalanceListener):
@@ -105,7 +107,16 @@ def serve(ledger: LedgerWriter, stopping: StopFlag,
     dlq = KafkaProducer(bootstrap_servers=args.bootstrap.split(","), acks="all",
                         reconnect_backoff_max_ms=1000) if dlq_topic else None
 
+    instances = int(settings.get("consumer", {}).get("instances", 1))
+    idle = IdleWatch(WEDGED_AFTER)
+
     def step(consumer: KafkaConsumer) -> None:
+        assigned = bool(consumer.assignment())
+        # The metadata cache only: KafkaConsumer.partitions_for_topic fetches an unknown topic's
+        # metadata with no timeout, which would hang this loop behind a partitioned broker.
+        partitions = (None if assigned else consumer._cluster.partitions_for_topic(args.topic)) or set()
+        idle.observe(consumer, assigned, len(partitions) >= instances,
+                     f"{args.topic} has {len(partitions)} partitions for {instances} instance(s), none assigned here")
         batches = consumer.poll(timeout_ms=200)
         offsets = {}
         for tp, records in batches.items():

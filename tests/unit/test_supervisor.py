@@ -124,3 +124,49 @@ def test_a_stop_request_cuts_a_long_backoff_short() -> None:
                                              backoff=Backoff(1.0, 2.0, "none", max_attempts=10))
     sup.run(lambda: FakeClient(0), step, lambda c: None)
     assert slept == [0.1]                       # not the whole second
+
+
+def test_a_client_idle_when_it_should_work_is_wedged_and_rebuilt_at_once() -> None:
+    from harness.patterns.supervisor import IdleWatch, Wedged
+
+    clock = Clock()
+    watch = IdleWatch(15.0, clock=clock)
+    first, second = FakeClient(0), FakeClient(1)
+    watch.observe(first, working=False, should_work=True)
+    clock.now = 14.9
+    watch.observe(first, working=False, should_work=True)          # not yet
+    clock.now = 16.0
+    watch.observe(first, working=False, should_work=False)         # topic unknown: idle, not wedged
+    clock.now = 30.0
+    watch.observe(first, working=True, should_work=True)           # assigned: fine
+    clock.now = 40.0
+    watch.observe(second, working=False, should_work=True)         # a new client starts afresh
+    clock.now = 55.0
+    with pytest.raises(Wedged):
+        watch.observe(second, working=False, should_work=True)
+
+    steps: list[object] = [Wedged("no partitions"), "ok"]
+    built: list[FakeClient] = []
+    log: list[str] = []
+
+    def step(client: FakeClient) -> None:
+        outcome = steps.pop(0)
+        if isinstance(outcome, BaseException):
+            raise outcome
+
+    def connect() -> FakeClient:
+        built.append(FakeClient(len(built)))
+        return built[-1]
+
+    sup = _supervisor(steps, log, [], rebuild_after=5)
+    sup.run(connect, step, lambda c: setattr(c, "closed", True))
+    assert sup.rebuilds == 1 and len(built) == 2 and built[0].closed
+    assert any("client wedged" in line for line in log)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
