@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness.check.base import SAMPLE_LIMIT, Finding, register
-from harness.check.held import held_ids, undelivered
+from harness.check.held import broker_state, held_ids, undelivered
 from harness.check.history import History
 from harness.ledger.schema import SEQ_BITS
 
@@ -46,7 +46,8 @@ class DeliveryChecker:
         metrics: dict[str, int | float | None] = {name: int(value) for name, value in per_id.items()}
         metrics["redeliveries"] = int(redeliveries)
         metrics["duplicated"] = metrics["deliveries"] - metrics["delivered"]
-        metrics["lost"] = int(metrics["lost"] or 0) - (undelivered(history, held, int(metrics["lost"] or 0)) or 0)
+        state = broker_state(history.ledger_dir.parent)
+        metrics["lost"] = int(metrics["lost"] or 0) - (undelivered(history, state, held, int(metrics["lost"] or 0)) or 0)
         return metrics
 
     def _samples(self, history: History, held: str) -> dict[str, list[dict]]:

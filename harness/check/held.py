@@ -45,7 +45,10 @@ def held_positions(state: dict[str, Any] | None) -> list[tuple[int, int, int]]:
 
 
 def held_ids(history: History) -> str:
-    """Table of the acknowledged, never delivered ids the broker still held by log position."""
+    """Table of the acknowledged, never delivered ids the broker still held by log position; built
+    once per History (the delivery and held checkers both read it)."""
+    if history.sql("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'held_ids'")[0][0]:
+        return "held_ids"
     history.conn.execute('CREATE OR REPLACE TEMP TABLE held_positions (partition INTEGER, committed BIGINT, "end" BIGINT)')
     positions = held_positions(broker_state(history.ledger_dir.parent))
     if positions:
@@ -62,9 +65,8 @@ def held_ids(history: History) -> str:
     return "held_ids"
 
 
-def undelivered(history: History, held: str, missing: int) -> int | None:
+def undelivered(history: History, state: dict[str, Any] | None, held: str, missing: int) -> int | None:
     """How many of the `missing` (acknowledged, never delivered) the broker still held; None: unknown."""
-    state = broker_state(history.ledger_dir.parent)
     if state is None or state.get("held") is None:
         return None
     if held_positions(state):
@@ -92,5 +94,5 @@ class HeldChecker:
             FROM sends WHERE event = 'K' AND id IN (SELECT id FROM {held} ORDER BY id LIMIT {SAMPLE_LIMIT})
             GROUP BY id ORDER BY id
         """)
-        return Finding(self.name, {"undelivered": undelivered(history, held, int(missing)),
+        return Finding(self.name, {"undelivered": undelivered(history, state, held, int(missing)),
                                    "broker_held": state.get("held")}, {"undelivered": samples})
