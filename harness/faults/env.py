@@ -6,6 +6,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from harness.errors import Interrupted
 from harness.runtimes.base import NodeProcess
 from harness.scenario.selectors import Selector
 from harness.wait import wait_until
@@ -29,13 +30,14 @@ class RunFaultEnv:
     def node_of(self, selector: Selector) -> int:
         if selector.kind == "node":
             return selector.index
-        # A leader or controller can be briefly unknown (an election under way): wait a little.
+        # A leader or controller can be briefly unknown (an election under way): wait a little, but
+        # not through Ctrl-C or SIGTERM (the run's handler raises Interrupted inside the probe too).
         if selector.kind == "leader":
             return wait_until(lambda: self.target.leader_of(*selector.args), what=f"a {selector}",
-                              timeout=RESOLVE_TIMEOUT, interval=0.5, give_up_on=())
+                              timeout=RESOLVE_TIMEOUT, interval=0.5, give_up_on=(Interrupted,))
         if selector.kind == "controller":
             return wait_until(self.target.controller, what="an active controller", timeout=RESOLVE_TIMEOUT,
-                              interval=0.5, give_up_on=())
+                              interval=0.5, give_up_on=(Interrupted,))
         if selector.kind == "random":
             return self.rng.choice(self.node_numbers)
         raise ValueError(f"{selector} is not a broker node")

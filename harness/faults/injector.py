@@ -11,6 +11,7 @@ from typing import Callable
 
 from rich.markup import escape
 
+from harness.errors import Interrupted
 from harness.faults.base import FAULTS, Fault, FaultEnv
 from harness.plan import PlannedFault, Schedule
 
@@ -57,11 +58,14 @@ class FaultInjector:
         self.load_start_ns = load_start_ns
 
     def tick(self) -> None:
+        """Everything due by now, in time order: a heal due by a fault's start comes before it, even
+        when one late tick sees both (a second kill of a node must not hit it before it restarts)."""
         elapsed = self._elapsed()
         while self.pending and self.pending[0].at <= elapsed:
-            self._inject(self.pending.pop(0))
-        for active in [a for a in self.active if a.planned.heal_at is not None and a.planned.heal_at <= elapsed]:
-            self._heal(active)
+            planned = self.pending.pop(0)
+            self._heal_due(planned.at)
+            self._inject(planned)
+        self._heal_due(elapsed)
 
     def heal_all(self) -> None:
         """The final heal: every fault still in force is undone, in reverse order."""
@@ -75,6 +79,11 @@ class FaultInjector:
         self.heal_all()
 
     # ------------------------------------------------------------------------------------
+    def _heal_due(self, by: float) -> None:
+        due = [a for a in self.active if a.planned.heal_at is not None and a.planned.heal_at <= by]
+        for active in sorted(due, key=lambda a: a.planned.heal_at or 0.0):
+            self._heal(active)
+
     def _elapsed(self) -> float:
         return (time.time_ns() - self.load_start_ns) / 1e9
 
@@ -86,14 +95,16 @@ class FaultInjector:
         record.started_s = round(self._elapsed(), 3)
         try:
             record.resolved = fault.inject(self.env_for(planned))
-        except Exception as exc:  # noqa: BLE001 - a fault that could not fire is journalled, the run goes on
+        except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - a fault that could not fire is journalled
             record.error = f"{type(exc).__name__}: {exc}"
             log.warning("fault %s failed: %s", planned.describe(), record.error)
             self._journal("error", record)
             self.on_event(f"[red]fault failed[/] {escape(planned.action)} {escape(planned.what)}: {escape(record.error)}")
             # whatever it managed to do before failing is still undone at heal time
             self.active.append(_Active(planned, fault, record))
-            return
+            if isinstance(exc, (Interrupted, KeyboardInterrupt)):
+                raise  # Ctrl-C or SIGTERM (the run's handler raises Interrupted right here): the run unwinds
+            return  # any other failure: the run goes on
         resolved = ", ".join(record.resolved)
         log.info("fault %s -> %s", planned.describe(), resolved)
         self._journal("inject", record)
@@ -104,13 +115,15 @@ class FaultInjector:
             record.healed_ns, record.healed_s = record.started_ns, record.started_s
 
     def _heal(self, active: _Active) -> None:
-        self.active.remove(active)
         record = active.record
         try:
             active.fault.heal(self.env_for(active.planned))
+        except Interrupted:
+            raise  # the fault stays in force: the final heal, under held signals, undoes it
         except Exception as exc:  # noqa: BLE001
             record.error = f"heal failed: {type(exc).__name__}: {exc}"
             log.error("heal of %s failed: %s", record.target, record.error)
+        self.active.remove(active)
         record.healed_ns = time.time_ns()
         record.healed_s = round(self._elapsed(), 3)
         log.info("healed %s %s", record.action, ", ".join(record.resolved))
