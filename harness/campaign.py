@@ -18,7 +18,8 @@ from harness.scenario.matrix import Variant
 KEY_FIGURES = ("acknowledged", "lost", "duplicated", "unexpected", "produce_latency_p99_ms", "max_produce_gap_ms")
 
 
-def run_all(variants: list[Variant], out: Path, console: Console, source: Path | None) -> list[tuple[Variant, RunResult]]:
+def run_all(variants: list[Variant], out: Path, console: Console,
+            source: Path | None) -> list[tuple[Variant, RunResult]]:
     from harness.run import Run
 
     done = []

@@ -21,8 +21,17 @@ import psutil
 
 from harness.network.namespaces import run_tag
 from harness.runtimes.local import RUN_ID_ENV
-from harness.runtimes.owner import (OWNER_ENV, OwnerRecord, executing, forget_dead_records, live_runs,
-                                    process_orphaned, process_table, read_records, this_owner)
+from harness.runtimes.owner import (
+    OWNER_ENV,
+    OwnerRecord,
+    executing,
+    forget_dead_records,
+    live_runs,
+    process_orphaned,
+    process_table,
+    read_records,
+    this_owner,
+)
 
 
 class RunMarker(OwnerRecord):

@@ -17,7 +17,8 @@ EXIT_PASS, EXIT_FAIL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="aftershock", description="Chaos and fault-injection harness for event brokers.")
+    parser = argparse.ArgumentParser(prog="aftershock",
+                                     description="Chaos and fault-injection harness for event brokers.")
     sub = parser.add_subparsers(dest="command", required=True)
     validate = sub.add_parser("validate", help="check scenario files without starting anything")
     validate.add_argument("scenarios", nargs="+", type=Path)
@@ -149,7 +150,8 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
     try:
         result = RunResult.from_json(json.loads(source.read_text()))
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise AftershockError(f"{source}: not a readable run result ({exc}); give a run directory of `aftershock run`")
+        raise AftershockError(
+            f"{source}: not a readable run result ({exc}); give a run directory of `aftershock run`") from exc
     console.print(f"report: {escape(str(HtmlReporter().write(result, args.run_dir, console)))}")
     console.print(f"all runs: {escape(str(write_index(args.run_dir.parent)))}")
     return EXIT_PASS

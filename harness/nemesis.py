@@ -4,7 +4,7 @@ each healed before the next begins (Jepsen's nemesis packages, in miniature)."""
 from __future__ import annotations
 
 import random
-from typing import Callable
+from collections.abc import Callable
 
 from pydantic import TypeAdapter
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from harness.ledger.tail import LedgerTail
@@ -34,7 +33,7 @@ class Progress:
         self._last_plain = 0.0
         self._live: Live | None = None
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         if self.console.is_terminal:
             self._live = Live(self._render(), console=self.console, refresh_per_second=4, transient=True)
             self._live.__enter__()

@@ -63,7 +63,7 @@ class RunResult:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "RunResult":
+    def from_json(cls, data: dict[str, Any]) -> RunResult:
         """Back from results.json, so reports can be regenerated from a run directory."""
         verdict = Verdict(data["verdict"], [ExpectationResult(**e) for e in data.get("expectations", [])])
         return cls(

@@ -13,9 +13,10 @@ stand-in processes; the orchestrator calls it on every tick.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Protocol
 
 from harness.errors import AftershockError
 from harness.runtimes.base import NodeProcess

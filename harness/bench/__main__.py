@@ -19,12 +19,14 @@ from harness.bench.table import print_results
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(
-        prog="python -m harness.bench", description="Runs the benchmark suite, writes the results JSON, prints a table.",
+        prog="python -m harness.bench",
+        description="Runs the benchmark suite, writes the results JSON, prints a table.",
         epilog="Exit status: 0 every benchmark ran (missed goals included), 1 one failed, 2 usage error.")
     parser.add_argument("--smoke", action="store_true", help="small sizes (seconds), goals not judged")
     parser.add_argument("--only", action="extend", nargs="+", metavar="NAME", choices=sorted(BENCHMARKS),
                         help=f"run only these benchmarks (of: {', '.join(sorted(BENCHMARKS))})")
-    parser.add_argument("--out", type=Path, metavar="PATH", default=Path("bench/results.json"), help="results JSON (default: %(default)s)")
+    parser.add_argument("--out", type=Path, metavar="PATH", default=Path("bench/results.json"),
+                        help="results JSON (default: %(default)s)")
     args = parser.parse_args(argv)
 
     progress = Console(stderr=True)

@@ -3,9 +3,10 @@ its goals are data, judged by the suite, so results.json says what was asked and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 Figure = int | float
 
@@ -31,7 +32,8 @@ class Goal:
         return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
 
     def describe(self) -> str:
-        bounds = [f"{sign} {number(bound)}" for sign, bound in ((">=", self.min), ("<=", self.max)) if bound is not None]
+        bounds = [f"{sign} {number(bound)}" for sign, bound in ((">=", self.min), ("<=", self.max))
+                  if bound is not None]
         return " and ".join(bounds)
 
     def as_json(self) -> dict[str, object]:
@@ -74,8 +76,8 @@ B = TypeVar("B", bound=type)
 
 def register(cls: B) -> B:
     """Class decorator adding a benchmark to BENCHMARKS under `cls.name`."""
-    name: str = cls.name  # type: ignore[attr-defined]
+    name: str = cls.name  # type: ignore[attr-defined]  # benchmarks match the protocol by shape only
     if name in BENCHMARKS and BENCHMARKS[name] is not cls:
         raise ValueError(f"two benchmarks are named {name!r}: {BENCHMARKS[name].__module__} and {cls.__module__}")
-    BENCHMARKS[name] = cls  # type: ignore[assignment]
+    BENCHMARKS[name] = cls
     return cls

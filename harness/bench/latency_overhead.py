@@ -77,8 +77,9 @@ class LatencyOverhead:
         phases: dict[str, list[Phase]] = {path: [] for path in PATHS}
         with KafkaCluster(scenario.target, runtime, run_dir, client_groups(CONSUMERS)) as cluster:
             create_reference_topic(cluster)
-            paths = {"unrecorded": ReferencePair(cluster, scenario, runtime, run_dir),
-                     "recorded": RecordedPath(cluster, scenario, runtime, run_dir)}
+            paths: dict[str, ReferencePair | RecordedPath] = {
+                "unrecorded": ReferencePair(cluster, scenario, runtime, run_dir),
+                "recorded": RecordedPath(cluster, scenario, runtime, run_dir)}
             if warmup:
                 ctx.log(f"warm-up (discarded): reference pair, {warmup:g} s")
                 paths["unrecorded"].phase(Pace(pace.rate, warmup, 0.0))
@@ -100,7 +101,8 @@ def figures(phases: dict[str, list[Phase]], nodes: int, pace: Pace) -> dict[str,
         out |= {f"{path}_p50_ms": round(p50, 3), f"{path}_p99_ms": round(p99, 3),
                 f"{path}_samples": len(pooled[path]), f"{path}_sent_per_s": round(sent_per_s, 1)}
     ratio = np.array(percentiles_ms(pooled["recorded"])) / np.array(percentiles_ms(pooled["unrecorded"]))
-    per_round = np.array([np.array(percentiles_ms(recorded.latencies_ns)) / np.array(percentiles_ms(unrecorded.latencies_ns))
+    per_round = np.array([np.array(percentiles_ms(recorded.latencies_ns))
+                          / np.array(percentiles_ms(unrecorded.latencies_ns))
                           for recorded, unrecorded in zip(phases["recorded"], phases["unrecorded"])])
     for i, q in enumerate(("p50", "p99")):
         out |= {f"{q}_ratio": round(float(ratio[i]), 3), f"{q}_ratio_round_min": round(float(per_round[:, i].min()), 3),
@@ -153,9 +155,11 @@ class ReferencePair:
                 stack.enter_context(self.runtime.process(ProcessSpec(
                     name=f"reference-consumer-{i}", log_path=phase_dir / f"consumer-{i}.log", argv=[
                         sys.executable, "-m", "harness.bench.kafka_reference", "consume", "--bootstrap", self.bootstrap,
-                        "--topic", REFERENCE_TOPIC, "--group", REFERENCE_GROUP, "--instance", str(i), "--out", str(out)])))
+                        "--topic", REFERENCE_TOPIC, "--group", REFERENCE_GROUP, "--instance", str(i),
+                        "--out", str(out)])))
             wait_until(lambda: self._assigned(outputs), what="the reference consumers to own every partition",
-                       timeout=READY_TIMEOUT, logs=[phase_dir / f"consumer-{i}.log" for i in range(1, CONSUMERS + 1)], give_up_on=())
+                       timeout=READY_TIMEOUT, logs=[phase_dir / f"consumer-{i}.log" for i in range(1, CONSUMERS + 1)],
+                       give_up_on=())
             done = subprocess.run(
                 [sys.executable, "-m", "harness.bench.kafka_reference", "produce", "--bootstrap", self.bootstrap,
                  "--topic", REFERENCE_TOPIC, "--producer", self.producer, "--rate", str(pace.rate), "--seconds",
@@ -163,7 +167,8 @@ class ReferencePair:
                  "--size", str(self.message_size)], capture_output=True, text=True, timeout=pace.seconds + 120)
             (phase_dir / "producer.log").write_text(done.stdout + done.stderr)
             if done.returncode != 0:
-                raise BenchmarkFailed(f"the reference producers failed (exit {done.returncode}): see {phase_dir / 'producer.log'}")
+                raise BenchmarkFailed(f"the reference producers failed (exit {done.returncode}):"
+                                      f" see {phase_dir / 'producer.log'}")
             sent = json.loads(done.stdout.strip().splitlines()[-1])
             if sent["errors"] or sent["acked"] != sent["sent"]:
                 raise BenchmarkFailed(f"reference producers: {sent['acked']} of {sent['sent']} acknowledged, "
@@ -177,7 +182,8 @@ class ReferencePair:
         ours = (producer_numbers >= first_producer) & (producer_numbers < first_producer + PRODUCERS)
         ids, sent_ns, received_ns = ids[ours], sent_ns[ours], received_ns[ours]
         if len(np.unique(ids)) != sent["acked"]:
-            raise BenchmarkFailed(f"reference consumers received {len(np.unique(ids))} of {sent['acked']} acknowledged messages")
+            raise BenchmarkFailed(f"reference consumers received {len(np.unique(ids))} of {sent['acked']}"
+                                  " acknowledged messages")
         return Phase(first_deliveries(ids, sent_ns, received_ns, pace.skip), sent["sent"])
 
     def _assigned(self, outputs: list[Path]) -> bool:
@@ -238,11 +244,14 @@ class RecordedPath:
             (errors,) = history.sql("SELECT count(*) FROM sends WHERE event = 'E'")[0]
             (start, sent) = history.sql("SELECT min(ts_ns), count(*) FROM sends WHERE event = 'A'")[0]
             if errors or not sent:
-                raise BenchmarkFailed(f"the harness's producers: {sent} sent, {errors} errors: see {phase_dir / 'load.log'}")
+                raise BenchmarkFailed(f"the harness's producers: {sent} sent, {errors} errors:"
+                                      f" see {phase_dir / 'load.log'}")
             # Every phase's producers number their messages alike: a message of an earlier phase
             # delivered again (its commit failed) would pass for this phase's, early.
             (stale,) = history.sql("SELECT count(*) FROM deliveries WHERE ts_ns < ?", [start])[0]
             if stale:
-                raise BenchmarkFailed(f"{stale} messages of an earlier phase were delivered again: see {phase_dir / 'consumers'}")
-            rows = history.sql(f"SELECT e2e_ns FROM ({latencies_ns(history)}) WHERE attempt_ns >= ?", [start + int(pace.skip * 1e9)])
+                raise BenchmarkFailed(f"{stale} messages of an earlier phase were delivered again:"
+                                      f" see {phase_dir / 'consumers'}")
+            rows = history.sql(f"SELECT e2e_ns FROM ({latencies_ns(history)}) WHERE attempt_ns >= ?",
+                               [start + int(pace.skip * 1e9)])
         return Phase(np.array([row[0] for row in rows], dtype=np.int64), int(sent))

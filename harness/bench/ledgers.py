@@ -33,7 +33,7 @@ class LedgerSpec:
     rate_per_s: int = 5_000            # attempts per second across producers: sets the run's length
 
     @classmethod
-    def scaled(cls, records: int, seed: int, per_million: int = 100) -> "LedgerSpec":
+    def scaled(cls, records: int, seed: int, per_million: int = 100) -> LedgerSpec:
         """`per_million` of each anomaly per million records (at least one of each)."""
         count = max(1, records * per_million // 1_000_000)
         return cls(records=records, seed=seed, lost=count, duplicated=count, reordered=count)

@@ -12,10 +12,11 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import psutil
 
@@ -82,7 +83,7 @@ def _child(sender: Connection, function: Callable[..., Any], args: tuple[Any, ..
         value = function(*args)
         seconds, cpu_seconds = time.perf_counter() - started, _cpu_seconds() - cpu_started
         sender.send(Measured(value, seconds, cpu_seconds, _peak_rss_bytes(), baseline))
-    except BaseException:
+    except BaseException:  # noqa: BLE001 - whatever ends the child (Ctrl-C included) goes back to the parent
         sender.send(traceback.format_exc())
     finally:
         sender.close()

@@ -16,12 +16,12 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def results_document(results: list[BenchResult], smoke: bool, command: str,
-                     load_before: float) -> dict[str, object]:
+                     load_before: float | None) -> dict[str, object]:
     """`load_before`: the 1-minute load average when the suite started; with the one at its end it
     shows whether other work shared the CPUs (and the figures are low for that reason)."""
     return {
         "schema": SCHEMA,
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "command": command,
         "git": git_state(),
         "machine": machine_info(),

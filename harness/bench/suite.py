@@ -6,9 +6,9 @@ from __future__ import annotations
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from harness.bench import checker, clusters, kafka_produce, latency_overhead, rabbitmq_publish  # noqa: F401  (registration: one import per benchmark module)
 from harness.bench.base import BENCHMARKS, BenchContext, Benchmark, Figure, Goal
@@ -62,7 +62,7 @@ def run_benchmark(benchmark: Benchmark, smoke: bool, log: Callable[[str], None])
     with tempfile.TemporaryDirectory(prefix=f"aftershock-bench-{benchmark.name}-") as scratch:
         try:
             figures = benchmark.run(BenchContext(smoke=smoke, workdir=Path(scratch), log=log))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a benchmark's failure is its result's error, not the suite's
             log(traceback.format_exc())
             error = f"{type(exc).__name__}: {exc}"
     goals = [JudgedGoal(goal, figures.get(goal.metric), None if smoke or error else goal.met(figures))

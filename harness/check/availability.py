@@ -26,7 +26,7 @@ class AvailabilityChecker:
     """Gaps are measured inside the load window (default: first to last attempt), edges included."""
 
     name = "availability"
-    metrics = ("max_produce_gap_ms", "max_consume_gap_ms")
+    metrics: tuple[str, ...] = ("max_produce_gap_ms", "max_consume_gap_ms")
 
     def check(self, history: History) -> Finding:
         window = history.load_window_ns or self._attempt_span(history)

@@ -28,18 +28,18 @@ class Checker(Protocol):
     name: str
     metrics: tuple[str, ...]  # every metric name check() reports, so a crash can report them all as unknown
 
-    def check(self, history: "History") -> Finding: ...
+    def check(self, history: History) -> Finding: ...
 
 
-CHECKERS: dict[str, type] = {}
+CHECKERS: dict[str, type[Checker]] = {}
 
-C = TypeVar("C", bound=type)
+C = TypeVar("C", bound=type[Checker])
 
 
 def register(cls: C) -> C:
     """Class decorator adding a checker to CHECKERS under `cls.name`; metric names must stay unique."""
-    name: str = cls.name  # type: ignore[attr-defined]
-    metrics: tuple[str, ...] = cls.metrics  # type: ignore[attr-defined]
+    name: str = cls.name
+    metrics: tuple[str, ...] = cls.metrics
     for other_name, other in CHECKERS.items():
         clash = set(metrics) & set(other.metrics)
         if other_name != name and clash:

@@ -3,7 +3,7 @@ timeline (trips and time open), from the consumers' retry and breaker ledgers.""
 
 from __future__ import annotations
 
-from harness.check.base import SAMPLE_LIMIT, Finding, register
+from harness.check.base import SAMPLE_LIMIT, Finding, MetricValue, register
 from harness.check.history import History
 
 TIMELINE_LIMIT = 500   # breaker transitions kept for the report's timeline (seconds after load start)
@@ -24,7 +24,7 @@ _OPEN_SPANS = """
 @register
 class RetryChecker:
     name = "retries"
-    metrics = ("retries", "retried_messages", "max_retry_delay_ms")
+    metrics: tuple[str, ...] = ("retries", "retried_messages", "max_retry_delay_ms")
 
     def check(self, history: History) -> Finding:
         if not history.has("retries-*.csv"):
@@ -45,7 +45,7 @@ class BreakerChecker:
     breaker again every poll, so rejected calls outnumber rejected messages."""
 
     name = "breaker"
-    metrics = ("breaker_trips", "breaker_open_ms", "breaker_max_open_ms", "breakers_left_open",
+    metrics: tuple[str, ...] = ("breaker_trips", "breaker_open_ms", "breaker_max_open_ms", "breakers_left_open",
                "breaker_rejected_calls", "breaker_rejected_messages")
 
     def check(self, history: History) -> Finding:
@@ -56,10 +56,10 @@ class BreakerChecker:
         (left_open,) = history.sql("""
             SELECT count(*) FROM (SELECT consumer, arg_max(new, ts_ns) AS last FROM breaker GROUP BY consumer)
             WHERE last != 'closed'""")[0]
-        metrics = {"breaker_trips": len(spans), "breaker_open_ms": round(total, 1),
-                   "breaker_max_open_ms": max((float(s["open_ms"] or 0) for s in spans), default=0.0),
-                   "breakers_left_open": int(left_open), "breaker_rejected_calls": 0,
-                   "breaker_rejected_messages": 0}
+        metrics: dict[str, MetricValue] = {
+            "breaker_trips": len(spans), "breaker_open_ms": round(total, 1),
+            "breaker_max_open_ms": max((float(s["open_ms"] or 0) for s in spans), default=0.0),
+            "breakers_left_open": int(left_open), "breaker_rejected_calls": 0, "breaker_rejected_messages": 0}
         if history.has("rejections-*.csv"):
             calls, messages = history.sql("SELECT count(*), count(DISTINCT id) FROM rejections")[0]
             metrics |= {"breaker_rejected_calls": int(calls), "breaker_rejected_messages": int(messages)}

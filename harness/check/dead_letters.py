@@ -3,7 +3,7 @@ there, and no acknowledged message neither processed nor dead-lettered."""
 
 from __future__ import annotations
 
-from harness.check.base import SAMPLE_LIMIT, Finding, register
+from harness.check.base import SAMPLE_LIMIT, Finding, MetricValue, register
 from harness.check.history import History
 
 _ACCOUNTS = """
@@ -27,17 +27,17 @@ class DeadLetterChecker:
     """`unaccounted` needs a downstream service (effects); without one it is None."""
 
     name = "dead_letters"
-    metrics = ("dead_lettered", "dead_letter_duplicates", "poison_sent", "poison_missing",
+    metrics: tuple[str, ...] = ("dead_lettered", "dead_letter_duplicates", "poison_sent", "poison_missing",
                "healthy_dead_lettered", "unaccounted")
 
     def check(self, history: History) -> Finding:
         if not self._in_use(history):
-            metrics: dict[str, int | None] = {name: 0 for name in self.metrics} | {"unaccounted": None}
+            metrics: dict[str, MetricValue] = {name: 0 for name in self.metrics} | {"unaccounted": None}
             return Finding(self.name, metrics, {"poison_missing": [], "healthy_dead_lettered": []})
         row = history.records(_ACCOUNTS)[0]
         metrics = {name: int(row[name]) for name in self.metrics}
         if not history.has("effects-*.csv"):
-            metrics["unaccounted"] = None  # type: ignore[assignment]
+            metrics["unaccounted"] = None
         samples = {
             "poison_missing": history.records(f"""
                 SELECT DISTINCT id FROM sends s WHERE event = 'P'

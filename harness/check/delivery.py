@@ -14,7 +14,7 @@ class DeliveryChecker:
     """Loss is acknowledged-but-never-delivered; an unacknowledged send never found is indeterminate, not lost."""
 
     name = "delivery"
-    metrics = (
+    metrics: tuple[str, ...] = (
         "attempted", "acknowledged", "failed", "delivered", "deliveries", "lost", "unexpected",
         "recovered", "indeterminate", "log_duplicates", "redeliveries", "duplicated",
     )
@@ -45,9 +45,10 @@ class DeliveryChecker:
         """)[0]
         metrics: dict[str, int | float | None] = {name: int(value) for name, value in per_id.items()}
         metrics["redeliveries"] = int(redeliveries)
-        metrics["duplicated"] = metrics["deliveries"] - metrics["delivered"]
+        metrics["duplicated"] = int(per_id["deliveries"]) - int(per_id["delivered"])
         state = broker_state(history.ledger_dir.parent)
-        metrics["lost"] = int(metrics["lost"] or 0) - (undelivered(history, state, held, int(metrics["lost"] or 0)) or 0)
+        lost = int(metrics["lost"] or 0)
+        metrics["lost"] = lost - (undelivered(history, state, held, lost) or 0)
         return metrics
 
     def _samples(self, history: History, held: str) -> dict[str, list[dict]]:

@@ -49,7 +49,8 @@ def held_ids(history: History) -> str:
     once per History (the delivery and held checkers both read it)."""
     if history.sql("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'held_ids'")[0][0]:
         return "held_ids"
-    history.conn.execute('CREATE OR REPLACE TEMP TABLE held_positions (partition INTEGER, committed BIGINT, "end" BIGINT)')
+    history.conn.execute(
+        'CREATE OR REPLACE TEMP TABLE held_positions (partition INTEGER, committed BIGINT, "end" BIGINT)')
     positions = held_positions(broker_state(history.ledger_dir.parent))
     if positions:
         history.conn.executemany("INSERT INTO held_positions VALUES (?, ?, ?)", positions)
@@ -80,7 +81,7 @@ class HeldChecker:
     not lost. Any held message means the consumers stopped short, and the run cannot judge loss."""
 
     name = "held"
-    metrics = ("undelivered", "broker_held")
+    metrics: tuple[str, ...] = ("undelivered", "broker_held")
 
     def check(self, history: History) -> Finding:
         state = broker_state(history.ledger_dir.parent)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,7 @@ class History:
         self._spill: tempfile.TemporaryDirectory[str] | None = None
         self._shared: set[str] = set()
 
-    def __enter__(self) -> "History":
+    def __enter__(self) -> History:
         self._spill = tempfile.TemporaryDirectory(prefix="aftershock-duckdb-")
         self._conn = duckdb.connect(":memory:", config={"temp_directory": self._spill.name})
         # No progress bars: DuckDB draws them on stderr for long queries, even when it is not a terminal.

@@ -4,7 +4,7 @@ after the load started."""
 
 from __future__ import annotations
 
-from harness.check.base import Finding, register
+from harness.check.base import Finding, MetricValue, register
 from harness.check.history import History
 
 # First ack and first delivery per (id, partition), in seconds after $origin. The shared per-id
@@ -39,7 +39,7 @@ class LagChecker:
     """Lag counts distinct ids, so redeliveries do not make it negative; the series is in the samples."""
 
     name = "lag"
-    metrics = ("max_consumer_lag", "final_consumer_lag")
+    metrics: tuple[str, ...] = ("max_consumer_lag", "final_consumer_lag")
 
     def check(self, history: History) -> Finding:
         origin = history.load_start_ns()
@@ -55,7 +55,8 @@ class LagChecker:
             per_partition[row["partition"]] = int(row["lag"])
             totals[row["second"]] = sum(per_partition.values())
         series = [{"second": second, "lag": lag} for second, lag in sorted(totals.items())]
-        metrics = {"max_consumer_lag": max(totals.values()), "final_consumer_lag": series[-1]["lag"]}
+        metrics: dict[str, MetricValue] = {"max_consumer_lag": max(totals.values()),
+                                           "final_consumer_lag": series[-1]["lag"]}
         final = [{"partition": p, "lag": lag} for p, lag in sorted(per_partition.items())]
         return Finding(self.name, metrics, {"lag": series, "final_lag_by_partition": final})
 

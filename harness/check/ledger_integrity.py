@@ -13,7 +13,7 @@ class LedgerIntegrity:
     send is indeterminate). A rejected row is a complete line that does not parse, which no writer makes."""
 
     name = "ledger_integrity"
-    metrics = ("ledger_torn_rows", "ledger_rejected_rows")
+    metrics: tuple[str, ...] = ("ledger_torn_rows", "ledger_rejected_rows")
 
     def check(self, history: History) -> Finding:
         counts = dict(history.sql("SELECT kind, count(*) FROM ledger_defects GROUP BY kind"))

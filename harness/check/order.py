@@ -52,7 +52,7 @@ class OrderChecker:
     """Counts messages overtaken by a later message of the same producer in the same partition."""
 
     name = "order"
-    metrics = ("order_violations",)
+    metrics: tuple[str, ...] = ("order_violations",)
 
     def check(self, history: History) -> Finding:
         # Only the columns the running maximum needs are fetched (memory): the rest follow from them.

@@ -28,7 +28,7 @@ class OutboxChecker:
     """None everywhere when the run had no outbox."""
 
     name = "outbox"
-    metrics = ("outbox_committed", "outbox_published", "outbox_unpublished", "outbox_republished",
+    metrics: tuple[str, ...] = ("outbox_committed", "outbox_published", "outbox_unpublished", "outbox_republished",
                "outbox_lost", "outbox_relay_lag_p99_ms")
 
     def check(self, history: History) -> Finding:

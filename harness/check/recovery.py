@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from harness.check.base import Finding, register
 from harness.check.history import History
@@ -23,7 +23,7 @@ class RecoveryChecker:
     """A heal with nothing served after it reports None: the system never recovered in the run."""
 
     name = "recovery"
-    metrics = ("max_produce_recovery_ms", "max_consume_recovery_ms")
+    metrics: tuple[str, ...] = ("max_produce_recovery_ms", "max_consume_recovery_ms")
 
     def check(self, history: History) -> Finding:
         rows = history.records(_RECOVERY)

@@ -3,7 +3,7 @@ separately from delivery duplicates, and how many were done in degraded mode."""
 
 from __future__ import annotations
 
-from harness.check.base import SAMPLE_LIMIT, Finding, register
+from harness.check.base import SAMPLE_LIMIT, Finding, MetricValue, register
 from harness.check.history import History
 
 
@@ -12,7 +12,7 @@ class SideEffectChecker:
     """Figures are None when no downstream service ran: nothing was measured, nothing passes."""
 
     name = "side_effects"
-    metrics = ("side_effects", "side_effect_duplicates", "degraded", "side_effect_replays")
+    metrics: tuple[str, ...] = ("side_effects", "side_effect_duplicates", "degraded", "side_effect_replays")
 
     def check(self, history: History) -> Finding:
         if not history.has("effects-*.csv"):
@@ -27,6 +27,7 @@ class SideEffectChecker:
             SELECT id, count(*) AS effects, list(consumer ORDER BY ts_ns) AS consumers
             FROM effects WHERE mode != 'replay' GROUP BY id HAVING count(*) > 1 ORDER BY id LIMIT {SAMPLE_LIMIT}
         """)
-        metrics = {"side_effects": int(distinct), "side_effect_duplicates": int(effects - distinct),
-                   "degraded": int(degraded), "side_effect_replays": int(replays)}
+        metrics: dict[str, MetricValue] = {
+            "side_effects": int(distinct), "side_effect_duplicates": int(effects - distinct),
+            "degraded": int(degraded), "side_effect_replays": int(replays)}
         return Finding(self.name, metrics, {"duplicated_effects": samples})

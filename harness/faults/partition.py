@@ -3,7 +3,8 @@ nodes' namespaces, removed on heal."""
 
 from __future__ import annotations
 
-from typing import Callable, ClassVar
+from collections.abc import Callable
+from typing import ClassVar
 
 from harness.errors import ClusterError
 from harness.faults.base import FaultEnv, register_fault
@@ -20,7 +21,7 @@ def _sides(spec: PartitionFault, env: FaultEnv) -> tuple[int, int]:
     if not spec.between:
         a, b = env.rng.sample(env.node_numbers, 2)
         return a, b
-    a, b = (grudges.CLIENT if s == "client" else env.node_of(s) for s in spec.sides())
+    a, b = (grudges.CLIENT if isinstance(s, str) else env.node_of(s) for s in spec.sides())  # a str side is "client"
     return a, b
 
 

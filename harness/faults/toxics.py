@@ -12,8 +12,10 @@ from harness.scenario.fault_specs import ToxicFault
 
 def toxic_attributes(spec: ToxicFault) -> tuple[str, dict[str, Any]]:
     """Scenario fields -> (toxiproxy toxic type, attributes); Toxiproxy wants milliseconds."""
-    ms = lambda seconds: int(round(seconds * 1000))  # noqa: E731
-    return {
+    def ms(seconds: float) -> int:
+        return int(round(seconds * 1000))
+
+    by_action: dict[str, tuple[str, dict[str, Any]]] = {
         "latency": ("latency", {"latency": ms(spec.latency), "jitter": ms(spec.jitter)}),
         "bandwidth": ("bandwidth", {"rate": spec.rate}),
         "slow_close": ("slow_close", {"delay": ms(spec.delay)}),
@@ -22,7 +24,8 @@ def toxic_attributes(spec: ToxicFault) -> tuple[str, dict[str, Any]]:
         "slicer": ("slicer", {"average_size": spec.average_size, "size_variation": spec.size_variation,
                               "delay": int(spec.slice_delay * 1_000_000)}),  # microseconds
         "limit_data": ("limit_data", {"bytes": spec.bytes}),
-    }[spec.action]
+    }
+    return by_action[spec.action]
 
 
 def _paths(spec: ToxicFault, env: FaultEnv) -> list[Path]:

@@ -24,7 +24,8 @@ Message ids are 63-bit integers: producer number in the high bits, per-producer 
 so order checks can compare sequences of one producer without string parsing.
 
 - `effects-*.csv`    id,ts_ns,consumer,mode     written by the downstream service per side effect
-- `dlq-*.csv`        id,ts_ns,reason,attempts   dead letters, as read back from the DLQ (RabbitMQ: x-death reason, count)
+- `dlq-*.csv`        id,ts_ns,reason,attempts   dead letters, as read back from the DLQ
+                                                (RabbitMQ: x-death reason, count)
 - `retries-*.csv`, `breaker-*.csv`, `rejections-*.csv`   the consumers' retries, breaker transitions
                      and the calls the open breaker turned away
 """
@@ -92,7 +93,7 @@ LEDGERS: dict[str, tuple[str, dict[str, str]]] = {
 SEQ_BITS = 40
 
 
-class SendEvent(str, enum.Enum):
+class SendEvent(enum.StrEnum):
     ATTEMPT = "A"
     ACK = "K"
     ERROR = "E"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-
 _LINE_KINDS = {"deliveries-": "D", "effects-": "S", "dlq-": "L"}
 
 

@@ -47,7 +47,7 @@ class LedgerWriter:
         os.fsync(self._file.fileno())
         self._file.close()
 
-    def __enter__(self) -> "LedgerWriter":
+    def __enter__(self) -> LedgerWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator, Literal
+from typing import Literal
 
 Jitter = Literal["none", "full", "equal", "decorrelated"]
 

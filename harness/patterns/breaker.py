@@ -8,8 +8,9 @@ transition is kept with its time for the ledger and the report's breaker timelin
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Literal
+from typing import Literal
 
 State = Literal["closed", "open", "half_open"]
 

@@ -10,8 +10,9 @@ scenarios draw.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 
 class ProcessedStore(Protocol):

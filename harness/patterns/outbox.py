@@ -9,9 +9,9 @@ at-least-once, never lost. Broker-agnostic: the relay is given a `publish` funct
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 _SCHEMA = """
     CREATE TABLE IF NOT EXISTS orders (id INTEGER PRIMARY KEY, created_ns INTEGER NOT NULL);
@@ -67,7 +67,7 @@ class OutboxStore:
         total, sent = self.conn.execute("SELECT count(*), count(sent_ns) FROM outbox").fetchone()
         return int(total), int(sent)
 
-    def _transaction(self) -> "_Transaction":
+    def _transaction(self) -> _Transaction:
         return _Transaction(self.conn)
 
     def close(self) -> None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Literal
 
 from harness.patterns.backoff import Backoff
 from harness.patterns.breaker import CircuitBreaker

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Generic, Iterator, TypeVar
+from typing import Generic, TypeVar
 
 from harness.patterns.backoff import Backoff
 
@@ -72,7 +73,8 @@ class Supervisor(Generic[Client]):
                     step(client)
                 except Wedged as exc:
                     self.log(f"{self.what}: client wedged ({exc}): rebuilding it")
-                    self._close_quietly(close, client)
+                    if client is not None:  # None only if connect() raised it
+                        self._close_quietly(close, client)
                     client = None
                     self.rebuilds += 1
                     continue

@@ -70,7 +70,8 @@ class ConsoleReporter:
             console.print(f"[bold yellow]run error:[/] {escape(result.error)}")
         verdict = result.verdict.verdict
         console.print(f"verdict: [{_STYLE.get(verdict, 'bold')}]{escape(verdict.upper())}[/]"
-                      f"   report: {escape(str(out_dir / 'report.html'))}  (data: {escape(str(out_dir / 'results.json'))})")
+                      f"   report: {escape(str(out_dir / 'report.html'))}"
+                      f"  (data: {escape(str(out_dir / 'results.json'))})")
 
 
 def timeline_rows(result: RunResult) -> list[tuple[float, str]]:

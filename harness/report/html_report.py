@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from rich.console import Console
 
@@ -18,7 +19,8 @@ from harness.results import COUNTS, RunResult
 _CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222;padding:0 1em}
 h1{margin-bottom:.2em} h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.6em}
-table{border-collapse:collapse;margin:.5em 0;font-size:13px;display:block;overflow-x:auto} td,th{border:1px solid #ddd;padding:3px 8px;text-align:left}
+table{border-collapse:collapse;margin:.5em 0;font-size:13px;display:block;overflow-x:auto}
+td,th{border:1px solid #ddd;padding:3px 8px;text-align:left}
 th{background:#f5f5f5} td.num{text-align:right;font-variant-numeric:tabular-nums}
 .verdict{display:inline-block;padding:.2em .8em;border-radius:4px;color:#fff;font-weight:bold}
 .pass{background:#2a9d8f} .fail{background:#d62828} .error{background:#e9a100}
@@ -162,10 +164,10 @@ def render(result: RunResult, out_dir: Path) -> str:
     start = result.load_start_ns
     shown = False
     for key, title in ANOMALIES:
-        rows = samples.get(key) or []
-        if rows:
-            header, body = _anomaly_rows(rows, start, faults)
-            parts.append(f"<h3>{_e(title)} ({len(rows)} shown)</h3>" + _table(header, body))
+        found = samples.get(key) or []
+        if found:
+            header, cells = _anomaly_rows(found, start, faults)
+            parts.append(f"<h3>{_e(title)} ({len(found)} shown)</h3>" + _table(header, cells))
             shown = True
     if not shown:
         parts.append("<p class='muted'>none found</p>")
@@ -180,9 +182,10 @@ def render(result: RunResult, out_dir: Path) -> str:
     schedule = json.dumps(result.schedule, indent=1) if result.schedule else ""
     if schedule:
         parts.append(f"<h3>Fault schedule</h3><pre>{_e(schedule)}</pre>")
-    body = "\n".join(parts)
+    page = "\n".join(parts)
     return (f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-            f"<title>{_e(result.scenario)}: {verdict}</title><style>{_CSS}</style></head><body>\n{body}\n</body></html>\n")
+            f"<title>{_e(result.scenario)}: {verdict}</title><style>{_CSS}</style></head>"
+            f"<body>\n{page}\n</body></html>\n")
 
 
 @register_reporter

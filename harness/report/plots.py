@@ -4,7 +4,8 @@ every fault window shaded and labelled, as Jepsen's rate and latency graphs do."
 from __future__ import annotations
 
 import io
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import matplotlib
 

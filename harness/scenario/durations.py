@@ -21,7 +21,8 @@ def parse_duration(value: object) -> float:
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError(f"{value} is not a duration: write a finite number with a unit, e.g. 500ms, 15s, 2m")
         if abs(value) > MAX_DURATION:
-            raise ValueError(f"{value / 3600:g}h is longer than the most a scenario may write ({MAX_DURATION / 3600:g}h)")
+            raise ValueError(f"{value / 3600:g}h is longer than the most a scenario may write"
+                             f" ({MAX_DURATION / 3600:g}h)")
         seconds = float(value)
     else:
         match = _PATTERN.match(str(value))
@@ -42,4 +43,5 @@ def format_duration(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
-Duration = Annotated[float, BeforeValidator(parse_duration), PlainSerializer(format_duration, return_type=str, when_used="json")]
+Duration = Annotated[float, BeforeValidator(parse_duration),
+                     PlainSerializer(format_duration, return_type=str, when_used="json")]

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness.scenario.durations import Duration
+from harness.scenario.links import LinkField
 from harness.scenario.located import LocatedValueError
 from harness.scenario.numbers import FiniteFloat, Whole
-from harness.scenario.links import LinkField
 from harness.scenario.selectors import Selector, SelectorField, parse_selector
 
 PROCESS_ACTIONS = ("kill", "stop", "pause", "restart")
@@ -50,7 +50,7 @@ class ToxicFault(_Fault):
     bytes: Whole | None = Field(None, ge=0, description="limit_data: close after this many bytes")
 
     @model_validator(mode="after")
-    def _needs_its_parameter(self) -> "ToxicFault":
+    def _needs_its_parameter(self) -> ToxicFault:
         if self.action == "latency" and self.latency <= 0:
             raise LocatedValueError("latency needs latency: (e.g. 300ms)", ("latency",))
         if self.action == "bandwidth" and self.rate is None:
@@ -74,7 +74,7 @@ class PartitionFault(_Fault):
     between: str | None = Field(None, description="cut/asymmetric: 'A|B', sides client or a node selector")
 
     @model_validator(mode="after")
-    def _mode_arguments(self) -> "PartitionFault":
+    def _mode_arguments(self) -> PartitionFault:
         if self.mode == "groups" and not self.groups:
             raise LocatedValueError("mode groups needs groups: e.g. [[1, 2], [3]]", ("groups",))
         if self.mode != "groups" and self.groups:
@@ -107,7 +107,11 @@ class PartitionFault(_Fault):
 
     def sides(self) -> tuple[Selector | str, Selector | str]:
         left, right = (s.strip() for s in (self.between or "").split("|"))
-        return tuple(s if s == "client" else parse_selector(s) for s in (left, right))  # type: ignore[return-value]
+
+        def side(s: str) -> Selector | str:
+            return s if s == "client" else parse_selector(s)
+
+        return side(left), side(right)
 
 
-FaultSpec = Annotated[Union[ProcessFault, ToxicFault, PartitionFault], Field(discriminator="action")]
+FaultSpec = Annotated[ProcessFault | ToxicFault | PartitionFault, Field(discriminator="action")]

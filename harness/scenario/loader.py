@@ -230,8 +230,8 @@ class _Plain:
                                           " unpaired surrogate) is not allowed: remove it")
             return str(value)
         if isinstance(value, TaggedScalar):
-            self._refuse(where, path, f"unknown tag {one_line(str(value.tag.value if hasattr(value.tag, 'value') else value.tag))}:"
-                                      " remove it (scenarios use plain YAML values)")
+            tag = value.tag.value if hasattr(value.tag, "value") else value.tag
+            self._refuse(where, path, f"unknown tag {one_line(str(tag))}: remove it (scenarios use plain YAML values)")
         if isinstance(value, (bytes, bytearray)):
             self._refuse(where, path, "binary data (!!binary) is not a scenario value")
         if isinstance(value, (datetime.date, datetime.datetime)):

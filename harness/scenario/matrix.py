@@ -117,7 +117,8 @@ def variants(scenario: Any, repeat: int = 1) -> list[Variant]:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
             label = ", ".join(f"{k}={v}" for k, v in settings.items())
-            raise LocatedValueError(f"variant {label or '(base)'}: {where}: {first['msg'].removeprefix('Value error, ')}",
+            what = first["msg"].removeprefix("Value error, ")
+            raise LocatedValueError(f"variant {label or '(base)'}: {where}: {what}",
                                     (keys[0],) if keys else ()) from None
         label = ", ".join(f"{_setting_name(k)}={v}" for k, v in settings.items())
         for n in range(repeat):

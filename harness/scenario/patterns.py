@@ -32,7 +32,7 @@ class RetrySpec(_Spec):
     jitter: Literal["none", "full", "equal", "decorrelated"] = "full"
 
     @model_validator(mode="after")
-    def _ordered(self) -> "RetrySpec":
+    def _ordered(self) -> RetrySpec:
         if self.base <= 0 or self.max < self.base:
             raise LocatedValueError("retry needs 0 < base <= max", ("max",))
         return self
@@ -43,7 +43,7 @@ class DeadLetterSpec(_Spec):
     queue: str | None = Field(None, pattern=r"^[A-Za-z0-9._][A-Za-z0-9._-]{0,199}$", description="RabbitMQ")
 
     @model_validator(mode="after")
-    def _one_destination(self) -> "DeadLetterSpec":
+    def _one_destination(self) -> DeadLetterSpec:
         if (self.topic is None) == (self.queue is None):
             raise LocatedValueError("dead_letter takes topic: (Kafka) or queue: (RabbitMQ)", ("topic",))
         if self.topic is not None and (self.topic.startswith("__") or self.topic in (".", "..")):

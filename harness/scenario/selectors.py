@@ -57,4 +57,5 @@ def parse_selector(value: object) -> Selector:
     return Selector(kind, args)
 
 
-SelectorField = Annotated[Selector, BeforeValidator(parse_selector), PlainSerializer(str, return_type=str, when_used="json")]
+SelectorField = Annotated[Selector, BeforeValidator(parse_selector),
+                          PlainSerializer(str, return_type=str, when_used="json")]

@@ -14,8 +14,8 @@ import json
 import random
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
@@ -23,8 +23,8 @@ from kafka.errors import KafkaError
 
 from harness.ledger.writer import LedgerWriter
 from harness.patterns.supervisor import IdleWatch, Supervisor
-from sample_service import StopFlag, base_parser, build_pipeline, decode
 
+from sample_service import StopFlag, base_parser, build_pipeline, decode
 
 # What a broker fault can make kafka-python raise out of poll() or commit(): connection refused by a
 # restarting broker (KafkaConnectionError), timeouts, a coordinator moving. Anything else is a bug.

@@ -24,8 +24,9 @@ import pika
 from pika.exceptions import AMQPError
 
 from harness.ledger.writer import LedgerWriter
-from harness.patterns.supervisor import Supervisor
 from harness.patterns.pipeline import Pipeline
+from harness.patterns.supervisor import Supervisor
+
 from sample_service import StopFlag, base_parser, build_pipeline, decode
 
 ACK_BATCH_SECONDS = 0.1

@@ -7,8 +7,8 @@ import json
 import random
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import requests
 

@@ -10,8 +10,8 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from junitparser import JUnitXml
@@ -153,7 +153,8 @@ def run_leftovers(run_id: str, out: Path) -> list[str]:
     links and iptables rules (host and namespaces, by its tag and its subnet), a Toxiproxy API
     still answering with proxies, and Docker containers, networks and volumes labelled with it."""
     found = [f"process {pid} {_cmdline(pid)}" for pid in survivors(run_id)]
-    found += [f"untagged process {pid} {_cmdline(pid)}" for pid in _naming(out) if f"process {pid} " not in " ".join(found)]
+    found += [f"untagged process {pid} {_cmdline(pid)}" for pid in _naming(out)
+              if f"process {pid} " not in " ".join(found)]
     found += network_leftovers(run_id)
     for subnet in filter(None, (_logged(out, r"namespaces ready: .* on (\d+\.\d+\.\d+)\.\d+/"),
                                 _logged(out, r"docker network \S+ on (\d+\.\d+\.\d+)\.\d+/"))):
@@ -225,7 +226,8 @@ def run_scenario(scenario: Path, out: Path, timeout: float = 600, extra: list[st
     junit = out.parent / f"{out.name}-junit.xml"
     proc = run_cli(["run", str(scenario), "--out", str(out), "--junit", str(junit), *extra], timeout)
     results_path = out / "results.json"
-    assert results_path.exists(), f"no results.json; exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    assert results_path.exists(), (f"no results.json; exit {proc.returncode}\n"
+                                   f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     results = json.loads(results_path.read_text())
     if proc.returncode in (0, 1, 2) and not (results["error"] or "").startswith("interrupted"):
         (case,) = next(iter(JUnitXml.fromfile(str(junit))))

@@ -193,7 +193,8 @@ def run_case(case: Case, out_root: Path, timeout: float = 240) -> Outcome:
             if done.returncode != 0:
                 outcome.problems.append(f"aftershock cleanup exited {done.returncode}: {done.stderr[-500:]}")
             outcome.cleaned = [line.removeprefix("ended ") for line in done.stdout.splitlines()
-                               if line.startswith("ended ") and (outcome.run_id in line or _tag(outcome.run_id) in line)]
+                               if line.startswith("ended ")
+                               and (outcome.run_id in line or _tag(outcome.run_id) in line)]
         if outcome.run_id:
             outcome.leftovers = run_leftovers(outcome.run_id, out)
         else:
@@ -251,7 +252,8 @@ def summary(outcomes: list[Outcome], seconds: float) -> str:
     by_phase = Counter(o.phase for o in outcomes)
     by_scenario = Counter(o.case.scenario for o in outcomes)
     leftovers = sum(len(o.leftovers) for o in outcomes)
-    cleaned = Counter("process" if line.startswith("as-") else " ".join(line.split()[:2 if line.startswith("docker") else 1])
+    cleaned = Counter("process" if line.startswith("as-")
+                      else " ".join(line.split()[:2 if line.startswith("docker") else 1])
                       for o in outcomes for line in o.cleaned)
     lines = [f"interrupt soak: {len(outcomes)} cases in {seconds:.0f}s, {leftovers} leftovers, "
              f"{sum(bool(o.problems) for o in outcomes)} cases with other problems",

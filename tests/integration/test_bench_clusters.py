@@ -18,7 +18,8 @@ pytestmark = pytest.mark.usefixtures("kafka_available", "rabbitmq_available")
 def test_cluster_benchmarks_run_end_to_end_in_smoke_mode(tmp_path: Path) -> None:
     out = tmp_path / "results.json"
     done = subprocess.run([sys.executable, "-m", "harness.bench", "--smoke", "--only", "cluster-cycle",
-                           "kafka-produce", "rabbitmq-publish", "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+                           "kafka-produce", "rabbitmq-publish", "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     results = json.loads(out.read_text())["benchmarks"]
     cycle, produce, publish = results["cluster-cycle"], results["kafka-produce"], results["rabbitmq-publish"]
@@ -26,7 +27,8 @@ def test_cluster_benchmarks_run_end_to_end_in_smoke_mode(tmp_path: Path) -> None
     for kind in ("kafka", "rabbitmq"):
         figures = cycle["figures"]
         assert 0 < figures[f"{kind}_up_s"] < 120 and figures[f"{kind}_down_s"] >= 0
-        assert figures[f"{kind}_cycle_s"] == pytest.approx(figures[f"{kind}_up_s"] + figures[f"{kind}_down_s"], abs=0.02)
+        assert figures[f"{kind}_cycle_s"] == pytest.approx(figures[f"{kind}_up_s"] + figures[f"{kind}_down_s"],
+                                                           abs=0.02)
     figures = produce["figures"]
     assert figures["tool_acked_per_s"] > 0
     for client in ("kafka_python", "confluent_kafka"):   # every producer client, each measured
@@ -37,8 +39,10 @@ def test_cluster_benchmarks_run_end_to_end_in_smoke_mode(tmp_path: Path) -> None
     figures = publish["figures"]
     assert figures["reference_confirmed_per_s"] > 0 and figures["aftershock_acked_per_s"] > 0
     assert figures["aftershock_errors"] == 0
-    assert figures["ratio"] == pytest.approx(figures["aftershock_acked_per_s"] / figures["reference_confirmed_per_s"], rel=0.01)
-    assert all(goal["met"] is None for goal in cycle["goals"] + produce["goals"] + publish["goals"])  # smoke never judges
+    assert figures["ratio"] == pytest.approx(figures["aftershock_acked_per_s"] / figures["reference_confirmed_per_s"],
+                                             rel=0.01)
+    # smoke never judges
+    assert all(goal["met"] is None for goal in cycle["goals"] + produce["goals"] + publish["goals"])
 
 
 def test_latency_overhead_benchmark_measures_both_paths_in_smoke_mode(tmp_path: Path) -> None:
@@ -55,6 +59,7 @@ def test_latency_overhead_benchmark_measures_both_paths_in_smoke_mode(tmp_path: 
         assert 0.5 * figures["rate_per_s"] <= figures[f"{path}_sent_per_s"] <= 1.1 * figures["rate_per_s"]
         assert 0 < figures[f"{path}_p50_ms"] <= figures[f"{path}_p99_ms"] < 10_000
     for q in ("p50", "p99"):
-        assert figures[f"{q}_ratio"] == pytest.approx(figures[f"recorded_{q}_ms"] / figures[f"unrecorded_{q}_ms"], rel=0.01)
+        assert figures[f"{q}_ratio"] == pytest.approx(figures[f"recorded_{q}_ms"] / figures[f"unrecorded_{q}_ms"],
+                                                      rel=0.01)
         assert 0 < figures[f"{q}_ratio_round_min"] <= figures[f"{q}_ratio_round_max"]
     assert all(goal["met"] is None for goal in result["goals"])  # smoke never judges

@@ -9,8 +9,8 @@ import shutil
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -63,7 +63,8 @@ def services(project: str) -> dict[str, dict]:
     found = {}
     for container in client.containers.list(all=True, filters={"label": f"com.docker.compose.project={project}"}):
         container.reload()
-        found[container.labels["com.docker.compose.service"]] = container.attrs["State"] | {"Pid_": container.attrs["State"]["Pid"]}
+        state = container.attrs["State"]
+        found[container.labels["com.docker.compose.service"]] = state | {"Pid_": state["Pid"]}
     return found
 
 
@@ -107,7 +108,8 @@ faults:
 expect: {lost: 0, unexpected: 0, log_duplicates: 0}
 """)
         code, results = run_scenario(scenario, tmp_path / "run", extra=["--compose-project", project])
-        assert results["verdict"] == "pass", (code, results["error"], results["expectations"], evidence(tmp_path / "run"))
+        assert results["verdict"] == "pass", (code, results["error"], results["expectations"],
+                                              evidence(tmp_path / "run"))
         assert results["counts"]["lost"] == 0 and results["counts"]["acknowledged"] > 0
         assert all(f["resolved"] and f.get("error") is None for f in results["faults"]), results["faults"]
         assert {name for f in results["faults"] for name in f["resolved"]} <= {"rabbitmq-1", "rabbitmq-2", "rabbitmq-3"}
@@ -116,8 +118,8 @@ expect: {lost: 0, unexpected: 0, log_duplicates: 0}
         assert all(state[f"rabbitmq-{i}"]["Running"] for i in (1, 2, 3))
 
         wrong = tmp_path / "autoheal.yaml"
-        wrong.write_text(scenario.read_text().replace("pause_minority", "autoheal").replace("duration: 24s", "duration: 6s")
-                         .split("faults:")[0])
+        wrong.write_text(scenario.read_text().replace("pause_minority", "autoheal")
+                         .replace("duration: 24s", "duration: 6s").split("faults:")[0])
         code, results = run_scenario(wrong, tmp_path / "wrong", extra=["--compose-project", project])
         assert code == 2 and "cluster_partition_handling autoheal" in (results["error"] or ""), results["error"]
 
@@ -147,7 +149,8 @@ faults:
 expect: {lost: 0, unexpected: 0, log_duplicates: 0}
 """)
     # named in the scenario itself (the second run names it on the command line)
-    scenario.write_text(scenario.read_text().replace("runtime: compose\n", f"runtime: compose\ncompose_project: {project}\n"))
+    scenario.write_text(scenario.read_text().replace("runtime: compose\n",
+                                                     f"runtime: compose\ncompose_project: {project}\n"))
     code, results = run_scenario(scenario, tmp_path / "run")
     assert results["verdict"] == "pass", (code, results["error"], results["expectations"], evidence(tmp_path / "run"))
     assert all(f["resolved"] and f.get("error") is None for f in results["faults"]), results["faults"]
@@ -204,9 +207,9 @@ def test_partition_on_a_compose_cluster_is_seen_inside_it(kafka_project: str) ->
     (and the end of the run's network) takes every rule out again."""
     from harness.network import grudges
     from harness.network.compose import ComposeNetwork
+    from harness.runtimes.base import ProcessSpec
     from harness.runtimes.compose import ComposeRuntime
     from harness.runtimes.docker import engine
-    from harness.runtimes.base import ProcessSpec
     from harness.wait import wait_until
 
     project = kafka_project

@@ -4,8 +4,9 @@ Seen: under acks=1 with lagging followers, kafka-python's poll() raised KafkaCon
 (ECONNREFUSED from its coordinator lookup) at a leader kill; the sample consumers died, the harness
 drained for nothing and reported 52 629 lost where the final replica logs lacked 286. Here each
 broker in turn (each leads some partitions, one coordinates the group) is killed every 4 s, until a
-consumer's log shows it met such an error (up to 3 seeded runs, the count reported); every run must end with no process dead, and its lost and log-duplicate figures
-must equal what kafka.tools.DumpLogSegments finds in every replica's final log.
+consumer's log shows it met such an error (up to 3 seeded runs, the count reported); every run must
+end with no process dead, and its lost and log-duplicate figures must equal what
+kafka.tools.DumpLogSegments finds in every replica's final log.
 """
 
 from __future__ import annotations

@@ -112,7 +112,8 @@ def test_isolate_partition_stops_traffic_between_namespaces_and_heal_restores_it
     run_id = "as-7e570001"
     with NamespaceNetwork(run_id, [1, 2, 3]) as net:
         listeners = [subprocess.Popen([*net.exec_prefix(i), sys.executable, "-c",
-                                       "import socket,time; s=socket.create_server(('0.0.0.0', 7000)); time.sleep(120)"])
+                                       "import socket,time; s=socket.create_server(('0.0.0.0', 7000));"
+                                       " time.sleep(120)"])
                      for i in (1, 2, 3)]
         try:
             time.sleep(1)

@@ -25,7 +25,8 @@ confluent_user.MAX_BLOCK_MS = 300
 cls = user_class("confluent-kafka")
 ledger = LedgerWriter(ledger_path)
 cls.configure({"destination": "orders", "target": {"bootstrap": "127.0.0.1:1"}, "users": 1, "rate": 10,
-               "message_size": 200, "producer": ProducerSpec(client="confluent-kafka", acks="all").model_dump()}, ledger)
+               "message_size": 200, "producer": ProducerSpec(client="confluent-kafka", acks="all").model_dump()},
+              ledger)
 user = cls(Environment(user_classes=[cls]))
 user.on_start()
 for _ in range(sends):

@@ -110,7 +110,8 @@ def test_smoke_suite_runs_end_to_end_and_writes_results_json(tmp_path: Path) -> 
     assert checker["figures"]["records_200k"] == 200_000
     assert checker["figures"]["records_per_s_200k"] > 0
     assert checker["figures"]["peak_rss_mb_200k"] > checker["figures"]["baseline_rss_mb_200k"] > 0
-    assert [goal["metric"] for goal in checker["goals"]] == ["records_per_s_10m", "peak_rss_mb_10m", "time_ratio_10m_1m"]
+    assert [goal["metric"] for goal in checker["goals"]] == ["records_per_s_10m", "peak_rss_mb_10m",
+                                                             "time_ratio_10m_1m"]
     assert checker["goals_met"] is None   # smoke sizes never judge the goals
     assert "checker" in done.stdout
 

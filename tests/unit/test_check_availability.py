@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.check.availability import AvailabilityChecker
 from harness.check.base import Finding
 from harness.check.history import History
-from harness.check.availability import AvailabilityChecker
 
 S = 1_000_000_000
 

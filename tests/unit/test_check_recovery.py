@@ -8,7 +8,6 @@ from pathlib import Path
 from harness.check.history import History
 from harness.check.recovery import RecoveryChecker
 
-
 MS = 1_000_000
 
 

@@ -12,8 +12,18 @@ import pytest
 from harness import paths
 from harness.runtimes import owner as owner_mod
 from harness.runtimes.docker import LABEL, engine_is_local, leftover
-from harness.runtimes.owner import (HOST_LABEL, OWNER_LABEL, OwnerRecord, executing, live_runs, owner_alive,
-                                    parse_owner, process_orphaned, read_records, this_owner)
+from harness.runtimes.owner import (
+    HOST_LABEL,
+    OWNER_LABEL,
+    OwnerRecord,
+    executing,
+    live_runs,
+    owner_alive,
+    parse_owner,
+    process_orphaned,
+    read_records,
+    this_owner,
+)
 
 ME = "100:1000.00"
 TABLE = {1: 10.0, 100: 1000.0, 4242: 5000.25}
@@ -112,7 +122,8 @@ def test_cleanup_spares_a_live_foreign_owner_and_ends_a_dead_one(monkeypatch: py
         4300: ("as-live0001", "4242:5000.25"), 4301: ("as-dead0001", "4243:1.00"), 4302: ("as-lost0001", None)})
     monkeypatch.setattr(cleanup_mod.os, "kill", lambda pid, sig: killed.append(pid))
     monkeypatch.setattr(cleanup_mod, "this_owner", lambda: ME)
-    monkeypatch.setattr(cleanup_mod.psutil, "Process", lambda pid=None: type("P", (), {"cmdline": lambda self: ["x"]})())
+    monkeypatch.setattr(cleanup_mod.psutil, "Process",
+                        lambda pid=None: type("P", (), {"cmdline": lambda self: ["x"]})())
     monkeypatch.setattr(cleanup_mod.shutil, "which", lambda name: None)
     monkeypatch.setattr("harness.runtimes.docker.remove_leftovers", lambda *a, **k: [])
     ended = cleanup_mod.cleanup()

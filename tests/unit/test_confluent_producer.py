@@ -35,7 +35,8 @@ def test_scenario_settings_map_to_librdkafka_names_and_units() -> None:
     assert "retries" not in librdkafka_settings(config_of())   # unset: the client's default
 
 
-@pytest.mark.parametrize("producer", [{"acks": 0}, {"acks": 1, "retries": 0}, {"acks": "all", "enable_idempotence": True}],
+@pytest.mark.parametrize("producer",
+                         [{"acks": 0}, {"acks": 1, "retries": 0}, {"acks": "all", "enable_idempotence": True}],
                          ids=["acks0", "acks1-no-retries", "idempotent"])
 def test_both_clients_get_the_same_meaning(producer: dict) -> None:
     python, rdkafka = producer_settings(config_of(**producer)), librdkafka_settings(config_of(**producer))
@@ -48,8 +49,8 @@ def test_both_clients_get_the_same_meaning(producer: dict) -> None:
     assert python["reconnect_backoff_max_ms"] == rdkafka["reconnect.backoff.max.ms"] == 1000
 
 
-@pytest.mark.parametrize("producer", [{"acks": 0}, {"acks": 1, "retries": 0}, {"acks": "all", "enable_idempotence": True,
-                                                                                 "max_in_flight": 5, "retries": 3}])
+@pytest.mark.parametrize("producer", [{"acks": 0}, {"acks": 1, "retries": 0},
+                                      {"acks": "all", "enable_idempotence": True, "max_in_flight": 5, "retries": 3}])
 def test_librdkafka_accepts_every_mapped_setting(producer: dict) -> None:
     """librdkafka checks names and values when the client is created (no broker needed)."""
     Producer(librdkafka_settings(config_of(**producer)) | {"log_level": 0})

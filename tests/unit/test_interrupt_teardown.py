@@ -58,9 +58,8 @@ def test_a_signal_while_the_result_is_checked_and_written_gives_an_interrupted_r
     from rich.console import Console
 
     from harness import run as run_module
-    from harness.scenario import load_scenario
-
     from harness.paths import REPO
+    from harness.scenario import load_scenario
 
     scenario = load_scenario(REPO / "scenarios" / "kafka-leader-kill-acks-all.yaml")
     run = run_module.Run(scenario, tmp_path / "run", Console(file=open(os.devnull, "w")))

@@ -20,7 +20,8 @@ def result(name: str, metrics: dict, expect: list[Expectation], error: str | Non
 
 def test_one_case_per_scenario_with_its_expectations_as_assertions(tmp_path: Path) -> None:
     results = [
-        result("passes", {"lost": 0, "duplicated": 0}, [Expectation("lost", exact=0), Expectation("duplicated", exact=0)]),
+        result("passes", {"lost": 0, "duplicated": 0},
+               [Expectation("lost", exact=0), Expectation("duplicated", exact=0)]),
         result("fails", {"lost": 3}, [Expectation("lost", exact=0)]),
         result("errs", {}, [], error="Kafka did not start: see nodes/kafka-1/node.log"),
     ]

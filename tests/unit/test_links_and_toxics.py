@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from harness.errors import ScenarioError
 from harness.faults.toxics import toxic_attributes
 from harness.network.proxies import ProxyNet, client_groups
 from harness.runtimes.local import LocalRuntime
 from harness.scenario.fault_specs import ToxicFault
 from harness.scenario.links import parse_link
 from harness.scenario.loader import parse_scenario
-from harness.errors import ScenarioError
 
 
 @pytest.mark.parametrize("text,source,index,dest", [

@@ -28,7 +28,7 @@ class Broker:
         return acked
 
 
-def clock() -> "itertools.count[int]":
+def clock() -> itertools.count[int]:
     return itertools.count(1000)
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from harness.plan import plan
 from harness.scenario.loader import parse_scenario
 from harness.scenario.selectors import Selector, parse_selector
-
-import pytest
 
 SCENARIO = """\
 name: t

@@ -12,7 +12,8 @@ load: {{users: 1, rate: 10, duration: 5s}}
 
 
 def test_scenario_files_become_items_marked_by_kind(pytester: pytest.Pytester) -> None:
-    pytester.makefile(".yaml", **{"k1": SCENARIO.format(name="k-one", kind="kafka", extra=", topic: {replication_factor: 1}"),
+    pytester.makefile(".yaml", **{"k1": SCENARIO.format(name="k-one", kind="kafka",
+                                                        extra=", topic: {replication_factor: 1}"),
                                   "r1": SCENARIO.format(name="r-one", kind="rabbitmq", extra=""),
                                   "compose": "services: {broker: {image: x}}\n"})
     result = pytester.runpytest_subprocess("--collect-only", "-q")

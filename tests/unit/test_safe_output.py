@@ -101,9 +101,10 @@ def test_junit_xml_parses_whatever_the_strings_hold(tmp_path: Path) -> None:
 
 
 def test_progress_lines_in_a_ci_log_are_never_wrapped_and_events_stay_literal(tmp_path: Path) -> None:
+    from rich.markup import escape
+
     from harness.ledger.tail import LedgerTail
     from harness.progress import Progress
-    from rich.markup import escape
 
     out = io.StringIO()
     console = Console(file=out, force_terminal=False, width=80)

@@ -132,7 +132,9 @@ def _replace_token(text: str, rng: random.Random, pattern: str, choices: list[st
 def _nest(rng: random.Random) -> str:
     depth = rng.choice([10, 40, 200, 600, 3000])
     flow = rng.random() < 0.5
-    return "[" * depth + "]" * depth if flow else "".join(f"\n{'  ' * (i + 2)}k{i}:" for i in range(min(depth, 300))) + " 1"
+    if flow:
+        return "[" * depth + "]" * depth
+    return "".join(f"\n{'  ' * (i + 2)}k{i}:" for i in range(min(depth, 300))) + " 1"
 
 
 def _alias_bomb(rng: random.Random) -> str:
@@ -160,7 +162,8 @@ def mutate_text(text: str, rng: random.Random) -> str:
                              "{", "}", "[", "]", ":", "&a ", "*a", "!!binary ", "? ", "- ", "#", "'", '"', "\\"])
         return text[:at] + insert + text[at:]
     if op == 4:
-        return _replace_token(text, rng, r"(?<=: )-?\d+(\.\d+)?(ms|s|m|h)?\b", NON_FINITE + ["9" * rng.choice([20, 400, 5000])])
+        return _replace_token(text, rng, r"(?<=: )-?\d+(\.\d+)?(ms|s|m|h)?\b",
+                              NON_FINITE + ["9" * rng.choice([20, 400, 5000])])
     if op == 5:
         return _replace_token(text, rng, r"(?<=: )[^\s{},\[\]#]+", [_nest(rng)])                # deep nesting
     if op == 6:

@@ -63,7 +63,8 @@ def test_durations_accept_units(text: object, seconds: float) -> None:
 
 def test_impossible_replication_factor_is_refused_where_it_is_written() -> None:
     message = error_of(BASE.replace("  nodes: 3", "  nodes: 2\n  topic: {replication_factor: 3}"))
-    assert "s.yaml:5:11: target.topic.replication_factor:" in message and "replication_factor 3 exceeds nodes 2" in message
+    assert "s.yaml:5:11: target.topic.replication_factor:" in message
+    assert "replication_factor 3 exceeds nodes 2" in message
 
 
 def test_min_insync_above_replication_factor_is_refused() -> None:
@@ -155,12 +156,14 @@ def test_a_compose_managed_cluster_takes_no_proxy_and_no_broker_settings() -> No
     assert "s.yaml:8" in message and "Toxiproxy link fault" in message and "runtime: docker" in message
     message = error_of(BASE + "runtime: compose\nnemesis: {kinds: [kill, latency], interval: 5s, duration: 3s}\n")
     assert "nemesis kinds latency" in message
-    settings = BASE.replace("  nodes: 3\n", "  nodes: 3\n  broker_config: {min.insync.replicas: 2, num.io.threads: 8}\n")
+    settings = BASE.replace("  nodes: 3\n",
+                            "  nodes: 3\n  broker_config: {min.insync.replicas: 2, num.io.threads: 8}\n")
     message = error_of(settings + "runtime: compose\n")
     assert "s.yaml:5" in message and "num.io.threads" in message and "KAFKA_<KEY>" in message
     topic_level = BASE.replace("  nodes: 3\n", "  nodes: 3\n  broker_config: {min.insync.replicas: 2}\n")
     assert parse_scenario(topic_level + "runtime: compose\ncompose_project: shop\n").runtime == "compose"
-    assert "net_ticktime" in error_of(RABBIT.replace("type: quorum}", "type: quorum}, net_ticktime: 30") + "runtime: compose\n")
+    assert "net_ticktime" in error_of(RABBIT.replace("type: quorum}", "type: quorum}, net_ticktime: 30")
+                                      + "runtime: compose\n")
     rabbit = RABBIT.replace("type: quorum}", "type: quorum}, broker_config: {cluster_partition_handling: autoheal}")
     compose = parse_scenario(rabbit + "runtime: compose\ncompose_project: shop\n")
     assert compose.target.broker_config == {"cluster_partition_handling": "autoheal"}
