@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -13,7 +14,6 @@ from typing import Any
 import pytest
 
 from harness.errors import ClusterError
-from harness.faults import injector as injector_module
 from harness.faults.env import RunFaultEnv
 from harness.faults.injector import FaultInjector
 from harness.plan import PlannedFault, Schedule
@@ -159,7 +159,8 @@ class Rig:
     def __init__(self, schedule: Schedule, journal: Path, monkeypatch: pytest.MonkeyPatch, nodes: int = 3,
                  consumers: int = 2, proxy_groups: tuple[str, ...] = ("producer", "consumer1")) -> None:
         self.now_ns = self.LOAD_START_NS
-        monkeypatch.setattr(injector_module, "time", SimpleNamespace(time_ns=lambda: self.now_ns))
+        # the wall clock itself: the injector and the journal it writes through both read time.time_ns()
+        monkeypatch.setattr(time, "time_ns", lambda: self.now_ns)
         self.calls: list[Call] = []
         self.cluster = FakeCluster(nodes, self.calls)
         self.consumers = SimpleNamespace(instances={i: FakeProcess(f"consumer-{i}", self.calls)
