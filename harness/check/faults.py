@@ -15,9 +15,10 @@ class FaultChecker:
     metrics: tuple[str, ...] = ("faults_injected", "faults_failed")
 
     def check(self, history: History) -> Finding:
-        injected, failed = 0, []
+        injected = 0
+        failed: dict[object, dict[str, object]] = {}   # by fault index
         if history.journal.exists():
-            for line in history.journal.read_text().splitlines():
+            for n, line in enumerate(history.journal.read_text().splitlines()):
                 try:
                     event = json.loads(line)
                 except ValueError:
@@ -25,6 +26,9 @@ class FaultChecker:
                 if event.get("event") == "inject":
                     injected += 1
                 elif event.get("event") == "error" or (event.get("event") == "heal" and event.get("error")):
-                    failed.append({"at_s": event.get("started_s"), "action": event.get("action"),
-                                   "target": event.get("target"), "error": event.get("error")})
-        return Finding(self.name, {"faults_injected": injected, "faults_failed": len(failed)}, {"failed": failed})
+                    # counted once per fault: the heal record of a fault that could not fire carries its error
+                    failed.setdefault(event.get("index", f"line {n}"), {
+                        "at_s": event.get("started_s"), "action": event.get("action"),
+                        "target": event.get("target"), "error": event.get("error")})
+        return Finding(self.name, {"faults_injected": injected, "faults_failed": len(failed)},
+                       {"failed": list(failed.values())})
