@@ -4,7 +4,7 @@ Every process the harness starts carries AFTERSHOCK_RUN_ID and AFTERSHOCK_RUN_OW
 orchestrator's pid and start time) in its environment; every container, Docker network and volume
 the run, owner and host labels; every namespace and link the run's tag, with an owner record in
 /run/aftershock. A tagged thing is a leftover iff its owner is no longer in the process table:
-harness.runtimes.owner makes that decision (and documents its limits); nothing here reads a
+harness.ownership makes that decision (and documents its limits); nothing here reads a
 per-user directory to decide it. Docker leftovers are removed only from a local engine.
 """
 
@@ -21,7 +21,7 @@ import psutil
 
 from harness.network.namespaces import run_tag
 from harness.runtimes.local import RUN_ID_ENV
-from harness.runtimes.owner import (
+from harness.ownership import (
     OWNER_ENV,
     OwnerRecord,
     executing,

@@ -8,11 +8,21 @@ arrived for `stall`; or at `timeout`.
 
 from __future__ import annotations
 
+import json
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from harness.scenario.model import DrainSpec
+from harness.check.delivery import outstanding
+from harness.check.held import BROKER_STATE
+from harness.check.history import History
+
+if TYPE_CHECKING:
+    from harness.brokers.base import Cluster
+    from harness.scenario.model import DrainSpec
 
 log = logging.getLogger("aftershock")
 
@@ -67,3 +77,50 @@ def _ask(backlog: Backlog) -> int | None:
     except Exception as exc:  # noqa: BLE001 - any failure only means "ask again, or wait out the stall"
         log.info("backlog query failed: %r", exc)
         return None
+
+
+WHY = {"broker-empty": "the broker holds nothing more for the consumers",
+       "stalled": "nothing more arrived for {stall:g}s",
+       "timeout": "timed out after {timeout:g}s"}
+
+
+def drain(spec: DrainSpec, ledger_dir: Path, backlog: Backlog | None, between: Callable[[], None],
+          on_event: Callable[[str], None], poll: float = 1.0) -> str:
+    """Wait for the consumers to catch up with what was acknowledged; DrainWatch decides when to
+    stop, and the reason is returned. `between` runs before every look (the watchdog, progress)."""
+    watch = DrainWatch(spec, time.monotonic(), backlog)
+    while True:
+        between()
+        with History(ledger_dir) as history:
+            missing = outstanding(history)
+        if watch.observe(time.monotonic(), missing):
+            break
+        time.sleep(poll)
+    if watch.reason == "drained":
+        log.info("drained: every acknowledged message delivered")
+        return watch.reason
+    why = WHY[watch.reason].format(stall=spec.stall, timeout=spec.timeout)
+    log.warning("drain stopped: %s, %d acknowledged messages not delivered", why, missing)
+    on_event(f"[yellow]drain stopped: {why}; {missing} acknowledged messages not delivered[/]")
+    return watch.reason
+
+
+def record_broker_state(cluster: Cluster, out_dir: Path, on_event: Callable[[str], None]) -> dict[str, Any]:
+    """What the broker still holds for the consumers once the drain is over, written beside the
+    ledger: a message never delivered that the broker still holds is not lost, and the checker
+    must be able to tell the two apart."""
+    state: dict[str, Any] = {"topic": cluster.load_config()["topic"], "held": None, "positions": [],
+                             "error": None}
+    try:
+        state["positions"] = cluster.positions()
+        state["held"] = (sum(max(0, p["end"] - p["committed"]) for p in state["positions"])
+                         if state["positions"] else cluster.backlog())
+    except Exception as exc:  # noqa: BLE001 - an unanswered query leaves the figure unknown, never 0
+        state["error"] = f"{type(exc).__name__}: {exc}"
+        log.warning("could not ask the broker what it still holds: %s", state["error"])
+    (out_dir / BROKER_STATE).write_text(json.dumps(state, indent=2))
+    if state["held"]:
+        log.warning("the broker still holds %d message(s) no consumer took", state["held"])
+        on_event(f"[red]the broker still holds {state['held']} message(s) no consumer took:"
+                 " the consumers stopped short[/]")
+    return state

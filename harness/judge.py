@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness.check.held import BROKER_STATE
+
+if TYPE_CHECKING:
+    from harness.scenario.model import Scenario
 
 Number = int | float
 
@@ -52,6 +59,38 @@ class ExpectationResult:
 class Verdict:
     verdict: str  # "pass" | "fail" | "error"
     expectations: list[ExpectationResult]
+
+
+def expectations(scenario: Scenario) -> list[Expectation]:
+    """The scenario's own, plus `faults_failed == 0` when it has faults and says nothing of it:
+    a run whose faults did not happen must not pass as if they had."""
+    out = []
+    for name, value in scenario.expect.items():
+        if isinstance(value, (int, float)):
+            out.append(Expectation(name, exact=value))
+        else:   # a Bound
+            out.append(Expectation(name, min=value.min, max=value.max))
+    if (scenario.faults or scenario.nemesis) and "faults_failed" not in scenario.expect:
+        out.append(Expectation("faults_failed", exact=0))
+    return out
+
+
+def unjudgeable(metrics: Mapping[str, Any], out_dir: Path) -> str | None:
+    """Why a finished run's history cannot support a verdict, or None: it sent nothing, its
+    consumers stopped short of what the broker held (so no loss can be judged), or a ledger row
+    could not be read."""
+    if not metrics.get("acknowledged"):
+        return f"no message was acknowledged, so nothing was tested: see {out_dir / 'load.log'}"
+    if metrics.get("broker_held"):
+        return (f"the consumers stopped short: when the drain ended the broker still held"
+                f" {metrics['broker_held']} message(s) no consumer had taken ({metrics.get('undelivered')}"
+                " acknowledged, never delivered ones among them, counted undelivered, not lost);"
+                f" see {out_dir / 'consumers'} and {out_dir / BROKER_STATE}")
+    if metrics.get("ledger_rejected_rows"):
+        # A complete row that does not parse is a record the checkers never saw: it could hide a delivery.
+        return (f"{metrics['ledger_rejected_rows']} complete ledger row(s) could not be read, so the history is"
+                f" incomplete: see samples['ledger_integrity.rejected'] and {out_dir / 'ledger'}")
+    return None
 
 
 def judge(expectations: list[Expectation], metrics: Mapping[str, Number | None]) -> Verdict:

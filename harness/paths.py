@@ -16,7 +16,7 @@ SHARED_RECORDS = Path("/run/aftershock")
 
 
 def run_records_dirs() -> list[Path]:
-    """Where runs' owner records may be (harness.runtimes.owner): the machine-wide place every user
+    """Where runs' owner records may be (harness.ownership): the machine-wide place every user
     reads, and this user's cache for a user who cannot write there."""
     return [SHARED_RECORDS, cache_dir() / "runs"]
 

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 import pytest
 from ruamel.yaml import YAML
 
-KINDS = ("kafka", "rabbitmq")
+from harness.brokers import all_brokers
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -25,7 +25,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    for kind in KINDS:
+    for kind in all_brokers():
         config.addinivalue_line("markers", f"{kind}: an Aftershock scenario on a {kind} target")
 
 
@@ -53,7 +53,7 @@ class ScenarioFile(pytest.File):
         for variant in variants(scenario):   # a matrix gives one item per variant
             name = f"{scenario.name}[{variant.label}]" if variant.label else scenario.name
             item = ScenarioItem.from_parent(self, name=name, scenario=variant.scenario, slug=variant.slug)
-            if scenario.target.kind in KINDS:
+            if scenario.target.kind in all_brokers():
                 item.add_marker(getattr(pytest.mark, scenario.target.kind))
             yield item
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from harness.faults.injector import FaultRecord
+from harness.ledger.journal import FaultRecord
 from harness.judge import ExpectationResult, Verdict
 
 COUNTS = ("attempted", "acknowledged", "delivered", "lost", "undelivered", "duplicated", "unexpected", "recovered")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -22,7 +22,7 @@ def wait_until(
     interval: float = 0.5,
     retry_on: tuple[type[BaseException], ...] = (Exception,),
     give_up_on: tuple[type[BaseException], ...] = (AftershockError,),
-    logs: list[Path] = (),  # type: ignore[assignment]
+    logs: Sequence[Path] = (),
 ) -> T:
     """Poll `probe` until it returns something truthy; its last exception or value goes in the error."""
     deadline = time.monotonic() + timeout

@@ -72,7 +72,7 @@ else
 fi
 
 step "Kafka class-data archive (faster broker start-up)"
-.venv/bin/python -c 'from harness.targets.kafka_cds import main; main()'
+.venv/bin/python -c 'from harness.brokers.kafka.cds import main; main()'
 
 step "Toxiproxy server (built from source with Go)"
 toxi_version=$(sed -n 's/^TOXIPROXY_VERSION = "\(.*\)"/\1/p' harness/network/toxiproxy.py)

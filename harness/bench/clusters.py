@@ -10,23 +10,19 @@ import statistics
 import time
 import uuid
 from pathlib import Path
-from typing import Any
 
 from harness.bench.base import BenchContext, Figure, Goal, register
+from harness.brokers import all_brokers, broker
 from harness.runtimes.local import LocalRuntime
 
 
 def cycle(kind: str, nodes: int, workdir: Path) -> tuple[float, float]:
     """(seconds to ready, seconds to torn down) for one fresh cluster of `kind`."""
-    from harness.scenario.model import KafkaTarget, RabbitTarget
-    from harness.targets import TARGETS
-
-    spec: Any = (KafkaTarget(kind="kafka", nodes=nodes, topic={"replication_factor": min(3, nodes)}) if kind == "kafka"
-                 else RabbitTarget(kind="rabbitmq", nodes=nodes))
+    spec = broker(kind).sample(nodes)
     run_id = f"as-{uuid.uuid4().hex[:8]}"
     run_dir = workdir / run_id
     run_dir.mkdir(parents=True)
-    cluster = TARGETS[kind](spec, LocalRuntime(run_id), run_dir)
+    cluster = broker(kind).cluster(spec, LocalRuntime(run_id), run_dir)
     start = time.monotonic()
     with cluster:
         ready = time.monotonic()
@@ -43,7 +39,7 @@ class ClusterCycle:
     def run(self, ctx: BenchContext) -> dict[str, Figure]:
         nodes, cycles = (1, 1) if ctx.smoke else (3, 3)
         figures: dict[str, Figure] = {"nodes": nodes, "cycles": cycles}
-        for kind in ("kafka", "rabbitmq"):
+        for kind in all_brokers():
             ups, downs = [], []
             for n in range(cycles):
                 up, down = cycle(kind, nodes, ctx.workdir)

@@ -50,11 +50,12 @@ class KafkaProduceThroughput:
     goals = (Goal("best_ratio", min=0.6),)
 
     def run(self, ctx: BenchContext) -> dict[str, Figure]:
-        from harness.scenario.model import KafkaTarget, ProducerSpec
-        from harness.targets.kafka import KafkaCluster
+        from harness.brokers.kafka.cluster import KafkaCluster
+        from harness.brokers.kafka.spec import KafkaSpec
+        from harness.scenario.model import ProducerSpec
 
         nodes, records, seconds = (1, 20_000, 3.0) if ctx.smoke else (3, 300_000, 15.0)
-        spec = KafkaTarget(kind="kafka", nodes=nodes, broker_config={"min.insync.replicas": min(2, nodes)},
+        spec = KafkaSpec(kind="kafka", nodes=nodes, broker_config={"min.insync.replicas": min(2, nodes)},
                            topic={"replication_factor": min(3, nodes)})
         run_id = f"as-{uuid.uuid4().hex[:8]}"
         run_dir = ctx.workdir / run_id

@@ -22,7 +22,7 @@ from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartitio
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 
 from harness.ledger.schema import make_id
-from harness.load.kafka_settings import producer_settings
+from harness.brokers.kafka.client_settings import producer_settings
 
 PROGRESS_INTERVAL = 0.5   # seconds between a consumer's received-count updates (one tiny file, not per message)
 

@@ -58,9 +58,9 @@ class LatencyOverhead:
     goals = (Goal("p50_ratio", max=1.5), Goal("p99_ratio", max=1.5))
 
     def run(self, ctx: BenchContext) -> dict[str, Figure]:
-        from harness.network.proxies import client_groups
+        from harness.services.proxies import client_groups
         from harness.scenario.model import Scenario
-        from harness.targets.kafka import KafkaCluster
+        from harness.brokers.kafka.cluster import KafkaCluster
 
         nodes, rounds, pace, warmup = ((1, 1, Pace(200, 3.0, 0.5), 0.0) if ctx.smoke
                                        else (3, 3, Pace(500, 10.0, 2.0), 5.0))
@@ -221,8 +221,8 @@ class RecordedPath:
     def phase(self, pace: Pace) -> Phase:
         from harness.check.history import History
         from harness.check.latency import latencies_ns
-        from harness.consumers import ConsumerGroup
-        from harness.load.process import LoadProcess
+        from harness.services.consumers import ConsumerGroup
+        from harness.services.load import LoadProcess
 
         self.phases += 1
         phase_dir = self.run_dir / f"recorded-{self.phases}"

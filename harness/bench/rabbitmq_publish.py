@@ -27,11 +27,11 @@ class RabbitPublishThroughput:
     goals = (Goal("ratio", min=0.6),)
 
     def run(self, ctx: BenchContext) -> dict[str, Figure]:
-        from harness.scenario.model import RabbitTarget
-        from harness.targets.rabbitmq import RabbitCluster
+        from harness.brokers.rabbitmq.spec import RabbitSpec
+        from harness.brokers.rabbitmq.cluster import RabbitCluster
 
         nodes, seconds = (1, 3.0) if ctx.smoke else (3, 15.0)
-        spec = RabbitTarget(kind="rabbitmq", nodes=nodes, queue={"type": "quorum"})
+        spec = RabbitSpec(kind="rabbitmq", nodes=nodes, queue={"type": "quorum"})
         run_id = f"as-{uuid.uuid4().hex[:8]}"
         run_dir = ctx.workdir / run_id
         run_dir.mkdir(parents=True)

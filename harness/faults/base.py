@@ -15,7 +15,7 @@ class FaultEnv(Protocol):
 
     rng: random.Random
     node_numbers: list[int]
-    proxies: Any      # harness.network.proxies.ProxyNet | None: link faults
+    proxies: Any      # harness.services.proxies.ProxyNet | None: link faults
     network: Any      # harness.network.namespaces.NamespaceNetwork | None: partitions
 
     def process(self, selector: Selector) -> tuple[str, NodeProcess]: ...

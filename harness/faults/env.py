@@ -16,16 +16,16 @@ RESOLVE_TIMEOUT = 10.0
 
 @dataclass
 class RunFaultEnv:
-    target: Any              # harness.targets.base.Target
-    consumers: Any           # harness.consumers.ConsumerGroup
+    cluster: Any             # harness.brokers.base.Cluster
+    consumers: Any           # harness.services.consumers.ConsumerGroup
     rng: random.Random
     proxies: Any = None
     network: Any = None
-    relay: Any = None        # harness.relay.OutboxRelay | None
+    relay: Any = None        # harness.services.relay.OutboxRelay | None
 
     @property
     def node_numbers(self) -> list[int]:
-        return sorted(self.target.nodes)
+        return sorted(self.cluster.nodes)
 
     def node_of(self, selector: Selector) -> int:
         if selector.kind == "node":
@@ -33,10 +33,10 @@ class RunFaultEnv:
         # A leader or controller can be briefly unknown (an election under way): wait a little, but
         # not through Ctrl-C or SIGTERM (the run's handler raises Interrupted inside the probe too).
         if selector.kind == "leader":
-            return wait_until(lambda: self.target.leader_of(*selector.args), what=f"a {selector}",
+            return wait_until(lambda: self.cluster.leader_of(*selector.args), what=f"a {selector}",
                               timeout=RESOLVE_TIMEOUT, interval=0.5, give_up_on=(Interrupted,))
         if selector.kind == "controller":
-            return wait_until(self.target.controller, what="an active controller", timeout=RESOLVE_TIMEOUT,
+            return wait_until(self.cluster.controller, what="an active controller", timeout=RESOLVE_TIMEOUT,
                               interval=0.5, give_up_on=(Interrupted,))
         if selector.kind == "random":
             return self.rng.choice(self.node_numbers)
@@ -47,5 +47,5 @@ class RunFaultEnv:
             return f"consumer-{selector.index}", self.consumers.instances[selector.index]
         if selector.kind == "relay":
             return "relay", self.relay.process
-        node = self.target.nodes[self.node_of(selector)]
+        node = self.cluster.nodes[self.node_of(selector)]
         return node.name, node

@@ -2,35 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from rich.markup import escape
 
 from harness.errors import Interrupted
 from harness.faults.base import FAULTS, Fault, FaultEnv
+from harness.ledger.journal import FaultJournal, FaultRecord
 from harness.plan import PlannedFault, Schedule
 
 log = logging.getLogger("aftershock")
 
-
-@dataclass
-class FaultRecord:
-    index: int
-    action: str
-    target: str                        # as written: selector, link or partition mode
-    planned_at: float
-    origin: str = "faults"
-    resolved: list[str] = field(default_factory=list)  # nodes, proxies or rules it acted on
-    started_s: float | None = None     # seconds after load start
-    started_ns: int | None = None
-    healed_s: float | None = None
-    healed_ns: int | None = None
-    error: str | None = None
+__all__ = ["FaultInjector", "FaultRecord"]
 
 
 @dataclass
@@ -51,6 +38,7 @@ class FaultInjector:
         self.records: list[FaultRecord] = []
         self.active: list[_Active] = []
         self.journal_path = journal_path
+        self.journal = FaultJournal(journal_path)
         self.on_event = on_event
         self.load_start_ns = 0
 
@@ -72,7 +60,7 @@ class FaultInjector:
         for active in reversed(list(self.active)):
             self._heal(active)
 
-    def __enter__(self) -> "FaultInjector":
+    def __enter__(self) -> FaultInjector:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -131,5 +119,4 @@ class FaultInjector:
         self.on_event(f"[green]heal[/] {escape(record.action)} {escape(', '.join(record.resolved) or record.target)}")
 
     def _journal(self, event: str, record: FaultRecord) -> None:
-        with open(self.journal_path, "a") as journal:
-            journal.write(json.dumps({"event": event, "ts_ns": time.time_ns(), **asdict(record)}) + "\n")
+        self.journal.record(event, record)

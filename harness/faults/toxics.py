@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 from harness.errors import ClusterError
 from harness.faults.base import FaultEnv, register_fault
-from harness.network.proxies import Path
+from harness.services.proxies import Path
 from harness.scenario.fault_specs import ToxicFault
 
 

@@ -1,2 +1,2 @@
 """Load generation. Locust (and gevent's monkey-patching) lives only in the load process:
-the orchestrator imports `harness.load.process`, never the Locust-side modules."""
+the orchestrator imports `harness.services.load`, never the Locust-side modules."""

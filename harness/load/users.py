@@ -1,20 +1,32 @@
-"""Producer user classes by target kind, by a Kafka client other than the default (`producer:
-{client: ...}`), or `outbox` (imported only inside the load process)."""
+"""Producer user classes (imported only inside the load process), by the key the orchestrator
+writes in load-config.json: a broker's kind (its own default user), a client a broker offers
+besides (`producer: {client: ...}`), or `outbox` (any broker: the relay publishes)."""
 
 from __future__ import annotations
 
 import importlib
 
+from harness.brokers import all_brokers
 from harness.load.ledgered_user import LedgeredUser
 
-USERS: dict[str, str] = {
-    "kafka": "harness.load.kafka_user:KafkaProducerUser",                    # kafka-python, the default
-    "confluent-kafka": "harness.load.confluent_user:ConfluentProducerUser",   # librdkafka, faster
-    "rabbitmq": "harness.load.rabbitmq_user:RabbitProducerUser",
-    "outbox": "harness.load.outbox_user:OutboxUser",   # any broker: the relay publishes
-}
+OUTBOX_USER = "harness.load.outbox_user:OutboxUser"
 
 
-def user_class(kind: str) -> type[LedgeredUser]:
-    module, _, name = USERS[kind].partition(":")
-    return getattr(importlib.import_module(module), name)
+def user_path(key: str) -> str:
+    """"module:Class" of the user `key` names."""
+    if key == "outbox":
+        return OUTBOX_USER
+    brokers = all_brokers()
+    if key in brokers:
+        return next(iter(brokers[key].users.values()))
+    for broker in brokers.values():
+        if key in broker.users:
+            return broker.users[key]
+    offered = sorted({client for b in brokers.values() for client in b.users})
+    raise KeyError(f"no producer user {key!r}: brokers {', '.join(brokers)} offer {', '.join(offered)}")
+
+
+def user_class(key: str) -> type[LedgeredUser]:
+    module, _, name = user_path(key).partition(":")
+    cls: type[LedgeredUser] = getattr(importlib.import_module(module), name)
+    return cls

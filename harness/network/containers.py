@@ -14,9 +14,9 @@ from harness.errors import ClusterError, EnvironmentProblem
 from harness.network.filtering import IptablesPartitions
 from harness.network.grudges import Grudge
 from harness.network.namespaces import pick_subnet, run_tag
+from harness.ownership import run_labels
 
 log = logging.getLogger("aftershock")
-LABEL = "dev.aftershock.run"
 FIRST_PORT = 20000
 PROXY_NODE = 0
 
@@ -63,8 +63,6 @@ class ContainerNetwork(IptablesPartitions):
         if shutil.which("nsenter") is None:
             raise EnvironmentProblem("nsenter not found (package util-linux): needed to filter container traffic")
         from docker.types import IPAMConfig, IPAMPool
-
-        from harness.runtimes.docker import run_labels
 
         ipam = IPAMConfig(pool_configs=[IPAMPool(subnet=str(self.subnet), gateway=self.client_address)])
         self._network = self.client.networks.create(

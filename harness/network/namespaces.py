@@ -4,7 +4,7 @@ Addresses come from 198.18.0.0/15 (reserved for benchmarking): they never leave 
 Clients stay in the root namespace and reach node i at its namespace address through the
 bridge. Partitions are iptables DROP rules inside the node namespaces, replaced atomically
 with iptables-restore. Every name carries the run's tag so `cleanup` finds leftovers, and an owner
-record (harness.runtimes.owner) says whose they are while they exist.
+record (harness.ownership) says whose they are while they exist.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import shutil
 from harness.errors import EnvironmentProblem
 from harness.network.filtering import IptablesPartitions, sh
 from harness.network.grudges import Grudge
-from harness.runtimes.owner import OwnerRecord
+from harness.ownership import OwnerRecord
 
 log = logging.getLogger("aftershock")
 

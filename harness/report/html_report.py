@@ -12,7 +12,7 @@ from typing import Any
 
 from rich.console import Console
 
-from harness.faults.injector import FaultRecord
+from harness.ledger.journal import FaultRecord
 from harness.report import register_reporter
 from harness.results import COUNTS, RunResult
 

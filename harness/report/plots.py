@@ -15,7 +15,7 @@ matplotlib.rcParams["svg.hashsalt"] = "aftershock"  # stable element ids: a rege
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 
-from harness.faults.injector import FaultRecord  # noqa: E402
+from harness.ledger.journal import FaultRecord  # noqa: E402
 
 WIDTH, HEIGHT = 10.0, 3.4
 _SHADES = ("#f4a261", "#e76f51", "#2a9d8f", "#8ab17d", "#e9c46a", "#9d4edd")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -58,12 +58,16 @@ class NodeProcess(Protocol):
 
 
 class Runtime(Protocol):
-    """Creates processes tagged with the run id; `address(i)` is where node i listens."""
+    """Creates processes tagged with the run id; `address(i)` is where node i listens. A context
+    manager: what it made (containers) goes when the run leaves it, after the cluster stopped."""
 
+    name: str
     run_id: str
-    isolated: bool   # nodes in their own network namespaces (addresses differ per node)
-    # A runtime with `runs_images = True` (docker) runs each node from its broker's image: targets
-    # then describe nodes by an ImageContract instead of a host command line.
+    isolated: bool        # nodes in their own network namespaces (addresses differ per node)
+    runs_images: bool     # each node runs from its broker's image: brokers describe it by an ImageContract
+    external: bool        # the nodes were brought up by someone else (compose): bound, never configured
+    client_host: str      # the host's address as the nodes see it (where local clients and services listen)
+    proxy_node: int | None   # the node slot Toxiproxy runs in (a container), or None: a local process
 
     def process(self, spec: ProcessSpec) -> NodeProcess: ...
     def free_port(self) -> int: ...
@@ -71,3 +75,9 @@ class Runtime(Protocol):
     def exec_prefix(self, node: int, env: dict[str, str] | None = None) -> list[str]: ...
     # prefix for a short command run beside node i; `env` is what the command needs (also passed to
     # subprocess by the caller; a runtime that runs the command elsewhere forwards it)
+    def clients(self) -> Any:
+        """The local runtime the harness's own clients and services run on (they are local processes
+        whatever runs the brokers): harness.runtimes.local.LocalRuntime."""
+        ...
+    def __enter__(self) -> Runtime: ...
+    def __exit__(self, *exc: object) -> None: ...

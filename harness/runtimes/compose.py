@@ -15,6 +15,7 @@ from typing import Any
 from harness.errors import ClusterError
 from harness.runtimes.base import ProcessSpec
 from harness.runtimes.docker import DockerProcess
+from harness.runtimes.local import LocalRuntime
 
 log = logging.getLogger("aftershock")
 
@@ -45,7 +46,8 @@ class ComposeRuntime:
     """Binds node i to the project's service `<kind>-<i>`; `endpoint(i, port)` is where clients dial it."""
 
     name = "compose"
-    external = True     # the target neither configures nor starts nor stops the nodes
+    external = True     # the broker neither configures nor starts nor stops the nodes
+    runs_images = False  # its nodes run from whatever images the compose file names
     isolated = True
     proxy_node = None
 
@@ -57,6 +59,10 @@ class ComposeRuntime:
         self.client = network.client
         self.client_host = "127.0.0.1"
         self.processes: list[ComposeProcess] = []
+        self._clients = LocalRuntime(run_id)
+
+    def clients(self) -> LocalRuntime:
+        return self._clients
 
     def process(self, spec: ProcessSpec) -> ComposeProcess:
         if spec.node is None:

@@ -20,11 +20,11 @@ from harness.errors import ClusterError, EnvironmentProblem
 from harness.network.containers import PROXY_NODE
 from harness.runtimes.base import ImageContract, ProcessSpec
 from harness.runtimes.images import image_set, require_image
-from harness.runtimes.owner import HOST_LABEL, OWNER_LABEL, owner_alive, this_host, this_owner
+from harness.runtimes.local import LocalRuntime
+from harness.ownership import HOST_LABEL, LABEL, OWNER_LABEL, owner_alive, run_labels, this_host
 
 log = logging.getLogger("aftershock")
 
-LABEL = "dev.aftershock.run"
 PAUSE_ATTEMPTS = 5
 
 
@@ -185,7 +185,8 @@ class DockerRuntime:
     """Containers on the run's ContainerNetwork; `address(i)` is node i's fixed address there."""
 
     name = "docker"
-    runs_images = True   # targets describe nodes by their image's contract (ProcessSpec.image)
+    runs_images = True   # brokers describe nodes by their image's contract (ProcessSpec.image)
+    external = False
 
     def __init__(self, run_id: str, network: Any) -> None:
         if network is None:
@@ -199,6 +200,10 @@ class DockerRuntime:
         self.proxy_node = PROXY_NODE              # Toxiproxy runs as a container at this slot's address
         self.client_host = network.client_address  # the host, as containers on the run network reach it
         self.processes: list[DockerProcess] = []
+        self._clients = LocalRuntime(run_id)
+
+    def clients(self) -> LocalRuntime:
+        return self._clients
 
     def process(self, spec: ProcessSpec) -> DockerProcess:
         if spec.node is None:
@@ -262,11 +267,6 @@ class DockerRuntime:
                     proc.container.remove(force=True, v=True)
                 except Exception as exc:  # noqa: BLE001 - already gone
                     log.info("remove %s: %s", proc.name, exc)
-
-
-def run_labels(run_id: str) -> dict[str, str]:
-    """What every container, network and volume of a run carries: its run, owner and host."""
-    return {LABEL: run_id, OWNER_LABEL: this_owner(), HOST_LABEL: this_host()}
 
 
 def engine_is_local(docker_host: str | None) -> bool:

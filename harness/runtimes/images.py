@@ -9,20 +9,20 @@ from typing import Any, Mapping
 
 from harness.errors import EnvironmentProblem
 
-ROLES = ("kafka", "rabbitmq", "toxiproxy")
 SETS = ("official", "local")
 
 
 def official_images() -> dict[str, str]:
-    from harness.network.toxiproxy import TOXIPROXY_VERSION
-    from harness.targets.kafka import kafka_version
+    """Each registered broker's own image (the role is its kind), and Toxiproxy's."""
+    from harness.brokers import all_brokers
+    from harness.services.toxiproxy import TOXIPROXY_VERSION
 
-    return {"kafka": f"apache/kafka:{kafka_version()}", "rabbitmq": "rabbitmq:3-management",
+    return {**{kind: broker.image() for kind, broker in all_brokers().items()},
             "toxiproxy": f"ghcr.io/shopify/toxiproxy:{TOXIPROXY_VERSION}"}
 
 
 def local_images() -> dict[str, str]:
-    return {role: f"aftershock/{role}:local" for role in ROLES}
+    return {role: f"aftershock/{role}:local" for role in official_images()}
 
 
 def image_set(environ: Mapping[str, str] = os.environ) -> dict[str, str]:

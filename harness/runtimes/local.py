@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from harness.runtimes.base import ProcessSpec
-from harness.runtimes.owner import OWNER_ENV, this_owner
+from harness.ownership import OWNER_ENV, this_owner
 
 log = logging.getLogger("aftershock")
 
@@ -155,12 +155,25 @@ class LocalRuntime:
 
     name = "local"
     host = "127.0.0.1"
+    client_host = "127.0.0.1"
+    runs_images = False
+    external = False
+    proxy_node = None
 
     def __init__(self, run_id: str, network: Any = None) -> None:
         self.run_id = run_id
         self.network = network      # harness.network.namespaces.NamespaceNetwork | None
         self.isolated = network is not None
         self._taken: set[int] = set()
+
+    def clients(self) -> LocalRuntime:
+        return self
+
+    def __enter__(self) -> LocalRuntime:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Nothing to remove: each process is stopped by whoever started it."""
 
     def process(self, spec: ProcessSpec) -> LocalProcess:
         if self.network is not None and spec.node is not None:

@@ -162,7 +162,7 @@ def read_dead_letters(ledger: LedgerWriter) -> Callable[[KafkaConsumer], None]:
         ledger.flush()
         try:
             consumer.commit()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - a failed commit means the dead letters are read again
             print(f"commit failed: {exc!r}", flush=True)
 
     return step

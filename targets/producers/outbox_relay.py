@@ -23,7 +23,7 @@ from kafka.errors import KafkaError
 
 from harness.ledger.schema import SendEvent
 from harness.ledger.writer import LedgerWriter, clean_error
-from harness.load.kafka_settings import producer_settings
+from harness.brokers.kafka.client_settings import producer_settings
 from harness.patterns.outbox import OutboxRow, OutboxStore, Relay
 from harness.patterns.supervisor import Supervisor
 

@@ -57,7 +57,7 @@ def main() -> int:
             self.end_headers()
             self.wfile.write(b"ok")
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
             self.send_response(200 if self.path == "/health" else 404)
             self.send_header("Content-Length", "0")
             self.end_headers()

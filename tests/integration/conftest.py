@@ -32,7 +32,7 @@ def kafka_available() -> None:
     if shutil.which("java") is None:
         pytest.skip("java not found: the Kafka integration tests need a JDK 17+")
     from harness.errors import EnvironmentProblem
-    from harness.targets.kafka import kafka_classpath
+    from harness.brokers.kafka.dist import kafka_classpath
 
     try:
         kafka_classpath()
@@ -45,7 +45,7 @@ def kafka_available() -> None:
 @pytest.fixture(scope="session")
 def rabbitmq_available() -> None:
     from harness.errors import EnvironmentProblem
-    from harness.targets.rabbitmq import rabbitmq_version
+    from harness.brokers.rabbitmq.dist import rabbitmq_version
 
     try:
         rabbitmq_version()

@@ -12,7 +12,7 @@ import subprocess
 from collections import defaultdict
 from pathlib import Path
 
-from harness.targets.kafka import kafka_classpath
+from harness.brokers.kafka.dist import kafka_classpath
 
 _RECORD = re.compile(r"\|\s*offset:\s*(\d+)\b.*?payload:\s*(\{.*\})\s*$")
 

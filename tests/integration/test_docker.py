@@ -57,15 +57,15 @@ def host_reaches(address: str, port: int) -> bool:
 def test_kafka_on_containers_sees_every_fault_kind(tmp_path: Path) -> None:
     from harness.faults.partition import Partition
     from harness.network import grudges
-    from harness.scenario.fault_specs import PartitionFault
     from harness.network.containers import ContainerNetwork
     from harness.runtimes.docker import DockerRuntime, engine
-    from harness.scenario.model import KafkaTarget
-    from harness.targets.kafka import KafkaCluster
+    from harness.scenario.fault_specs import PartitionFault
+    from harness.brokers.kafka.spec import KafkaSpec
+    from harness.brokers.kafka.cluster import KafkaCluster
     from harness.wait import wait_until
 
     run_id = "as-d0c4e7a1"
-    spec = KafkaTarget(kind="kafka", nodes=3, broker_config={"min.insync.replicas": 2})
+    spec = KafkaSpec(kind="kafka", nodes=3, broker_config={"min.insync.replicas": 2})
     with ContainerNetwork(engine(), run_id, [1, 2, 3]) as network, \
             DockerRuntime(run_id, network) as runtime, \
             KafkaCluster(spec, runtime, tmp_path) as cluster:
@@ -119,11 +119,11 @@ def test_toxiproxy_runs_as_a_container_on_the_run_network(tmp_path: Path) -> Non
     from harness.faults.toxics import Toxic
     from harness.network import grudges
     from harness.network.containers import PROXY_NODE, ContainerNetwork
-    from harness.network.proxies import ProxyNet
-    from harness.network.toxiproxy import ToxiproxyServer
+    from harness.services.proxies import ProxyNet
+    from harness.services.toxiproxy import ToxiproxyServer
+    from harness.runtimes.base import ImageContract, ProcessSpec
     from harness.runtimes.docker import DockerRuntime, engine
     from harness.scenario.fault_specs import ToxicFault
-    from harness.runtimes.base import ImageContract, ProcessSpec
     from tests.integration.test_network import Echo, Env, round_trip_ms
 
     run_id = "as-d0c4e7a2"
@@ -195,7 +195,8 @@ def test_acks1_known_loss_shows_on_containers_too(tmp_path: Path) -> None:
 
 def test_an_interrupted_run_leaves_no_container_network_or_volume(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-m", "harness", "run", str(ROOT / "scenarios" / "kafka-leader-kill-acks-all.yaml"),
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "run",
+                             str(ROOT / "scenarios" / "kafka-leader-kill-acks-all.yaml"),
                              "--out", str(out), "--runtime", "docker"], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 180

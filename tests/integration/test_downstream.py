@@ -8,7 +8,7 @@ import requests
 
 from harness.check.history import History
 from harness.check.side_effects import SideEffectChecker
-from harness.downstream import DownstreamService
+from harness.services.downstream import DownstreamService
 from harness.runtimes.local import LocalRuntime
 from tests.integration.conftest import survivors
 

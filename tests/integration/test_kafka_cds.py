@@ -8,15 +8,16 @@ from pathlib import Path
 import pytest
 
 from harness.runtimes.local import LocalRuntime
-from harness.scenario.model import KafkaTarget
-from harness.targets import kafka_cds
-from harness.targets.kafka import KafkaCluster, kafka_classpath, kafka_version
+from harness.brokers.kafka.spec import KafkaSpec
+from harness.brokers.kafka import cds as kafka_cds
+from harness.brokers.kafka.cluster import KafkaCluster
+from harness.brokers.kafka.dist import kafka_classpath, kafka_version
 
 pytestmark = pytest.mark.usefixtures("kafka_available")
 
 
 def test_the_brokers_start_with_an_archive_their_jvm_accepts(tmp_path: Path) -> None:
-    cluster = KafkaCluster(KafkaTarget(kind="kafka"), LocalRuntime("cdstest"), tmp_path)
+    cluster = KafkaCluster(KafkaSpec(kind="kafka"), LocalRuntime("cdstest"), tmp_path)
     flags = kafka_cds.jvm_flags(kafka_version())
     assert flags, f"no archive at {kafka_cds.archive_path(kafka_version())}: make install builds it"
     for node in cluster.nodes.values():

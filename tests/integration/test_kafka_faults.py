@@ -10,10 +10,10 @@ import pytest
 
 from harness.faults.env import RunFaultEnv
 from harness.faults.process import Kill, Pause
-from harness.scenario.fault_specs import ProcessFault
 from harness.runtimes.local import LocalRuntime
-from harness.scenario.model import KafkaTarget
-from harness.targets.kafka import KafkaCluster
+from harness.scenario.fault_specs import ProcessFault
+from harness.brokers.kafka.spec import KafkaSpec
+from harness.brokers.kafka.cluster import KafkaCluster
 from harness.wait import wait_until
 from tests.integration.conftest import survivors
 
@@ -21,11 +21,11 @@ pytestmark = pytest.mark.usefixtures("kafka_available")
 
 
 def Env(cluster: KafkaCluster) -> RunFaultEnv:  # noqa: N802 - reads as the FaultEnv it builds
-    return RunFaultEnv(target=cluster, consumers=None, rng=random.Random(1))
+    return RunFaultEnv(cluster=cluster, consumers=None, rng=random.Random(1))
 
 
 def test_leader_kill_moves_leadership_and_heal_restores_the_node(tmp_path: Path) -> None:
-    spec = KafkaTarget(kind="kafka", nodes=3, broker_config={"min.insync.replicas": 2})
+    spec = KafkaSpec(kind="kafka", nodes=3, broker_config={"min.insync.replicas": 2})
     runtime = LocalRuntime("as-test-leader")
     with KafkaCluster(spec, runtime, tmp_path) as cluster:
         old = cluster.leader_of("orders", "0")
@@ -33,7 +33,7 @@ def test_leader_kill_moves_leadership_and_heal_restores_the_node(tmp_path: Path)
         fault = Kill(ProcessFault(action="kill", target=f"node({old})", at=0))
         assert fault.inject(Env(cluster)) == [f"kafka-{old}"]
         assert not victim.alive
-        new = wait_until(lambda: (lambda l: l if l != old else None)(cluster.leader_of("orders", "0")),
+        new = wait_until(lambda: (lambda leader: leader if leader != old else None)(cluster.leader_of("orders", "0")),
                          what="a new leader of orders/0", timeout=60, give_up_on=())
         assert new != old and cluster.nodes[new].alive
         fault.heal(Env(cluster))
@@ -46,7 +46,7 @@ def test_leader_kill_moves_leadership_and_heal_restores_the_node(tmp_path: Path)
 
 
 def test_paused_controller_loses_the_quorum_leadership(tmp_path: Path) -> None:
-    spec = KafkaTarget(kind="kafka", nodes=3)
+    spec = KafkaSpec(kind="kafka", nodes=3)
     with KafkaCluster(spec, LocalRuntime("as-test-pause"), tmp_path) as cluster:
         old = wait_until(cluster.controller, what="an active controller", timeout=30, give_up_on=())
         fault = Pause(ProcessFault(action="pause", target="controller", at=0))

@@ -17,8 +17,8 @@ import pytest
 from harness.faults.partition import Partition
 from harness.faults.toxics import Toxic
 from harness.network.namespaces import NamespaceNetwork
-from harness.network.proxies import ProxyNet
-from harness.network.toxiproxy import ToxiproxyServer
+from harness.services.proxies import ProxyNet
+from harness.services.toxiproxy import ToxiproxyServer
 from harness.runtimes.local import LocalRuntime
 from harness.scenario.fault_specs import PartitionFault, ToxicFault
 from harness.scenario.selectors import Selector
@@ -56,7 +56,7 @@ def round_trip_ms(port: int, samples: int = 5, host: str = "127.0.0.1") -> float
 @pytest.fixture
 def toxiproxy_available() -> None:
     from harness.errors import EnvironmentProblem
-    from harness.network.toxiproxy import toxiproxy_binary
+    from harness.services.toxiproxy import toxiproxy_binary
 
     try:
         toxiproxy_binary()

@@ -10,10 +10,10 @@ import pytest
 
 from harness.faults.env import RunFaultEnv
 from harness.faults.process import Kill
-from harness.scenario.fault_specs import ProcessFault
 from harness.runtimes.local import LocalRuntime
-from harness.scenario.model import RabbitTarget
-from harness.targets.rabbitmq import RabbitCluster
+from harness.scenario.fault_specs import ProcessFault
+from harness.brokers.rabbitmq.spec import RabbitSpec
+from harness.brokers.rabbitmq.cluster import RabbitCluster
 from harness.wait import wait_until
 from tests.integration.conftest import ROOT, run_scenario, survivors
 
@@ -58,10 +58,10 @@ def test_clean_run_loses_and_duplicates_nothing_on_each_queue_type(tmp_path: Pat
 
 def test_killing_the_quorum_leader_moves_leadership(tmp_path: Path) -> None:
     run_id = "as-rabbit-leader"
-    with RabbitCluster(RabbitTarget(kind="rabbitmq", nodes=3), LocalRuntime(run_id), tmp_path) as cluster:
+    with RabbitCluster(RabbitSpec(kind="rabbitmq", nodes=3), LocalRuntime(run_id), tmp_path) as cluster:
         old = cluster.leader_of("orders")
         fault = Kill(ProcessFault(action="kill", target="leader(orders)", at=0))
-        env = RunFaultEnv(target=cluster, consumers=None, rng=random.Random(1))
+        env = RunFaultEnv(cluster=cluster, consumers=None, rng=random.Random(1))
         assert fault.inject(env) == [f"rabbit-{old}"]
         new = wait_until(lambda: (lambda n: n if n != old else None)(cluster.leader_of("orders")),
                          what="a new quorum queue leader", timeout=60, give_up_on=())
@@ -77,7 +77,8 @@ def test_killing_the_quorum_leader_moves_leadership(tmp_path: Path) -> None:
     ("rabbitmq-classic-transient-kill", 1),
     ("rabbitmq-autoack-consumer-crash", 1),
 ])
-def test_shipped_rabbitmq_scenario_gives_its_expected_verdict(tmp_path: Path, name: str, lost_at_least: int | None) -> None:
+def test_shipped_rabbitmq_scenario_gives_its_expected_verdict(tmp_path: Path, name: str,
+                                                              lost_at_least: int | None) -> None:
     code, results = run_scenario(ROOT / "scenarios" / f"{name}.yaml", tmp_path / "run")
     assert results["verdict"] == "pass", (results["expectations"], results["error"])
     assert code == 0

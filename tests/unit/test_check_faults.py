@@ -7,7 +7,7 @@ from pathlib import Path
 
 from harness.check.faults import FaultChecker
 from harness.check.history import History
-from harness.run import expectations
+from harness.judge import expectations
 from harness.scenario.loader import parse_scenario
 
 

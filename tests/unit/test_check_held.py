@@ -64,7 +64,7 @@ def test_a_broker_that_could_not_be_asked_leaves_the_split_unknown(tmp_path: Pat
 
 
 def test_a_run_whose_broker_still_holds_messages_is_an_error_not_a_verdict(tmp_path: Path) -> None:
-    from harness.run import unjudgeable
+    from harness.judge import unjudgeable
 
     assert unjudgeable({"acknowledged": 10, "broker_held": 0, "lost": 0}, tmp_path) is None
     reason = unjudgeable({"acknowledged": 10, "broker_held": 7, "undelivered": 5, "lost": 0}, tmp_path)
@@ -73,7 +73,7 @@ def test_a_run_whose_broker_still_holds_messages_is_an_error_not_a_verdict(tmp_p
 
 
 def test_a_ledger_row_that_could_not_be_read_makes_the_run_an_error(tmp_path: Path) -> None:
-    from harness.run import unjudgeable
+    from harness.judge import unjudgeable
 
     reason = unjudgeable({"acknowledged": 10, "broker_held": 0, "ledger_rejected_rows": 2}, tmp_path)
     assert reason is not None and "2 complete ledger row(s) could not be read" in reason

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from harness import paths
-from harness.runtimes import owner as owner_mod
+from harness import ownership as owner_mod
 from harness.runtimes.docker import LABEL, engine_is_local, leftover
-from harness.runtimes.owner import (
+from harness.ownership import (
     HOST_LABEL,
     OWNER_LABEL,
     OwnerRecord,

@@ -10,11 +10,14 @@ import pytest
 
 from harness.errors import ScenarioError
 from harness.runtimes.local import LocalRuntime
-from harness.scenario.model import KafkaTarget, RabbitTarget
-from harness.targets import kafka as kafka_target
-from harness.targets import rabbitmq as rabbit_target
-from harness.targets.kafka import KafkaCluster, render_properties
-from harness.targets.rabbitmq import RabbitCluster, render_conf
+from harness.brokers.kafka.spec import KafkaSpec
+from harness.brokers.rabbitmq.spec import RabbitSpec
+from harness.brokers.kafka import cluster as kafka_target
+from harness.brokers.rabbitmq import cluster as rabbit_target
+from harness.brokers.kafka.cluster import KafkaCluster
+from harness.brokers.kafka.config import render_properties
+from harness.brokers.rabbitmq.cluster import RabbitCluster
+from harness.brokers.rabbitmq.config import render_conf
 
 INJECTIONS = [{"num.io.threads": "4\nlog.dirs=/etc"}, {"num.io.threads": "4\rlog.dirs=/etc"},
               {"num.io.threads": "4\u2028x"}, {"num.io.threads": "4\x00"}, {"bad\nkey": "1"},
@@ -23,13 +26,13 @@ INJECTIONS = [{"num.io.threads": "4\nlog.dirs=/etc"}, {"num.io.threads": "4\rlog
 
 def _kafka(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: dict) -> KafkaCluster:
     monkeypatch.setattr(kafka_target, "kafka_classpath", lambda: "/nowhere/*")
-    spec = KafkaTarget(kind="kafka", nodes=3).model_copy(update={"broker_config": config})  # no validation
+    spec = KafkaSpec(kind="kafka", nodes=3).model_copy(update={"broker_config": config})  # no validation
     return KafkaCluster(spec, LocalRuntime("as-unit"), tmp_path)
 
 
 def _rabbit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: dict) -> RabbitCluster:
     monkeypatch.setattr(rabbit_target, "rabbitmq_version", lambda: "3.10.8")
-    spec = RabbitTarget(kind="rabbitmq", nodes=2).model_copy(update={"broker_config": config})
+    spec = RabbitSpec(kind="rabbitmq", nodes=2).model_copy(update={"broker_config": config})
     return RabbitCluster(spec, LocalRuntime("as-unit"), tmp_path)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Producer
 
-from harness.load.kafka_settings import RECONNECT_BACKOFF_MAX_MS, librdkafka_settings, producer_settings
+from harness.brokers.kafka.client_settings import RECONNECT_BACKOFF_MAX_MS, librdkafka_settings, producer_settings
 from harness.scenario.model import ProducerSpec
 
 PROBE = Path(__file__).with_name("confluent_probe.py")

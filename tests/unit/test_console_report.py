@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from harness.faults.injector import FaultRecord
+from harness.ledger.journal import FaultRecord
 from harness.judge import Verdict
 from harness.report.console import ConsoleReporter, timeline_rows
 from harness.results import RunResult

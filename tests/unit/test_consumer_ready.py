@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.consumers import assigned
+from harness.services.consumers import assigned
 
 
 def test_the_union_of_the_latest_assignments_is_what_the_group_owns(tmp_path: Path) -> None:

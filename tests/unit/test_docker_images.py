@@ -11,10 +11,10 @@ import pytest
 from docker.errors import ImageNotFound
 
 from harness.errors import EnvironmentProblem, ScenarioError
-from harness.network.toxiproxy import TOXIPROXY_VERSION
+from harness.services.toxiproxy import TOXIPROXY_VERSION
 from harness.runtimes.images import image_set, require_image
-from harness.targets.kafka import kafka_version
-from harness.targets.kafka_image import DATA_DIR, kafka_contract, property_env, property_name
+from harness.brokers.kafka.dist import kafka_version
+from harness.brokers.kafka.image import DATA_DIR, kafka_contract, property_env, property_name
 
 ENTRYPOINT = Path(__file__).resolve().parents[2] / "targets" / "kafka" / "image" / "entrypoint.sh"
 

@@ -7,7 +7,7 @@ import json
 import re
 from pathlib import Path
 
-from harness.faults.injector import FaultRecord
+from harness.ledger.journal import FaultRecord
 from harness.judge import Expectation, judge
 from harness.report.html_report import fault_window_of, render
 from harness.report.index import write_index

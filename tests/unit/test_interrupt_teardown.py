@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import ClusterError, Interrupted
-from harness.run import _Interrupts
+from harness.interrupts import Interrupts
 
 
 def _signal_self(sig: signal.Signals, done: list[str], name: str) -> None:
@@ -21,7 +21,7 @@ def _signal_self(sig: signal.Signals, done: list[str], name: str) -> None:
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_during_the_teardown_lets_every_exit_finish_then_interrupts(sig: signal.Signals) -> None:
-    interrupts, done = _Interrupts(), []
+    interrupts, done = Interrupts(), []
     with pytest.raises(Interrupted, match=f"interrupted by {sig.name}"):
         with interrupts.installed(), interrupts.teardown_held() as stack:
             stack.callback(done.append, "network")
@@ -31,7 +31,7 @@ def test_a_signal_during_the_teardown_lets_every_exit_finish_then_interrupts(sig
 
 
 def test_a_signal_during_the_body_unwinds_once_and_a_second_is_ignored() -> None:
-    interrupts, done = _Interrupts(), []
+    interrupts, done = Interrupts(), []
     with pytest.raises(Interrupted, match="SIGTERM"):
         with interrupts.installed(), interrupts.teardown_held() as stack:
             stack.callback(done.append, "network")
@@ -42,7 +42,7 @@ def test_a_signal_during_the_body_unwinds_once_and_a_second_is_ignored() -> None
 
 
 def test_an_error_unwinding_the_stack_stands_when_a_signal_comes_during_its_teardown() -> None:
-    interrupts, done = _Interrupts(), []
+    interrupts, done = Interrupts(), []
     with pytest.raises(ClusterError, match="broker gone"):
         with interrupts.installed(), interrupts.teardown_held() as stack:
             stack.callback(_signal_self, signal.SIGINT, done, "cluster stopped")

@@ -7,15 +7,15 @@ from pathlib import Path
 import pytest
 
 from harness.runtimes.local import LocalRuntime
-from harness.scenario.model import KafkaTarget
-from harness.targets import kafka as kafka_target
-from harness.targets.kafka import KafkaCluster, _cluster_id
+from harness.brokers.kafka.spec import KafkaSpec
+from harness.brokers.kafka import cluster as kafka_target
+from harness.brokers.kafka.cluster import KafkaCluster, _cluster_id
 
 
 @pytest.fixture
 def cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> KafkaCluster:
     monkeypatch.setattr(kafka_target, "kafka_classpath", lambda: "/nowhere/*")
-    spec = KafkaTarget(kind="kafka", nodes=3, broker_config={"min.insync.replicas": 2,
+    spec = KafkaSpec(kind="kafka", nodes=3, broker_config={"min.insync.replicas": 2,
                                                              "unclean.leader.election.enable": False})
     return KafkaCluster(spec, LocalRuntime("as-unit"), tmp_path)
 

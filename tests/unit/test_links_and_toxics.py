@@ -6,7 +6,7 @@ import pytest
 
 from harness.errors import ScenarioError
 from harness.faults.toxics import toxic_attributes
-from harness.network.proxies import ProxyNet, client_groups
+from harness.services.proxies import ProxyNet, client_groups
 from harness.runtimes.local import LocalRuntime
 from harness.scenario.fault_specs import ToxicFault
 from harness.scenario.links import parse_link

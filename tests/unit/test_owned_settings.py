@@ -9,9 +9,10 @@ import pytest
 
 from harness.runtimes.local import LocalRuntime
 from harness.scenario.broker_settings import owner_reason
-from harness.scenario.model import KafkaTarget, RabbitTarget
-from harness.targets import kafka as kafka_target
-from harness.targets import rabbitmq as rabbit_target
+from harness.brokers.kafka.spec import KafkaSpec
+from harness.brokers.rabbitmq.spec import RabbitSpec
+from harness.brokers.kafka import cluster as kafka_target
+from harness.brokers.rabbitmq import cluster as rabbit_target
 
 KAFKA_TUNABLE = {"auto.create.topics.enable", "offsets.topic.replication.factor", "offsets.topic.num.partitions",
                  "transaction.state.log.replication.factor", "transaction.state.log.min.isr",
@@ -22,7 +23,7 @@ RABBITMQ_TUNABLE = {"cluster_partition_handling", "log.console.level"}
 def test_every_kafka_setting_the_harness_writes_is_owned_or_a_tuning_default(tmp_path: Path,
                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(kafka_target, "kafka_classpath", lambda: "/nowhere/*")
-    cluster = kafka_target.KafkaCluster(KafkaTarget(kind="kafka", nodes=3), LocalRuntime("as-unit"), tmp_path,
+    cluster = kafka_target.KafkaCluster(KafkaSpec(kind="kafka", nodes=3), LocalRuntime("as-unit"), tmp_path,
                                         groups=("producer", "consumer"), proxied=True)
     written = set(cluster.node_properties(1))
     owned = {key for key in written if owner_reason("kafka", key)}
@@ -33,7 +34,7 @@ def test_every_kafka_setting_the_harness_writes_is_owned_or_a_tuning_default(tmp
 def test_every_rabbitmq_setting_the_harness_writes_is_owned_or_a_tuning_default(tmp_path: Path,
                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(rabbit_target, "rabbitmq_version", lambda: "3.10.8")
-    cluster = rabbit_target.RabbitCluster(RabbitTarget(kind="rabbitmq", nodes=3), LocalRuntime("as-unit"), tmp_path)
+    cluster = rabbit_target.RabbitCluster(RabbitSpec(kind="rabbitmq", nodes=3), LocalRuntime("as-unit"), tmp_path)
     written = set(cluster.node_conf(1))
     owned = {key for key in written if owner_reason("rabbitmq", key)}
     assert written - owned == RABBITMQ_TUNABLE

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness.errors import ScenarioError
-from harness.load.process import user_kind
+from harness.services.load import user_kind
 from harness.scenario.loader import parse_scenario
 from harness.scenario.matrix import variants
 

@@ -9,15 +9,16 @@ import pytest
 from harness.errors import ScenarioError
 from harness.runtimes.local import LocalRuntime
 from harness.scenario.loader import parse_scenario
-from harness.scenario.model import RabbitTarget
-from harness.targets import rabbitmq as rabbit_target
-from harness.targets.rabbitmq import RabbitCluster, _node_of_pid, render_conf
+from harness.brokers.rabbitmq.spec import RabbitSpec
+from harness.brokers.rabbitmq import cluster as rabbit_target
+from harness.brokers.rabbitmq.cluster import RabbitCluster
+from harness.brokers.rabbitmq.config import node_of_pid as _node_of_pid, render_conf
 
 
 @pytest.fixture
 def cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RabbitCluster:
     monkeypatch.setattr(rabbit_target, "rabbitmq_version", lambda: "3.10.8")
-    spec = RabbitTarget(kind="rabbitmq", nodes=3, broker_config={"cluster_partition_handling": "autoheal",
+    spec = RabbitSpec(kind="rabbitmq", nodes=3, broker_config={"cluster_partition_handling": "autoheal",
                                                                  "vm_memory_high_watermark.relative": 0.6})
     return RabbitCluster(spec, LocalRuntime("as-unit"), tmp_path)
 

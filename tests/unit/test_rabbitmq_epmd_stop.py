@@ -9,8 +9,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from harness.targets import rabbitmq
-from harness.targets.rabbitmq import RabbitCluster
+from harness.brokers.rabbitmq import cluster as rabbitmq
+from harness.brokers.rabbitmq.cluster import RabbitCluster
 
 REFUSED = "Killing not allowed - living nodes in database.\n"   # epmd's own words, exit 1
 

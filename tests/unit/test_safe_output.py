@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from harness.faults.injector import FaultRecord
+from harness.ledger.journal import FaultRecord
 from harness.judge import Expectation, Verdict, judge
 from harness.report.console import ConsoleReporter
 from harness.report.junit import write_junit, xml_safe

@@ -22,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from harness.brokers.kafka.dist import LOG4J, kafka_classpath, kafka_version
 from harness.paths import cache_dir
 
 BUILD_TIMEOUT = 120.0
@@ -109,8 +110,6 @@ def _free_ports(n: int) -> list[int]:
 
 
 def main() -> int:
-    from harness.targets.kafka import LOG4J, kafka_classpath, kafka_version
-
     version = kafka_version()
     if archive_path(version).exists():
         print(f"class-data archive already at {archive_path(version)}")

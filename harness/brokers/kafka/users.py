@@ -5,7 +5,7 @@ from __future__ import annotations
 import kafka
 from kafka import KafkaProducer
 
-from harness.load.kafka_settings import producer_settings
+from harness.brokers.kafka.client_settings import producer_settings
 from harness.load.ledgered_user import LedgeredUser
 
 

@@ -1,4 +1,4 @@
-"""The sample consumer group: N instances of the target's consumer application."""
+"""The sample consumer group: N instances of the broker's consumer application."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from harness.errors import ClusterError
 from harness.runtimes.base import NodeProcess
 from harness.runtimes.local import LocalRuntime
 from harness.scenario.model import ConsumerSpec
-from harness.targets.base import Target
+from harness.brokers.base import Cluster
 from harness.wait import wait_until
 
 READY_TIMEOUT = 60.0
@@ -19,7 +19,7 @@ READY_TIMEOUT = 60.0
 class ConsumerGroup:
     """Starts every instance, waits until each has joined the group; stops them gracefully."""
 
-    def __init__(self, target: Target, consumer: ConsumerSpec, run_dir: Path, run_id: str, seed: int = 0,
+    def __init__(self, cluster: Cluster, consumer: ConsumerSpec, run_dir: Path, run_id: str, seed: int = 0,
                  downstream_urls: dict[int, str] | None = None) -> None:
         runtime = LocalRuntime(run_id)  # consumers are clients: always local processes
         self.ledger_dir = run_dir / "ledger"
@@ -31,15 +31,15 @@ class ConsumerGroup:
             "store_path": str(run_dir / "consumers" / f"{consumer.group}-processed.db"), "dlq": dlq}, indent=2))
         self.instances: dict[int, NodeProcess] = {}
         for i in range(1, consumer.instances + 1):
-            spec = target.consumer_spec(i, self.ledger_dir / f"deliveries-{i}.csv",
+            spec = cluster.consumer_spec(i, self.ledger_dir / f"deliveries-{i}.csv",
                                         run_dir / "consumers" / f"consumer-{i}.log", consumer)
             self.instances[i] = runtime.process(replace(spec, argv=[*spec.argv, "--patterns", str(patterns)]))
-        self._partitions = target.assignable_partitions()
+        self._partitions = cluster.assignable_partitions()
         self._logs = [run_dir / "consumers" / f"consumer-{i}.log" for i in self.instances]
         # The dead-letter reader is the harness's, not a service: faults never target it.
         self.readers: dict[str, NodeProcess] = {}
         if dlq:
-            self.readers[dlq] = runtime.process(target.dead_letter_reader_spec(
+            self.readers[dlq] = runtime.process(cluster.dead_letter_reader_spec(
                 dlq, self.ledger_dir / "dlq-reader.csv", run_dir / "consumers" / "dlq-reader.log"))
 
     def __enter__(self) -> "ConsumerGroup":

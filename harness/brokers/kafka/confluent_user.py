@@ -11,7 +11,7 @@ import confluent_kafka
 import gevent
 from confluent_kafka import KafkaException, Producer
 
-from harness.load.kafka_settings import MAX_BLOCK_MS, librdkafka_settings
+from harness.brokers.kafka.client_settings import MAX_BLOCK_MS, librdkafka_settings
 from harness.load.ledgered_user import LedgeredUser
 
 POLL_IDLE = 0.001      # seconds the poller sleeps when no answer was waiting

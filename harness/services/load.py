@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harness.relay import outbox_path
+from harness.services.relay import outbox_path
 from harness.runtimes.base import ProcessSpec, Runtime
 from harness.runtimes.local import LocalProcess, LocalRuntime
 from harness.scenario.model import DEFAULT_KAFKA_CLIENT, Scenario
@@ -48,7 +48,7 @@ class LoadProcess:
         config_path = run_dir / "load-config.json"
         config_path.write_text(json.dumps(config, indent=2))
         # Locust always runs as a local process: it is the client, whatever runs the brokers.
-        local = runtime if isinstance(runtime, LocalRuntime) else LocalRuntime(runtime.run_id)
+        local: LocalRuntime = runtime.clients()
         self.process: LocalProcess = local.process(ProcessSpec(
             name="load", argv=[sys.executable, "-m", "harness.load.main", str(config_path)],
             log_path=run_dir / "load.log"))

@@ -38,6 +38,7 @@ import psutil
 from harness.paths import run_records_dir, run_records_dirs
 
 OWNER_ENV = "AFTERSHOCK_RUN_OWNER"
+LABEL = "dev.aftershock.run"           # on every container, network and volume: the run it belongs to
 OWNER_LABEL = "dev.aftershock.owner"
 HOST_LABEL = "dev.aftershock.host"
 _SAME_START = 0.05   # seconds: create_time is exact to the clock tick (10 ms); two decimals are written
@@ -163,3 +164,8 @@ class OwnerRecord:
         _executing[self.run_id] -= 1
         if _executing[self.run_id] <= 0:
             del _executing[self.run_id]
+
+
+def run_labels(run_id: str) -> dict[str, str]:
+    """What every container, network and volume of a run carries: its run, owner and host."""
+    return {LABEL: run_id, OWNER_LABEL: this_owner(), HOST_LABEL: this_host()}

@@ -1,32 +1,46 @@
-"""What every broker target offers the orchestrator, faults and load."""
+"""What a broker brings to the harness: one `Broker` record, registered by the `kind` users write in
+`target:`, and the `Cluster` it brings up, which the orchestrator, faults and load use."""
 
 from __future__ import annotations
 
 import logging
 import re
 import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+from pydantic import BaseModel
 
 from harness.errors import ScenarioError
-from harness.runtimes.base import NodeProcess, ProcessSpec, Runtime
-from harness.scenario.model import ConsumerSpec
+from harness.runtimes.base import NodeProcess, ProcessSpec
+
+if TYPE_CHECKING:
+    from harness.brokers.routes import ClientRoutes
+    from harness.scenario.model import ConsumerSpec, Scenario
+    from harness.scenario.selectors import Selector
 
 log = logging.getLogger("aftershock")
 
 
-class Target(Protocol):
+class Cluster(Protocol):
     """A broker cluster: brought up and torn down as a context manager."""
 
     kind: str
     nodes: dict[int, NodeProcess]
+    routes: ClientRoutes
 
-    def __enter__(self) -> "Target": ...
+    def __enter__(self) -> Cluster: ...
     def __exit__(self, *exc: object) -> None: ...
     def leader_of(self, *args: str) -> int: ...
     def controller(self) -> int: ...
     def load_config(self) -> dict[str, Any]: ...
     def consumer_spec(self, instance: int, ledger: Path, log_path: Path, consumer: ConsumerSpec) -> ProcessSpec: ...
+    def add_destination(self, name: str) -> None:
+        """The dead-letter topic or queue, and whatever routes the main one's rejects into it."""
+        ...
+    def dead_letter_reader_spec(self, name: str, ledger: Path, log_path: Path) -> ProcessSpec: ...
     def versions(self) -> dict[str, str]: ...
     def assignable_partitions(self) -> int | None:
         """How many partitions the consumer group must have assigned among its instances before the
@@ -40,16 +54,40 @@ class Target(Protocol):
         ...
 
 
-TargetFactory = Callable[[Any, Runtime, Path], Target]
-TARGETS: dict[str, TargetFactory] = {}
+class ScenarioRules(Protocol):
+    """The checks of a scenario that only its broker can make (a broker's spec module is one)."""
+
+    def check_consumer(self, scenario: Scenario) -> None: ...
+    def check_compose(self, scenario: Scenario) -> None: ...
+    def check_clients(self, scenario: Scenario) -> None: ...
+    def check_leader(self, scenario: Scenario, sel: Selector, where: tuple[str | int, ...]) -> None: ...
 
 
-def register_target(kind: str) -> Callable[[TargetFactory], TargetFactory]:
-    def add(factory: TargetFactory) -> TargetFactory:
-        TARGETS[kind] = factory
-        return factory
+ClusterFactory = Callable[..., Cluster]   # (spec, runtime, run_dir, groups, proxied) -> Cluster
 
-    return add
+
+@dataclass(frozen=True)
+class Broker:
+    """Everything the generic harness needs to know of one broker, in one place."""
+
+    kind: str                          # what `target: {kind: ...}` says
+    spec: type[BaseModel]              # the `target:` model, its `kind` a Literal of this kind
+    rules: ScenarioRules
+    cluster: ClusterFactory
+    users: Mapping[str, str]           # producer client -> "module:Class" of its Locust user; first: default
+    image: Callable[[], str]           # the official image the Docker runtime runs for this kind
+    sample: Callable[[int], Any]       # a small valid spec of N nodes (benchmarks)
+    has_controller: bool = False       # `controller` names a node (Kafka's KRaft controller)
+
+
+BROKERS: dict[str, Broker] = {}
+
+
+def register_broker(broker: Broker) -> Broker:
+    if broker.kind in BROKERS:
+        raise ValueError(f"two brokers registered as {broker.kind!r}")
+    BROKERS[broker.kind] = broker
+    return broker
 
 
 _SETTING_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")

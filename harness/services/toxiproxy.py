@@ -73,7 +73,7 @@ class ToxiproxyServer:
 
     def __init__(self, runtime: Any, run_dir: Path) -> None:
         log_path = run_dir / "toxiproxy.log"
-        if getattr(runtime, "proxy_node", None) is not None:   # the docker runtime: Toxiproxy's image
+        if runtime.proxy_node is not None:   # the docker runtime: Toxiproxy's image
             self.bind_host, self.dial_host, self.port = "0.0.0.0", runtime.address(runtime.proxy_node), API_PORT
             image = ImageContract(role="toxiproxy", command=["-host=0.0.0.0", f"-port={API_PORT}"])
             spec = ProcessSpec(name="toxiproxy", argv=[], log_path=log_path, node=runtime.proxy_node, image=image)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.network.toxiproxy import ToxiproxyClient, ToxiproxyServer
+from harness.services.toxiproxy import ToxiproxyClient, ToxiproxyServer
 from harness.runtimes.local import LocalRuntime
 from harness.scenario.links import Link
 

@@ -15,21 +15,27 @@ import os
 import secrets
 import subprocess
 import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
-from harness.errors import ClusterError, EnvironmentProblem, ScenarioError
+from harness.brokers.base import harness_last
+from harness.brokers.rabbitmq.config import DEFAULTS, OWNED_PREFIXES, erlang_ip, node_of_pid, render_conf
+from harness.brokers.rabbitmq.dist import RABBIT_BIN, rabbitmq_version
+from harness.brokers.rabbitmq.queues import declare_dead_letter_queue, declare_queue
+from harness.brokers.rabbitmq.spec import RabbitSpec
+from harness.brokers.routes import ClientRoutes
+from harness.errors import ClusterError, ScenarioError
 from harness.paths import REPO
 from harness.runtimes.base import ImageContract, NodeProcess, ProcessSpec, Runtime
 from harness.runtimes.local import run_env
-from harness.scenario.model import ConsumerSpec, RabbitTarget
-from harness.targets.base import harness_last, refuse_unsafe_settings, register_target
-from harness.targets.routes import ClientRoutes
 from harness.wait import wait_until
+
+if TYPE_CHECKING:
+    from harness.scenario.model import ConsumerSpec
 
 log = logging.getLogger("aftershock")
 
-RABBIT_BIN = Path(os.environ.get("AFTERSHOCK_RABBITMQ_BIN", "/usr/lib/rabbitmq/bin"))
 CONSUMER_APP = REPO / "targets" / "consumers" / "rabbitmq_consumer.py"
 READY_TIMEOUT = 120.0
 CTL_TIMEOUT = 60.0
@@ -37,35 +43,12 @@ AMQP_PORT = 5672   # where a compose-managed node listens inside its container
 CONF_D = "/etc/rabbitmq/conf.d/90-aftershock.conf"   # in an image: read after the image's own defaults
 QUERY_TIMEOUT = 10.0
 EPMD_STOP_TIMEOUT = 5.0   # a killed node's registration outlives it briefly
-# Listener settings no scenario may add: the harness places every listener (see node_conf).
-OWNED_PREFIXES = ("listeners.", "management.tcp.", "management.ssl.", "prometheus.tcp.", "prometheus.ssl.",
-                  "web_stomp.", "web_mqtt.", "stomp.listeners.", "mqtt.listeners.", "distribution.listener.")
 
 
-def rabbitmq_version() -> str:
-    lib = RABBIT_BIN.parent / "lib"
-    found = sorted(lib.glob("rabbitmq_server-*"))
-    if not (RABBIT_BIN / "rabbitmq-server").exists() or not found:
-        raise EnvironmentProblem(
-            f"RabbitMQ not found in {RABBIT_BIN}: run `make install` (installs Debian's rabbitmq-server)")
-    return found[-1].name.removeprefix("rabbitmq_server-")
-
-
-def render_conf(settings: dict[str, Any]) -> str:
-    """rabbitmq.conf (sysctl format): `key = value` lines, booleans lower-case."""
-    def fmt(value: Any) -> str:
-        return ("true" if value else "false") if isinstance(value, bool) else str(value)
-
-    refuse_unsafe_settings("rabbitmq", settings)
-
-    return "".join(f"{key} = {fmt(value)}\n" for key, value in settings.items())
-
-
-@register_target("rabbitmq")
 class RabbitCluster:
     kind = "rabbitmq"
 
-    def __init__(self, spec: RabbitTarget, runtime: Runtime, run_dir: Path, groups: Sequence[str] = ("producer",),
+    def __init__(self, spec: RabbitSpec, runtime: Runtime, run_dir: Path, groups: Sequence[str] = ("producer",),
                  proxied: bool = False) -> None:
         self.spec = spec
         self.runtime = runtime
@@ -73,10 +56,10 @@ class RabbitCluster:
         self.home = self.dir / "home"
         ids = range(1, spec.nodes + 1)
         # A cluster brought up by someone else (compose): its nodes, names and cookie are its own.
-        self.external = bool(getattr(runtime, "external", False))
+        self.external = runtime.external
         # A runtime that runs images (docker): each node is a rabbitmq image's rabbit@<hostname>,
         # with the image's own epmd and ports; only the client listener is the run's.
-        self.in_image = bool(getattr(runtime, "runs_images", False))
+        self.in_image = runtime.runs_images
         self.cookie = secrets.token_hex(16).upper()
         if self.external:
             self.version = f"compose image {runtime.image(1)}"  # type: ignore[attr-defined]
@@ -113,8 +96,7 @@ class RabbitCluster:
         if extra:
             raise ScenarioError(f"rabbitmq broker_config {extra[0]}: the harness owns the nodes' listeners"
                                 " (each node listens on its own loopback or namespace address): remove it")
-        defaults = {"cluster_partition_handling": "pause_minority", "log.console.level": "info"}
-        return harness_last(defaults, self.spec.broker_config, owned, "rabbitmq")
+        return harness_last(DEFAULTS, self.spec.broker_config, owned, "rabbitmq")
 
     def _env(self, i: int) -> dict[str, str]:
         """What the rabbitmq processes beside node i (the node, its epmd, rabbitmqctl) share."""
@@ -125,7 +107,7 @@ class RabbitCluster:
         env = {"HOME": str(self.home), "ERL_EPMD_PORT": str(self.epmd_port),
                "RABBITMQ_USE_LONGNAME": "true" if self.runtime.isolated else "false",
                "ERL_EPMD_ADDRESS": f"{self.runtime.address(i)},127.0.0.1" if self.runtime.isolated else "127.0.0.1",
-               "RABBITMQ_CTL_ERL_ARGS": f"-kernel inet_dist_use_interface {_erlang_ip('127.0.0.1')}"}
+               "RABBITMQ_CTL_ERL_ARGS": f"-kernel inet_dist_use_interface {erlang_ip('127.0.0.1')}"}
         return env
 
     def _node_spec(self, i: int) -> ProcessSpec:
@@ -148,7 +130,7 @@ class RabbitCluster:
             "RABBITMQ_ADVANCED_CONFIG_FILE": str(node_dir / "advanced.config"),
             "RABBITMQ_PID_FILE": str(node_dir / "rabbit.pid"),
             "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": self._erl_args()
-            + f" -kernel inet_dist_use_interface {_erlang_ip(self.runtime.address(i))}",
+            + f" -kernel inet_dist_use_interface {erlang_ip(self.runtime.address(i))}",
         }
         return ProcessSpec(name=f"rabbit-{i}", argv=[str(RABBIT_BIN / "rabbitmq-server")],
                            log_path=node_dir / "node.log", env=env, node=i)
@@ -187,7 +169,7 @@ class RabbitCluster:
             (node_dir / "enabled_plugins").write_text("[].\n")
             # The bundled syslog application opens a UDP socket at boot, on all interfaces unless told.
             (node_dir / "advanced.config").write_text(
-                f"[{{syslog, [{{protocol, {{rfc3164, udp, [{{ip, {_erlang_ip(self.runtime.address(i))}}}]}}}}]}}].\n")
+                f"[{{syslog, [{{protocol, {{rfc3164, udp, [{{ip, {erlang_ip(self.runtime.address(i))}}}]}}}}]}}].\n")
 
     # -- lifecycle -----------------------------------------------------------------------
     def __enter__(self) -> "RabbitCluster":
@@ -310,36 +292,16 @@ class RabbitCluster:
         return sorted(status.get("running_nodes", [])) == sorted(self.node_names.values())
 
     def _declare_queue(self) -> None:
-        import pika
-
-        queue = self.spec.queue
-        arguments = {} if queue.type == "classic" else {"x-queue-type": queue.type}
-        with pika.BlockingConnection(pika.ConnectionParameters(
-                host=self.endpoints[1][0], port=self.endpoints[1][1], connection_attempts=3, retry_delay=1)) as conn:
-            conn.channel().queue_declare(queue.name, durable=queue.durable, arguments=arguments)
+        declare_queue(self.endpoints[1], self.spec.queue)
 
     def add_destination(self, name: str) -> None:
-        """A dead-letter queue (quorum) behind its own exchange, and a policy that makes the main
-        queue dead-letter into it. A policy, not x-arguments: it applies to the queue already
-        declared, and the consumers' declarations stay equivalent. Quorum queues dead-letter
-        at-least-once only with overflow reject-publish (RabbitMQ 3.10+), so the policy sets both."""
-        import pika
-
-        exchange = f"{name}.dlx"
+        """A dead-letter queue, and the policy that makes the main queue dead-letter into it."""
         if self.external:
             self._delete_queue(name)
-        with pika.BlockingConnection(pika.ConnectionParameters(
-                host=self.endpoints[1][0], port=self.endpoints[1][1], connection_attempts=3, retry_delay=1)) as conn:
-            channel = conn.channel()
-            channel.exchange_declare(exchange, exchange_type="fanout", durable=True)
-            channel.queue_declare(name, durable=True, arguments={"x-queue-type": "quorum"})
-            channel.queue_bind(name, exchange)
-        definition = {"dead-letter-exchange": exchange}
-        if self.spec.queue.type == "quorum":
-            definition |= {"dead-letter-strategy": "at-least-once", "overflow": "reject-publish"}
-        pattern = "^" + self.spec.queue.name.replace(".", "\\.") + "$"
+        pattern, definition = declare_dead_letter_queue(self.endpoints[1], self.spec.queue, name)
         self.ctl(1, "set_policy", "--apply-to", "queues", f"{name}-dead-lettering", pattern, json.dumps(definition))
-        log.info("dead-lettering %s into %s through %s: %s", self.spec.queue.name, name, exchange, definition)
+        log.info("dead-lettering %s into %s through %s: %s", self.spec.queue.name, name,
+                 definition["dead-letter-exchange"], definition)
 
     def dead_letter_reader_spec(self, name: str, ledger: Path, log_path: Path) -> ProcessSpec:
         """The harness's own reader of the dead-letter queue, straight to the nodes (never proxied)."""
@@ -376,7 +338,7 @@ class RabbitCluster:
             for line in out.splitlines():
                 name, leader, pid = (line.split("\t") + ["", "", ""])[:3]
                 if name == queue:
-                    owner = leader or _node_of_pid(pid)
+                    owner = leader or node_of_pid(pid)
                     for j, node_name in self.node_names.items():
                         if node_name == owner:
                             return j
@@ -428,14 +390,3 @@ class RabbitCluster:
 
         version = f"image {self.runtime.image(1)}" if self.in_image else self.version  # type: ignore[attr-defined]
         return {"rabbitmq": version, "pika": pika.__version__}
-
-
-def _erlang_ip(address: str) -> str:
-    """An IPv4 address as an Erlang tuple term, as kernel's inet_dist_use_interface wants it."""
-    return "{" + ",".join(str(int(part)) for part in address.split(".")) + "}"
-
-
-def _node_of_pid(pid: str) -> str:
-    """A classic queue's home node from its process id as rabbitmqctl prints it (`<rabbit@host.1.2.3>`).
-    With long names the host is an address with dots of its own, so cut the three numbers off the end."""
-    return pid.strip("<>").rsplit(".", 3)[0] if pid else ""

@@ -1,0 +1,21 @@
+"""Brokers, one package each, registered by the `kind` users write in `target:`; a broker in another
+installed package registers through the `aftershock.brokers` entry point."""
+
+from __future__ import annotations
+
+from harness.brokers.base import BROKERS, Broker, Cluster, register_broker
+from harness.brokers import kafka, rabbitmq  # noqa: F401  (built-in brokers register on import)
+from harness.plugins import load_entry_points
+
+
+def all_brokers() -> dict[str, Broker]:
+    """Every registered broker, the built-in ones and those of installed plugins."""
+    load_entry_points("aftershock.brokers")
+    return BROKERS
+
+
+def broker(kind: str) -> Broker:
+    return all_brokers()[kind]
+
+
+__all__ = ["Broker", "Cluster", "all_brokers", "broker", "register_broker"]

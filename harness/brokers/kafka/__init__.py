@@ -1,0 +1,28 @@
+"""Apache Kafka in KRaft mode: its distribution, node configuration, admin queries, cluster
+lifecycle, scenario spec and producer users, registered as `kind: kafka`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.brokers.base import Broker, Cluster, register_broker
+from harness.brokers.kafka import spec as rules
+from harness.brokers.kafka.dist import official_image
+from harness.brokers.kafka.spec import KafkaSpec
+
+
+def _cluster(*args: Any, **kwargs: Any) -> Cluster:
+    from harness.brokers.kafka.cluster import KafkaCluster   # the cluster's clients load only when one runs
+
+    return KafkaCluster(*args, **kwargs)
+
+
+def _sample(nodes: int) -> KafkaSpec:
+    return KafkaSpec(kind="kafka", nodes=nodes, topic={"replication_factor": min(3, nodes)})  # type: ignore[arg-type]  # pydantic validates the dict into a TopicSpec
+
+
+KAFKA = register_broker(Broker(
+    kind="kafka", spec=KafkaSpec, rules=rules, cluster=_cluster,
+    users={"kafka-python": "harness.brokers.kafka.users:KafkaProducerUser",            # the default
+           "confluent-kafka": "harness.brokers.kafka.confluent_user:ConfluentProducerUser"},  # librdkafka, faster
+    image=official_image, sample=_sample, has_controller=True))

@@ -1,0 +1,226 @@
+"""Questions the harness asks a Kafka cluster over its admin API (topics, partitions, leaders,
+group offsets), through one client that bootstraps only from nodes that answer."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from harness.brokers.kafka.client_settings import RECONNECT_BACKOFF_MAX_MS
+from harness.brokers.kafka.config import render_value
+from harness.errors import ClusterError
+from harness.runtimes.base import NodeProcess
+from harness.wait import wait_until
+
+log = logging.getLogger("aftershock")
+
+METADATA_LAG = 10.0
+
+
+class KafkaAdmin:
+    """The admin client of one cluster; `readers` (topic -> consumer group) says whose offsets count."""
+
+    def __init__(self, nodes: dict[int, NodeProcess], endpoints: dict[int, tuple[str, int]], bootstrap: str,
+                 replication_factor: int, topic_configs: dict[str, Any] | None = None) -> None:
+        self.nodes = nodes
+        self.endpoints = endpoints
+        self.bootstrap = bootstrap
+        self.replication_factor = replication_factor
+        # On a cluster configured elsewhere, the scenario's settings apply to its topics (the model
+        # admits only topic-level keys there).
+        self.topic_configs = {k: render_value(v) for k, v in (topic_configs or {}).items()}
+        self.readers: dict[str, str] = {}
+        self._admin: Any = None
+        self._admin_bootstrap = ""
+
+    def live_brokers(self) -> set[int]:
+        """Node ids of the brokers the cluster counts as live (registered, not fenced) now."""
+        brokers = self.query(lambda a: a.describe_cluster())["brokers"]
+        return {int(b["broker_id"]) for b in brokers if not b.get("is_fenced", False)}
+
+    def _responsive_bootstrap(self) -> str:
+        """Bootstrap list without paused or dead nodes.
+
+        A frozen broker still completes the TCP handshake (the kernel answers), so a client that
+        bootstraps from it waits out its whole bootstrap timeout for an answer that never comes.
+        """
+        up = [f"{host}:{port}" for i, (host, port) in self.endpoints.items()
+              if self.nodes[i].alive and not self.nodes[i].paused]
+        return ",".join(up) or self.bootstrap
+
+    def client(self) -> Any:
+        bootstrap = self._responsive_bootstrap()
+        if self._admin is not None and self._admin_bootstrap != bootstrap:
+            self.close()  # a node was paused, killed or brought back: bootstrap from the ones that answer
+        if self._admin is None:
+            from kafka import KafkaAdminClient
+
+            self._admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000,
+                                           client_id="aftershock-admin",
+                                           reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS)
+            self._admin_bootstrap = bootstrap
+        return self._admin
+
+    def close(self) -> None:
+        if self._admin is not None:
+            try:
+                self._admin.close()
+            except Exception:  # noqa: BLE001 - closing a client to a dead cluster may fail; nothing to save
+                pass
+            self._admin = None
+
+    def query(self, fn: Any) -> Any:
+        """Run an admin query; a client that lost its cluster is rebuilt once."""
+        try:
+            return fn(self.client())
+        except Exception:  # noqa: BLE001
+            self.close()
+            return fn(self.client())
+
+    def topic_seen_by(self, node_id: int, topic: str) -> tuple[str | None, int]:
+        """(topic id, partitions with a leader) in broker `node_id`'s own metadata; (None, 0) when
+        it does not know the topic. The admin client's queries go to whichever broker it likes."""
+        from kafka.protocol.metadata import MetadataRequest
+
+        admin = self.client()
+        request = MetadataRequest(topics=[MetadataRequest.MetadataRequestTopic(name=topic)],
+                                  allow_auto_topic_creation=False)
+
+        async def ask() -> dict[str, Any]:
+            return (await admin._manager.send(request, node_id=node_id)).to_dict()
+
+        try:
+            (seen,) = admin._manager.run(ask)["topics"]
+        except Exception:
+            # Its cached metadata may predate a broker's registration (UnknownBrokerIdError): a new
+            # client bootstraps from the brokers as they are now.
+            self.close()
+            raise
+        if seen.get("error_code"):
+            return None, 0
+        return str(seen.get("topic_id")), sum(1 for p in seen["partitions"] if p["leader_id"] >= 0)
+
+    def brokers_agree(self, topic: str, partitions: int | None) -> bool:
+        """Every broker knows the topic by one id with a leader for each partition (partitions
+        given), or none knows it (None). A broker still serving a deleted topic's metadata sends
+        clients to its old partitions: acknowledged writes into a log about to vanish."""
+        views = {self.topic_seen_by(i, topic) for i in self.nodes}
+        if partitions is None:
+            return views == {(None, 0)}
+        return len(views) == 1 and next(iter(views))[0] is not None and next(iter(views))[1] == partitions
+
+    def remove_earlier_topics(self, names: list[str]) -> None:
+        """An earlier run's topic (and with it its groups' offsets) would mix old messages into this
+        run's history: deleted first, and the deletion awaited."""
+        from kafka.errors import UnknownTopicOrPartitionError
+
+        existing = sorted(set(names) & set(self.query(lambda a: a.list_topics())))
+        if not existing:
+            return
+        log.info("deleting topics of an earlier run: %s", ", ".join(existing))
+        try:
+            self.query(lambda a: a.delete_topics(existing, timeout_ms=30000))
+        except UnknownTopicOrPartitionError:
+            pass
+        wait_until(lambda: not set(existing) & set(self.query(lambda a: a.list_topics())),
+                   what=f"topics {', '.join(existing)} to be deleted", timeout=60, interval=0.5, give_up_on=())
+        for name in existing:
+            wait_until(lambda: self.brokers_agree(name, None), what=f"every broker to forget topic {name}",
+                       timeout=60, interval=0.5, give_up_on=())
+
+    def backlog(self) -> int | None:
+        """Messages in the log that the harness's consumer groups have not committed yet; None when
+        that cannot be told (a committed offset beyond the log end: the log was truncated, and the
+        consumer will reset and may read again).
+
+        Consumers ledger before they commit, so 0 means every message the log holds is in a ledger.
+        """
+        total = 0
+        for position in self.positions():
+            if position["committed"] > position["end"]:
+                return None
+            total += position["end"] - position["committed"]
+        return total
+
+    def positions(self) -> list[dict[str, Any]]:
+        """Per partition of every topic the harness reads: the log end and its group's committed offset
+        (0 before any commit). What lies between them the broker holds and no consumer has taken."""
+        from kafka import TopicPartition
+        from kafka.admin import OffsetSpec
+
+        found = []
+        for topic, group in self.readers.items():
+            tps = [TopicPartition(topic, p["partition"]) for p in self.partitions(topic)]
+            if not tps:
+                raise ClusterError(f"{topic} has no partitions the cluster knows of")
+            ends = self.query(lambda a: a.list_partition_offsets({tp: OffsetSpec.LATEST for tp in tps}))
+            committed = self.query(lambda a: a.list_group_offsets(group)).get(group, {})
+            for tp in tps:
+                done = committed[tp].offset if tp in committed else 0
+                found.append({"topic": topic, "partition": tp.partition, "committed": max(done, 0),
+                              "end": ends[tp].offset})
+        return found
+
+    def partitions(self, topic: str) -> list[dict[str, Any]]:
+        """[{partition, leader, replicas, isr}] as the cluster reports them now."""
+        described = self.query(lambda a: a.describe_topics([topic]))
+        parts = described[0]["partitions"] if described else []
+        return [_partition_view(p) for p in parts]
+
+    def leader_of(self, *args: str) -> int:
+        """The partition's leader now. A broker learns of a new topic a moment after the controller
+        does, and the admin client asks whichever broker is least loaded: a topic that broker does
+        not know yet is asked about again for up to METADATA_LAG seconds before it counts as missing."""
+        topic, partition = (args[0], int(args[1])) if len(args) == 2 else (args[0], 0)
+        deadline = time.monotonic() + METADATA_LAG
+        while True:
+            for p in self.partitions(topic):
+                if p["partition"] == partition:
+                    if p["leader"] < 0:
+                        raise ClusterError(f"{topic}/{partition} has no leader right now")
+                    return int(p["leader"])
+            if time.monotonic() > deadline:
+                raise ClusterError(f"{topic}/{partition} does not exist")
+            time.sleep(0.2)
+
+    def create_topic(self, name: str, partitions: int) -> None:
+        """Create a topic, retrying the admin errors of a cluster that just formed (UnknownBrokerId...)."""
+        from kafka.admin import NewTopic
+        from kafka.errors import TopicAlreadyExistsError
+
+        def create() -> bool:
+            try:
+                self.query(lambda a: a.create_topics([NewTopic(
+                    name, num_partitions=partitions, replication_factor=self.replication_factor,
+                    topic_configs=self.topic_configs)]))
+            except TopicAlreadyExistsError:
+                pass  # an earlier try got through
+            return True
+
+        wait_until(create, what=f"topic {name} to be created", timeout=60, interval=1.0, give_up_on=())
+
+
+def _partition_view(p: dict[str, Any]) -> dict[str, Any]:
+    """kafka-python has used both old and new field names; normalise them."""
+    pick = lambda *names: next((p[n] for n in names if n in p), None)  # noqa: E731
+    return {
+        "partition": pick("partition", "partition_index"),
+        "leader": pick("leader", "leader_id"),
+        "replicas": list(pick("replicas", "replica_nodes") or []),
+        "isr": list(pick("isr", "isr_nodes") or []),
+    }
+
+
+def find_key(obj: Any, key: str) -> Any:
+    """Depth-first search for a key in nested dicts/lists (response shapes vary by client version)."""
+    if isinstance(obj, dict):
+        if key in obj:
+            return obj[key]
+        obj = list(obj.values())
+    if isinstance(obj, (list, tuple)):
+        for item in obj:
+            found = find_key(item, key)
+            if found is not None:
+                return found
+    return None

@@ -1,0 +1,133 @@
+"""What a scenario says of a Kafka cluster (`target: {kind: kafka}`), and the rules it must keep:
+its own fields here, and the checks of the rest of the scenario that only Kafka needs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from harness.scenario.broker_settings import check_broker_config
+from harness.scenario.located import LocatedValueError
+from harness.scenario.numbers import Whole
+from harness.scenario.strict import NAME, Scalar, Strict, whole
+
+if TYPE_CHECKING:
+    from harness.scenario.model import Scenario
+    from harness.scenario.selectors import Selector
+
+MIN_HEAP_MB, MAX_HEAP_MB = 64, 64 * 1024
+# What a run can set on a Kafka cluster it did not configure: these are topic settings too, so they
+# apply to the run's topic when it is created.
+KAFKA_TOPIC_LEVEL = ("min.insync.replicas", "unclean.leader.election.enable", "retention.ms", "segment.bytes",
+                     "max.message.bytes", "message.timestamp.type")
+
+
+def kafka_topic_name(value: str) -> str:
+    if value.startswith("__"):
+        raise ValueError(f"{value!r} starts with '__', which Kafka keeps for its internal topics"
+                         " (__consumer_offsets, ...): choose another name")
+    if value in (".", ".."):
+        raise ValueError(f"{value!r} is not a Kafka topic name: choose another")
+    return value
+
+
+class TopicSpec(Strict):
+    name: str = Field("orders", pattern=NAME)
+    partitions: Whole = Field(6, ge=1, le=1000)
+    replication_factor: Whole = Field(3, ge=1, le=9)
+
+    @field_validator("name")
+    @classmethod
+    def _not_internal(cls, value: str) -> str:
+        return kafka_topic_name(value)
+
+
+class KafkaSpec(Strict):
+    kind: Literal["kafka"]
+    nodes: Whole = Field(3, ge=1, le=9)
+    broker_config: dict[str, Scalar] = Field(default_factory=dict)
+    topic: TopicSpec = TopicSpec()
+    heap: str = Field("384m", pattern=r"^\d{1,9}[mg]$", description="JVM -Xmx/-Xms per node")
+
+    @field_validator("heap")
+    @classmethod
+    def _heap_fits(cls, value: str) -> str:
+        megabytes = int(value[:-1]) * (1024 if value.endswith("g") else 1)
+        if not MIN_HEAP_MB <= megabytes <= MAX_HEAP_MB:
+            raise ValueError(f"heap {value}: give {MIN_HEAP_MB}m to {MAX_HEAP_MB // 1024}g (a broker does not"
+                             " start outside that)")
+        return value
+
+    @model_validator(mode="after")
+    def _replicas_fit(self) -> KafkaSpec:
+        check_broker_config("kafka", self.broker_config)
+        if self.topic.replication_factor > self.nodes:
+            raise LocatedValueError(
+                f"replication_factor {self.topic.replication_factor} exceeds nodes {self.nodes}:"
+                " lower it or add nodes", ("topic", "replication_factor"))
+        if "min.insync.replicas" in self.broker_config:
+            isr = whole(self.broker_config["min.insync.replicas"])
+            where = ("broker_config", "min.insync.replicas")
+            if isr is None or isr < 1:
+                raise LocatedValueError(f"min.insync.replicas {self.broker_config['min.insync.replicas']!r}:"
+                                        " give a whole number of replicas from 1", where)
+            if isr > self.topic.replication_factor:
+                raise LocatedValueError(
+                    f"min.insync.replicas {isr} exceeds replication_factor {self.topic.replication_factor}:"
+                    " every acks=all write would fail", where)
+        return self
+
+
+def check_consumer(scenario: Scenario) -> None:
+    """Dead-lettering on Kafka: into a topic of its own."""
+    spec = _spec(scenario)
+    dead_letter = scenario.consumer.dead_letter
+    if dead_letter is None:
+        return
+    where = ("consumer", "dead_letter")
+    if dead_letter.queue is not None:
+        raise LocatedValueError("Kafka dead-letters into a topic: write dead_letter: {topic: NAME}", where)
+    if dead_letter.topic == spec.topic.name:
+        raise LocatedValueError("the dead-letter topic must differ from the main topic", (*where, "topic"))
+
+
+def check_compose(scenario: Scenario) -> None:
+    """A compose-managed cluster takes its broker settings from its compose file: only topic settings apply."""
+    fixed = sorted(set(_spec(scenario).broker_config) - set(KAFKA_TOPIC_LEVEL))
+    if fixed:
+        raise LocatedValueError(
+            f"broker_config {', '.join(fixed)}: a compose-managed cluster takes its broker settings"
+            " from docker-compose.yml (KAFKA_<KEY> variables); only topic-level keys"
+            f" ({', '.join(KAFKA_TOPIC_LEVEL)}) apply here", ("target", "broker_config"))
+
+
+def check_clients(scenario: Scenario) -> None:
+    """With an outbox the relay publishes, with the default client: no other client may be named."""
+    client = scenario.producer.client
+    default = type(scenario.producer).model_fields["client"].default
+    if client != default and scenario.producer.outbox is not None:
+        raise LocatedValueError(f"client {client}: with an outbox the relay publishes (with"
+                                f" {default}); remove producer.client or producer.outbox", ("producer", "client"))
+
+
+def _spec(scenario: Scenario) -> KafkaSpec:
+    assert isinstance(scenario.target, KafkaSpec)
+    return scenario.target
+
+
+def check_leader(scenario: Scenario, sel: Selector, where: tuple[str | int, ...]) -> None:
+    """leader(topic, partition) of a topic the run creates: anything else can only fail when it fires."""
+    spec = _spec(scenario)
+    dead_letter = scenario.consumer.dead_letter
+    topics = {spec.topic.name: spec.topic.partitions}
+    if dead_letter is not None and dead_letter.topic is not None:
+        topics[dead_letter.topic] = 1  # the harness creates it with one partition
+    if len(sel.args) != 2:
+        raise LocatedValueError(f"{sel}: a Kafka leader is a partition's: write leader(topic, partition),"
+                                f" e.g. leader({spec.topic.name}, 0)", where)
+    topic, partition = sel.args[0], int(sel.args[1])
+    if topic not in topics:
+        raise LocatedValueError(f"{sel}: the run has no topic {topic!r} (its topics: {', '.join(topics)})", where)
+    if partition >= topics[topic]:
+        raise LocatedValueError(f"{sel}: {topic} has {topics[topic]} partition(s), numbered from 0", where)

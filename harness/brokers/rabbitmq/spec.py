@@ -1,0 +1,131 @@
+"""What a scenario says of a RabbitMQ cluster (`target: {kind: rabbitmq}`), and the rules it must
+keep: its own fields here, and the checks of the rest of the scenario that only RabbitMQ needs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from harness.scenario.broker_settings import check_broker_config
+from harness.scenario.durations import Duration
+from harness.scenario.located import LocatedValueError
+from harness.scenario.numbers import Whole
+from harness.scenario.strict import NAME, Scalar, Strict
+
+if TYPE_CHECKING:
+    from harness.scenario.model import Scenario
+    from harness.scenario.selectors import Selector
+
+PARTITION_HANDLING = ("ignore", "pause_minority", "autoheal")
+
+
+def rabbitmq_queue_name(value: str) -> str:
+    if value.startswith("amq."):
+        raise ValueError(f"{value!r} starts with 'amq.', which RabbitMQ keeps for its own queues: choose another name")
+    return value
+
+
+class QueueSpec(Strict):
+    name: str = Field("orders", pattern=NAME)
+    type: Literal["classic", "quorum", "stream"] = "quorum"
+    durable: bool = True
+
+    @field_validator("name")
+    @classmethod
+    def _not_the_brokers(cls, value: str) -> str:
+        return rabbitmq_queue_name(value)
+
+    @model_validator(mode="after")
+    def _replicated_types_are_durable(self) -> QueueSpec:
+        if self.type != "classic" and not self.durable:
+            raise LocatedValueError(f"{self.type} queues are always durable: remove durable: false", ("durable",))
+        return self
+
+
+class RabbitSpec(Strict):
+    kind: Literal["rabbitmq"]
+    nodes: Whole = Field(3, ge=1, le=7)
+    queue: QueueSpec = QueueSpec()
+    broker_config: dict[str, Scalar] = Field(
+        default_factory=dict, description="rabbitmq.conf keys, e.g. cluster_partition_handling")
+    net_ticktime: Whole = Field(10, ge=1, le=120, description="seconds; how fast nodes notice a lost peer")
+    dead_letter_confirm_timeout: Duration | None = Field(
+        None, description="how long a quorum queue's at-least-once dead-letter worker waits for the"
+                          " dead-letter queue to confirm before sending again (broker default 180 s)")
+
+    @model_validator(mode="after")
+    def _settings_fit(self) -> RabbitSpec:
+        check_broker_config("rabbitmq", self.broker_config)
+        mode = self.broker_config.get("cluster_partition_handling")
+        if mode is not None and mode not in PARTITION_HANDLING:
+            raise LocatedValueError(f"cluster_partition_handling {mode!r}: use ignore, pause_minority or autoheal",
+                                    ("broker_config", "cluster_partition_handling"))
+        return self
+
+
+def check_consumer(scenario: Scenario) -> None:
+    """Streams need manual acks; dead-lettering goes into a queue of its own, by rejecting."""
+    spec = _spec(scenario)
+    if spec.queue.type == "stream" and scenario.consumer.ack == "auto":
+        raise LocatedValueError("stream queues need manual acks: set consumer.ack: manual", ("consumer", "ack"))
+    dead_letter = scenario.consumer.dead_letter
+    if dead_letter is None:
+        return
+    where = ("consumer", "dead_letter")
+    if dead_letter.topic is not None:
+        raise LocatedValueError("RabbitMQ dead-letters into a queue: write dead_letter: {queue: NAME}", where)
+    if dead_letter.queue == spec.queue.name:
+        raise LocatedValueError("the dead-letter queue must differ from the main queue", where)
+    if spec.queue.type == "stream":
+        raise LocatedValueError("streams cannot dead-letter (no reject): use a quorum or classic queue", where)
+    if scenario.consumer.ack == "auto":
+        raise LocatedValueError("dead-lettering rejects messages, which auto-ack cannot: set consumer.ack: manual",
+                                where)
+
+
+def check_compose(scenario: Scenario) -> None:
+    """A compose-managed RabbitMQ takes its settings from its own config file."""
+    spec = _spec(scenario)
+    defaults = RabbitSpec.model_fields
+    settable = {name for name in ("net_ticktime", "dead_letter_confirm_timeout")
+                if getattr(spec, name) != defaults[name].default}
+    fixed = sorted(set(spec.broker_config) - {"cluster_partition_handling"})
+    if settable or fixed:
+        raise LocatedValueError(
+            f"{', '.join(sorted(settable) + fixed)}: a compose-managed RabbitMQ takes its settings from"
+            " targets/rabbitmq/compose.conf; remove them here (cluster_partition_handling may stay:"
+            " the run checks the cluster has it)", ("target", sorted(settable)[0] if settable else "broker_config"))
+
+
+def check_clients(scenario: Scenario) -> None:
+    """Producers use pika, without an outbox yet; a stream gives every message to every consumer."""
+    client = scenario.producer.client
+    if client != type(scenario.producer).model_fields["client"].default:
+        raise LocatedValueError(f"client {client} is a Kafka client: RabbitMQ producers use pika;"
+                                " remove producer.client", ("producer", "client"))
+    if scenario.producer.outbox is not None:
+        raise LocatedValueError("producer outbox: not supported for RabbitMQ yet (Kafka only for now)",
+                                ("producer", "outbox"))
+    if _spec(scenario).queue.type == "stream" and scenario.consumer.instances > 1:
+        raise LocatedValueError(
+            "a stream delivers every message to every consumer (RabbitMQ 3.10 has no single active consumer"
+            " for streams), so N instances would read everything N times: set consumer.instances: 1",
+            ("consumer", "instances"))
+
+
+def check_leader(scenario: Scenario, sel: Selector, where: tuple[str | int, ...]) -> None:
+    """leader(queue) of a queue the run declares: anything else can only fail when it fires."""
+    spec = _spec(scenario)
+    dead_letter = scenario.consumer.dead_letter
+    queues = [spec.queue.name] + ([dead_letter.queue] if dead_letter and dead_letter.queue else [])
+    if len(sel.args) != 1:
+        raise LocatedValueError(f"{sel}: a RabbitMQ leader is a queue's: write leader({queues[0]})", where)
+    if sel.args[0] not in queues:
+        raise LocatedValueError(f"{sel}: the run has no queue {sel.args[0]!r} (its queues: {', '.join(queues)})",
+                                where)
+
+
+def _spec(scenario: Scenario) -> RabbitSpec:
+    assert isinstance(scenario.target, RabbitSpec)
+    return scenario.target
