@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
@@ -17,8 +17,10 @@ def print_results(results: list[BenchResult], console: Console, smoke: bool) -> 
         goals = {judged.goal.metric: judged for judged in result.goals}
         console.print(Text.assemble((result.name, "bold"), f": {result.summary}"))
         table = Table()
-        for column, justify in (("figure", "left"), ("value", "right"), ("goal", "left"), ("", "left")):
-            table.add_column(column, justify=justify)  # type: ignore[arg-type]
+        columns: tuple[tuple[str, JustifyMethod], ...] = (("figure", "left"), ("value", "right"), ("goal", "left"),
+                                                           ("", "left"))
+        for column, justify in columns:
+            table.add_column(column, justify=justify)
         for metric, value in result.figures.items():
             judged = goals.get(metric)
             table.add_row(metric, number(value), *((judged.goal.describe(), _MET[judged.met]) if judged else ()))

@@ -34,6 +34,6 @@ class RecoveryChecker:
         return Finding(self.name, metrics, {"recovery": rows})
 
 
-def _max(values: Iterable[object]) -> float | None:
-    present = [float(v) for v in values if v is not None]  # type: ignore[arg-type]
+def _max(values: Iterable[float | None]) -> float | None:
+    present = [float(v) for v in values if v is not None]
     return max(present) if present else None

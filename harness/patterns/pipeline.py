@@ -88,12 +88,13 @@ class Pipeline:
             self.sleep(self.spec.processing.time)
         if self.rng.random() < self.spec.processing.fail_rate:
             raise TransientFailure()
-        if self.call_downstream is None:
+        call_downstream = self.call_downstream
+        if call_downstream is None:
             return
 
         def effect() -> None:
             try:
-                self.call_downstream(message_id, mode)  # type: ignore[misc]
+                call_downstream(message_id, mode)
             except Exception as exc:  # noqa: BLE001 - any failure of the call is a downstream failure
                 if self.breaker is not None and mode == "normal":
                     self.breaker.record_failure()
@@ -119,5 +120,4 @@ class Pipeline:
         return None
 
     def _give_up(self, reason: str, attempts: int) -> Outcome:
-        kind = "dead_letter" if self.spec.dead_letter is not None else "dropped"
-        return Outcome(kind, reason, attempts)  # type: ignore[arg-type]
+        return Outcome("dead_letter" if self.spec.dead_letter is not None else "dropped", reason, attempts)

@@ -33,4 +33,5 @@ def write_reports(result: RunResult, out_dir: Path, console: Console) -> list[Pa
     return written
 
 
+# Each reporter registers itself on import and needs register_reporter above: hence here, at the end.
 from harness.report import console as _console, html_report as _html, json_report as _json  # noqa: E402,F401

@@ -121,12 +121,13 @@ def _parse_yaml(text: str, source: str) -> Any:
                             " a scenario needs a few levels of mappings and lists") from None
     except Exception as exc:  # noqa: BLE001 - whatever the parser refuses is the file's fault
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        position = getattr(exc, "position", None)
         if mark is not None:
             line, col = mark.line + 1, mark.column + 1
-        elif isinstance(getattr(exc, "position", None), int):
-            line, col = _line_col(text, exc.position)  # type: ignore[attr-defined]
-        elif _LONG_INT.search(text):
-            line, col = _line_col(text, _LONG_INT.search(text).start())  # type: ignore[union-attr]
+        elif isinstance(position, int):
+            line, col = _line_col(text, position)
+        elif long_int := _LONG_INT.search(text):
+            line, col = _line_col(text, long_int.start())
         else:
             line, col = 1, 1
         what = getattr(exc, "problem", None) or getattr(exc, "context", None) or str(exc).split("\n")[0]
