@@ -20,7 +20,6 @@ from pathlib import Path
 import psutil
 
 from harness.network.namespaces import run_tag
-from harness.runtimes.local import RUN_ID_ENV
 from harness.ownership import (
     OWNER_ENV,
     OwnerRecord,
@@ -32,6 +31,7 @@ from harness.ownership import (
     read_records,
     this_owner,
 )
+from harness.runtimes.local import RUN_ID_ENV
 
 
 class RunMarker(OwnerRecord):

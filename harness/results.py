@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from harness.ledger.journal import FaultRecord
 from harness.judge import ExpectationResult, Verdict
+from harness.ledger.journal import FaultRecord
 
 COUNTS = ("attempted", "acknowledged", "delivered", "lost", "undelivered", "duplicated", "unexpected", "recovered")
 

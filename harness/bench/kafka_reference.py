@@ -21,8 +21,8 @@ import numpy as np
 from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 
-from harness.ledger.schema import make_id
 from harness.brokers.kafka.client_settings import producer_settings
+from harness.ledger.schema import make_id
 
 PROGRESS_INTERVAL = 0.5   # seconds between a consumer's received-count updates (one tiny file, not per message)
 

@@ -58,9 +58,9 @@ class LatencyOverhead:
     goals = (Goal("p50_ratio", max=1.5), Goal("p99_ratio", max=1.5))
 
     def run(self, ctx: BenchContext) -> dict[str, Figure]:
-        from harness.services.proxies import client_groups
-        from harness.scenario.model import Scenario
         from harness.brokers.kafka.cluster import KafkaCluster
+        from harness.scenario.model import Scenario
+        from harness.services.proxies import client_groups
 
         nodes, rounds, pace, warmup = ((1, 1, Pace(200, 3.0, 0.5), 0.0) if ctx.smoke
                                        else (3, 3, Pace(500, 10.0, 2.0), 5.0))

@@ -27,8 +27,8 @@ class RabbitPublishThroughput:
     goals = (Goal("ratio", min=0.6),)
 
     def run(self, ctx: BenchContext) -> dict[str, Figure]:
-        from harness.brokers.rabbitmq.spec import RabbitSpec
         from harness.brokers.rabbitmq.cluster import RabbitCluster
+        from harness.brokers.rabbitmq.spec import RabbitSpec
 
         nodes, seconds = (1, 3.0) if ctx.smoke else (3, 15.0)
         spec = RabbitSpec(kind="rabbitmq", nodes=nodes, queue={"type": "quorum"})

@@ -17,8 +17,8 @@ def tracked_throughput(cluster: Any, runtime: Any, run_dir: Path, target: dict[s
                        label: str = "aftershock") -> dict[str, Figure]:
     """Acknowledged messages/s counted from the producers' ledger within the load window, as
     `{label}_acked_per_s`, `{label}_attempted` and `{label}_errors`. Each call gets its own ledger."""
-    from harness.services.load import LoadProcess
     from harness.scenario.model import Scenario
+    from harness.services.load import LoadProcess
     from harness.wait import wait_until
 
     scenario = Scenario.model_validate({"name": "bench-produce", "target": target, "producer": producer,

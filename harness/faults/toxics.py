@@ -6,8 +6,8 @@ from typing import Any, ClassVar
 
 from harness.errors import ClusterError
 from harness.faults.base import FaultEnv, register_fault
-from harness.services.proxies import Path
 from harness.scenario.fault_specs import ToxicFault
+from harness.services.proxies import Path
 
 
 def toxic_attributes(spec: ToxicFault) -> tuple[str, dict[str, Any]]:

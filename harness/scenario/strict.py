@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Union
+from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
@@ -24,7 +24,7 @@ def _one_scalar(value: object) -> object:
     return value
 
 
-Scalar = Annotated[Union[bool, int, FiniteFloat, str], BeforeValidator(_one_scalar)]
+Scalar = Annotated[bool | int | FiniteFloat | str, BeforeValidator(_one_scalar)]
 
 
 def whole(value: object) -> int | None:

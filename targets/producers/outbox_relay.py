@@ -21,9 +21,9 @@ from pathlib import Path
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
+from harness.brokers.kafka.client_settings import producer_settings
 from harness.ledger.schema import SendEvent
 from harness.ledger.writer import LedgerWriter, clean_error
-from harness.brokers.kafka.client_settings import producer_settings
 from harness.patterns.outbox import OutboxRow, OutboxStore, Relay
 from harness.patterns.supervisor import Supervisor
 

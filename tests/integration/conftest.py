@@ -31,8 +31,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def kafka_available() -> None:
     if shutil.which("java") is None:
         pytest.skip("java not found: the Kafka integration tests need a JDK 17+")
-    from harness.errors import EnvironmentProblem
     from harness.brokers.kafka.dist import kafka_classpath
+    from harness.errors import EnvironmentProblem
 
     try:
         kafka_classpath()
@@ -44,8 +44,8 @@ def kafka_available() -> None:
 
 @pytest.fixture(scope="session")
 def rabbitmq_available() -> None:
-    from harness.errors import EnvironmentProblem
     from harness.brokers.rabbitmq.dist import rabbitmq_version
+    from harness.errors import EnvironmentProblem
 
     try:
         rabbitmq_version()

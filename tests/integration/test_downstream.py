@@ -8,8 +8,8 @@ import requests
 
 from harness.check.history import History
 from harness.check.side_effects import SideEffectChecker
-from harness.services.downstream import DownstreamService
 from harness.runtimes.local import LocalRuntime
+from harness.services.downstream import DownstreamService
 from tests.integration.conftest import survivors
 
 

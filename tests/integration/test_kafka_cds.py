@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.runtimes.local import LocalRuntime
-from harness.brokers.kafka.spec import KafkaSpec
 from harness.brokers.kafka import cds as kafka_cds
 from harness.brokers.kafka.cluster import KafkaCluster
 from harness.brokers.kafka.dist import kafka_classpath, kafka_version
+from harness.brokers.kafka.spec import KafkaSpec
+from harness.runtimes.local import LocalRuntime
 
 pytestmark = pytest.mark.usefixtures("kafka_available")
 

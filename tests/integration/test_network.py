@@ -17,11 +17,11 @@ import pytest
 from harness.faults.partition import Partition
 from harness.faults.toxics import Toxic
 from harness.network.namespaces import NamespaceNetwork
-from harness.services.proxies import ProxyNet
-from harness.services.toxiproxy import ToxiproxyServer
 from harness.runtimes.local import LocalRuntime
 from harness.scenario.fault_specs import PartitionFault, ToxicFault
 from harness.scenario.selectors import Selector
+from harness.services.proxies import ProxyNet
+from harness.services.toxiproxy import ToxiproxyServer
 from tests.integration.conftest import ROOT, network_leftovers, run_scenario, survivors
 
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import psutil
 import pytest
 
+from harness.brokers.rabbitmq.cluster import RabbitCluster
+from harness.brokers.rabbitmq.spec import RabbitSpec
 from harness.faults.env import RunFaultEnv
 from harness.faults.process import Kill
 from harness.runtimes.local import LocalRuntime
 from harness.scenario.fault_specs import ProcessFault
-from harness.brokers.rabbitmq.spec import RabbitSpec
-from harness.brokers.rabbitmq.cluster import RabbitCluster
 from harness.wait import wait_until
 from tests.integration.conftest import ROOT, run_scenario, survivors
 

@@ -12,8 +12,8 @@ from pathlib import Path  # noqa: E402
 
 from locust.env import Environment  # noqa: E402
 
-from harness.ledger.writer import LedgerWriter  # noqa: E402
 from harness.brokers.kafka import confluent_user  # noqa: E402
+from harness.ledger.writer import LedgerWriter  # noqa: E402
 from harness.load.users import user_class  # noqa: E402
 from harness.scenario.model import ProducerSpec  # noqa: E402
 

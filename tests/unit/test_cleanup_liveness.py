@@ -9,9 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import paths
-from harness import ownership as owner_mod
-from harness.runtimes.docker import LABEL, engine_is_local, leftover
+from harness import ownership as owner_mod, paths
 from harness.ownership import (
     HOST_LABEL,
     OWNER_LABEL,
@@ -24,6 +22,7 @@ from harness.ownership import (
     read_records,
     this_owner,
 )
+from harness.runtimes.docker import LABEL, engine_is_local, leftover
 
 ME = "100:1000.00"
 TABLE = {1: 10.0, 100: 1000.0, 4242: 5000.25}

@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import ScenarioError
-from harness.runtimes.local import LocalRuntime
-from harness.brokers.kafka.spec import KafkaSpec
-from harness.brokers.rabbitmq.spec import RabbitSpec
 from harness.brokers.kafka import cluster as kafka_target
-from harness.brokers.rabbitmq import cluster as rabbit_target
 from harness.brokers.kafka.cluster import KafkaCluster
 from harness.brokers.kafka.config import render_properties
+from harness.brokers.kafka.spec import KafkaSpec
+from harness.brokers.rabbitmq import cluster as rabbit_target
 from harness.brokers.rabbitmq.cluster import RabbitCluster
 from harness.brokers.rabbitmq.config import render_conf
+from harness.brokers.rabbitmq.spec import RabbitSpec
+from harness.errors import ScenarioError
+from harness.runtimes.local import LocalRuntime
 
 INJECTIONS = [{"num.io.threads": "4\nlog.dirs=/etc"}, {"num.io.threads": "4\rlog.dirs=/etc"},
               {"num.io.threads": "4\u2028x"}, {"num.io.threads": "4\x00"}, {"bad\nkey": "1"},

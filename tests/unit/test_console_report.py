@@ -7,8 +7,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from harness.ledger.journal import FaultRecord
 from harness.judge import Verdict
+from harness.ledger.journal import FaultRecord
 from harness.report.console import ConsoleReporter, timeline_rows
 from harness.results import RunResult
 

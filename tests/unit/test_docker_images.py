@@ -10,11 +10,11 @@ from types import SimpleNamespace
 import pytest
 from docker.errors import ImageNotFound
 
-from harness.errors import EnvironmentProblem, ScenarioError
-from harness.services.toxiproxy import TOXIPROXY_VERSION
-from harness.runtimes.images import image_set, require_image
 from harness.brokers.kafka.dist import kafka_version
 from harness.brokers.kafka.image import DATA_DIR, kafka_contract, property_env, property_name
+from harness.errors import EnvironmentProblem, ScenarioError
+from harness.runtimes.images import image_set, require_image
+from harness.services.toxiproxy import TOXIPROXY_VERSION
 
 ENTRYPOINT = Path(__file__).resolve().parents[2] / "targets" / "kafka" / "image" / "entrypoint.sh"
 

@@ -7,8 +7,8 @@ import json
 import re
 from pathlib import Path
 
-from harness.ledger.journal import FaultRecord
 from harness.judge import Expectation, judge
+from harness.ledger.journal import FaultRecord
 from harness.report.html_report import fault_window_of, render
 from harness.report.index import write_index
 from harness.results import RunResult

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.runtimes.local import LocalRuntime
-from harness.brokers.kafka.spec import KafkaSpec
 from harness.brokers.kafka import cluster as kafka_target
 from harness.brokers.kafka.cluster import KafkaCluster, _cluster_id
+from harness.brokers.kafka.spec import KafkaSpec
+from harness.runtimes.local import LocalRuntime
 
 
 @pytest.fixture

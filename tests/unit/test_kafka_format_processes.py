@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import ClusterError
 from harness.brokers.kafka import cluster as kafka
 from harness.brokers.kafka.cluster import KafkaCluster
+from harness.errors import ClusterError
 
 
 def test_a_failed_format_ends_the_other_nodes_formats_and_each_dies_with_its_parent(

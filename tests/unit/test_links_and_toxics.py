@@ -6,11 +6,11 @@ import pytest
 
 from harness.errors import ScenarioError
 from harness.faults.toxics import toxic_attributes
-from harness.services.proxies import ProxyNet, client_groups
 from harness.runtimes.local import LocalRuntime
 from harness.scenario.fault_specs import ToxicFault
 from harness.scenario.links import parse_link
 from harness.scenario.loader import parse_scenario
+from harness.services.proxies import ProxyNet, client_groups
 
 
 @pytest.mark.parametrize("text,source,index,dest", [

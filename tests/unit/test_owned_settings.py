@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from harness.brokers.kafka import cluster as kafka_target
+from harness.brokers.kafka.spec import KafkaSpec
+from harness.brokers.rabbitmq import cluster as rabbit_target
+from harness.brokers.rabbitmq.spec import RabbitSpec
 from harness.runtimes.local import LocalRuntime
 from harness.scenario.broker_settings import owner_reason
-from harness.brokers.kafka.spec import KafkaSpec
-from harness.brokers.rabbitmq.spec import RabbitSpec
-from harness.brokers.kafka import cluster as kafka_target
-from harness.brokers.rabbitmq import cluster as rabbit_target
 
 KAFKA_TUNABLE = {"auto.create.topics.enable", "offsets.topic.replication.factor", "offsets.topic.num.partitions",
                  "transaction.state.log.replication.factor", "transaction.state.log.min.isr",

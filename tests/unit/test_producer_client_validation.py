@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from harness.errors import ScenarioError
-from harness.services.load import user_kind
 from harness.scenario.loader import parse_scenario
 from harness.scenario.matrix import variants
+from harness.services.load import user_kind
 
 KAFKA = "name: t\ntarget: {kind: kafka}\n"
 

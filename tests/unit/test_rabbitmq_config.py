@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import ScenarioError
-from harness.runtimes.local import LocalRuntime
-from harness.scenario.loader import parse_scenario
-from harness.brokers.rabbitmq.spec import RabbitSpec
 from harness.brokers.rabbitmq import cluster as rabbit_target
 from harness.brokers.rabbitmq.cluster import RabbitCluster
 from harness.brokers.rabbitmq.config import node_of_pid as _node_of_pid, render_conf
+from harness.brokers.rabbitmq.spec import RabbitSpec
+from harness.errors import ScenarioError
+from harness.runtimes.local import LocalRuntime
+from harness.scenario.loader import parse_scenario
 
 
 @pytest.fixture

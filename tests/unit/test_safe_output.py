@@ -14,8 +14,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from harness.ledger.journal import FaultRecord
 from harness.judge import Expectation, Verdict, judge
+from harness.ledger.journal import FaultRecord
 from harness.report.console import ConsoleReporter
 from harness.report.junit import write_junit, xml_safe
 from harness.results import RunResult
