@@ -22,7 +22,7 @@ from harness.check.history import History
 
 if TYPE_CHECKING:
     from harness.brokers.base import Cluster
-    from harness.scenario.model import DrainSpec
+    from harness.scenario.sections import DrainSpec
 
 log = logging.getLogger("aftershock")
 

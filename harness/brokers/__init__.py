@@ -3,8 +3,8 @@ installed package registers through the `aftershock.brokers` entry point."""
 
 from __future__ import annotations
 
-from harness.brokers.base import BROKERS, Broker, Cluster, register_broker
 from harness.brokers import kafka, rabbitmq  # noqa: F401  (built-in brokers register on import)
+from harness.brokers.base import BROKERS, Broker, Cluster, register_broker
 from harness.plugins import load_entry_points
 
 

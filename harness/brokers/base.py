@@ -9,17 +9,15 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
+from harness.brokers.routes import ClientRoutes
 from harness.errors import ScenarioError
 from harness.runtimes.base import NodeProcess, ProcessSpec
-
-if TYPE_CHECKING:
-    from harness.brokers.routes import ClientRoutes
-    from harness.scenario.model import ConsumerSpec, Scenario
-    from harness.scenario.selectors import Selector
+from harness.scenario.sections import ConsumerSpec, ProducerSpec
+from harness.scenario.selectors import Selector
 
 log = logging.getLogger("aftershock")
 
@@ -52,6 +50,19 @@ class Cluster(Protocol):
     def positions(self) -> list[dict[str, Any]]:
         """Per partition of a log-based broker: topic, partition, committed, end (empty for queues)."""
         ...
+
+
+class Scenario(Protocol):
+    """What a broker's rules read of the scenario (harness.scenario.model.Scenario has it all)."""
+
+    @property
+    def target(self) -> Any: ...        # this broker's own spec
+    @property
+    def runtime(self) -> str: ...
+    @property
+    def producer(self) -> ProducerSpec: ...
+    @property
+    def consumer(self) -> ConsumerSpec: ...
 
 
 class ScenarioRules(Protocol):

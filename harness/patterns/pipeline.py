@@ -16,7 +16,7 @@ from typing import Literal
 from harness.patterns.backoff import Backoff
 from harness.patterns.breaker import CircuitBreaker
 from harness.patterns.idempotency import ProcessedStore
-from harness.scenario.model import ConsumerSpec
+from harness.scenario.sections import ConsumerSpec
 
 PARK_POLL = 0.1
 

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from harness.report import register_reporter
+from harness.report.base import register_reporter
 from harness.results import COUNTS, RunResult
 
 _STYLE = {"pass": "bold green", "fail": "bold red", "error": "bold yellow"}

@@ -13,7 +13,7 @@ from typing import Any
 from rich.console import Console
 
 from harness.ledger.journal import FaultRecord
-from harness.report import register_reporter
+from harness.report.base import register_reporter
 from harness.results import COUNTS, RunResult
 
 _CSS = """

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from harness.report import register_reporter
+from harness.report.base import register_reporter
 from harness.results import RunResult
 
 

@@ -20,7 +20,8 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 
 from harness.errors import ScenarioError
 from harness.scenario.located import LocatedValueError
-from harness.scenario.model import COMPOSE_PROJECT, NAME, Scenario
+from harness.scenario.model import COMPOSE_PROJECT, Scenario
+from harness.scenario.strict import NAME
 
 MAX_BYTES = 256_000
 """The largest scenario file read (a shipped scenario is 1-2 KB, MAX_FAULTS faults about 60 KB): the

@@ -9,7 +9,7 @@ from pathlib import Path
 from harness.errors import ClusterError
 from harness.runtimes.base import NodeProcess
 from harness.runtimes.local import LocalRuntime
-from harness.scenario.model import ConsumerSpec
+from harness.scenario.sections import ConsumerSpec
 from harness.brokers.base import Cluster
 from harness.wait import wait_until
 

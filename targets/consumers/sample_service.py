@@ -15,7 +15,7 @@ import requests
 from harness.ledger.writer import LedgerWriter
 from harness.patterns.idempotency import MemoryStore, SqliteStore
 from harness.patterns.pipeline import Pipeline
-from harness.scenario.model import ConsumerSpec
+from harness.scenario.sections import ConsumerSpec
 
 
 def base_parser(description: str | None) -> argparse.ArgumentParser:

@@ -12,7 +12,7 @@ from harness.brokers.kafka.spec import KafkaSpec
 
 
 def _cluster(*args: Any, **kwargs: Any) -> Cluster:
-    from harness.brokers.kafka.cluster import KafkaCluster   # the cluster's clients load only when one runs
+    from harness.brokers.kafka.cluster import KafkaCluster  # the cluster's clients load only when one runs
 
     return KafkaCluster(*args, **kwargs)
 

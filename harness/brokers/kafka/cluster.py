@@ -10,7 +10,7 @@ import sys
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from harness.brokers.base import harness_last
 from harness.brokers.kafka import cds
@@ -24,10 +24,8 @@ from harness.errors import ClusterError
 from harness.paths import REPO
 from harness.runtimes.base import NodeProcess, ProcessSpec, Runtime
 from harness.runtimes.local import _die_with_parent
+from harness.scenario.sections import ConsumerSpec
 from harness.wait import wait_until
-
-if TYPE_CHECKING:
-    from harness.scenario.model import ConsumerSpec
 
 log = logging.getLogger("aftershock")
 

@@ -3,18 +3,16 @@ its own fields here, and the checks of the rest of the scenario that only Kafka 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from harness.brokers.base import Scenario
 from harness.scenario.broker_settings import check_broker_config
 from harness.scenario.located import LocatedValueError
 from harness.scenario.numbers import Whole
+from harness.scenario.selectors import Selector
 from harness.scenario.strict import NAME, Scalar, Strict, whole
-
-if TYPE_CHECKING:
-    from harness.scenario.model import Scenario
-    from harness.scenario.selectors import Selector
 
 MIN_HEAP_MB, MAX_HEAP_MB = 64, 64 * 1024
 # What a run can set on a Kafka cluster it did not configure: these are topic settings too, so they

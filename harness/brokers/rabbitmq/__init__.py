@@ -13,7 +13,7 @@ OFFICIAL_IMAGE = "rabbitmq:3-management"
 
 
 def _cluster(*args: Any, **kwargs: Any) -> Cluster:
-    from harness.brokers.rabbitmq.cluster import RabbitCluster   # pika loads only when a cluster runs
+    from harness.brokers.rabbitmq.cluster import RabbitCluster  # pika loads only when a cluster runs
 
     return RabbitCluster(*args, **kwargs)
 

@@ -17,7 +17,7 @@ import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from harness.brokers.base import harness_last
 from harness.brokers.rabbitmq.config import DEFAULTS, OWNED_PREFIXES, erlang_ip, node_of_pid, render_conf
@@ -29,10 +29,8 @@ from harness.errors import ClusterError, ScenarioError
 from harness.paths import REPO
 from harness.runtimes.base import ImageContract, NodeProcess, ProcessSpec, Runtime
 from harness.runtimes.local import run_env
+from harness.scenario.sections import ConsumerSpec
 from harness.wait import wait_until
-
-if TYPE_CHECKING:
-    from harness.scenario.model import ConsumerSpec
 
 log = logging.getLogger("aftershock")
 

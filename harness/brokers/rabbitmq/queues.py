@@ -9,7 +9,7 @@ from harness.brokers.rabbitmq.spec import QueueSpec
 
 
 def _connection(endpoint: tuple[str, int]) -> Any:
-    import pika   # loaded only where a cluster runs
+    import pika  # loaded only where a cluster runs
 
     return pika.BlockingConnection(pika.ConnectionParameters(
         host=endpoint[0], port=endpoint[1], connection_attempts=3, retry_delay=1))

@@ -3,19 +3,17 @@ keep: its own fields here, and the checks of the rest of the scenario that only 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from harness.brokers.base import Scenario
 from harness.scenario.broker_settings import check_broker_config
 from harness.scenario.durations import Duration
 from harness.scenario.located import LocatedValueError
 from harness.scenario.numbers import Whole
+from harness.scenario.selectors import Selector
 from harness.scenario.strict import NAME, Scalar, Strict
-
-if TYPE_CHECKING:
-    from harness.scenario.model import Scenario
-    from harness.scenario.selectors import Selector
 
 PARTITION_HANDLING = ("ignore", "pause_minority", "autoheal")
 

@@ -1,0 +1,167 @@
+"""The sections of a scenario that every broker shares: producer, load, consumer, network, nemesis,
+drain and the bounds of `expect:`. The scenario itself (harness.scenario.model) puts them together
+with the broker's own `target:` spec."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
+
+from harness.scenario.durations import Duration
+from harness.scenario.located import LocatedValueError
+from harness.scenario.numbers import FiniteFloat, Whole
+from harness.scenario.patterns import (
+    BreakerSpec,
+    DeadLetterSpec,
+    DownstreamSpec,
+    IdempotencySpec,
+    OutboxSpec,
+    PoisonSpec,
+    ProcessingSpec,
+    RetrySpec,
+)
+from harness.scenario.strict import NAME, Strict
+
+MIN_NEMESIS_STEP = 0.1
+
+DEFAULT_KAFKA_CLIENT = "kafka-python"
+
+
+class ProducerSpec(Strict):
+    # Kafka
+    client: Literal["kafka-python", "confluent-kafka"] = Field(
+        DEFAULT_KAFKA_CLIENT, description="the producers' client library; confluent-kafka (librdkafka) is faster")
+    acks: Literal[0, 1, "all"] = "all"
+    enable_idempotence: bool = False
+    retries: Whole | None = Field(None, ge=0, le=2**31 - 1, description="client default when unset")
+    max_in_flight: Whole = Field(5, ge=1, le=100)
+    linger: Duration = 0.005
+    message_size: Whole = Field(200, ge=64, le=1_000_000, description="bytes per message value")
+    request_timeout: Duration = 10.0
+    delivery_timeout: Duration = 30.0
+    # RabbitMQ
+    confirms: bool = True
+    persistent: bool = True
+    mandatory: bool = True
+    # Both
+    poison: PoisonSpec | None = None
+    outbox: OutboxSpec | None = Field(None, description="publish through a transactional outbox and its relay")
+
+    @field_validator("acks", mode="before")
+    @classmethod
+    def _acks_aliases(cls, value: object) -> object:
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            return value  # refused by the Literal, with the accepted values
+        return {-1: "all", "-1": "all", "0": 0, "1": 1}.get(value, value)
+
+    @model_validator(mode="after")
+    def _idempotence_needs_acks_all(self) -> "ProducerSpec":
+        if self.enable_idempotence and self.acks != "all":
+            raise ValueError("enable_idempotence requires acks: all (the broker refuses it otherwise)")
+        # Both clients refuse these at start-up, which would leave a run without producers.
+        if self.enable_idempotence and self.max_in_flight > 5:
+            raise LocatedValueError("enable_idempotence allows at most 5 requests in flight: lower max_in_flight",
+                                    ("max_in_flight",))
+        if self.enable_idempotence and self.retries == 0:
+            raise LocatedValueError("enable_idempotence needs retries: remove retries: 0", ("retries",))
+        return self
+
+
+class LoadSpec(Strict):
+    users: Whole = Field(4, ge=1, le=200)
+    rate: FiniteFloat = Field(500, gt=0, le=200_000, description="messages/s in total, over all users")
+    duration: Duration = 60.0
+
+    @model_validator(mode="after")
+    def _sends_something(self) -> "LoadSpec":
+        if self.rate * self.duration < self.users:
+            raise LocatedValueError(f"{self.rate:g}/s for {self.duration:g}s is less than one message per user:"
+                                    " with nothing sent, no loss could be seen; raise rate or duration", ("duration",))
+        return self
+
+
+class ConsumerSpec(Strict):
+    group: str = Field("aftershock", pattern=NAME)
+    instances: Whole = Field(2, ge=0, le=32)
+    ack: Literal["manual", "auto"] = Field("manual", description="RabbitMQ: ack after ledgering, or on delivery")
+    prefetch: Whole = Field(50, ge=1, le=65535)
+    processing: ProcessingSpec = ProcessingSpec()
+    idempotency: IdempotencySpec = IdempotencySpec()
+    retry: RetrySpec = RetrySpec()
+    dead_letter: DeadLetterSpec | None = None
+    downstream: DownstreamSpec | None = None
+    circuit_breaker: BreakerSpec | None = None
+    fallback: Literal["park", "skip-to-dlq", "degrade"] = Field(
+        "park", description="while the breaker is open: retry later, dead-letter, or process degraded")
+
+    @model_validator(mode="after")
+    def _patterns_fit(self) -> "ConsumerSpec":
+        if self.circuit_breaker is not None and self.downstream is None:
+            raise LocatedValueError("circuit_breaker guards the downstream call: add downstream:", ("circuit_breaker",))
+        if self.fallback == "skip-to-dlq" and self.circuit_breaker is not None and self.dead_letter is None:
+            raise LocatedValueError("fallback skip-to-dlq needs dead_letter:", ("fallback",))
+        if self.idempotency.store != "none" and self.downstream is None:
+            raise LocatedValueError("idempotency protects a side effect: add downstream:", ("idempotency",))
+        return self
+
+
+class NetworkSpec(Strict):
+    isolation: Literal["none", "namespaces"] = Field(
+        "none", description="namespaces: each broker node in its own network namespace (needed for partitions)")
+
+
+class NemesisSpec(Strict):
+    """A seeded generator of faults, like Jepsen's nemesis packages."""
+
+    kinds: list[Literal["kill", "pause", "restart", "partition", "latency", "down"]] = Field(min_length=1, max_length=100)
+    interval: Duration = Field(10.0, description="mean quiet time between faults")
+    duration: Duration = Field(5.0, description="mean time each fault stays in force")
+    start: Duration = 10.0
+    stop: Duration | None = Field(None, description="default: 5 s before the load ends")
+
+    @model_validator(mode="after")
+    def _steps_forward(self) -> "NemesisSpec":
+        for name in ("interval", "duration"):
+            if getattr(self, name) < MIN_NEMESIS_STEP:
+                raise LocatedValueError(f"{name} {getattr(self, name):g}s: give at least {MIN_NEMESIS_STEP * 1000:g}ms"
+                                        " (the schedule moves on by half of interval + duration per fault)", (name,))
+        return self
+
+    def most_faults(self, stop: float) -> int:
+        """An upper bound on the faults the generator makes before `stop`: each step moves on by at
+        least half the duration and half the interval (less a millisecond of rounding)."""
+        step = 0.5 * (self.duration + self.interval) - 0.001
+        return int(max(stop - self.start, 0.0) / step) + 1
+
+
+class DrainSpec(Strict):
+    timeout: Duration = 60.0
+    settle: Duration = Field(3.0, description="quiet time with nothing missing before draining stops")
+    stall: Duration = Field(30.0, description="stop early when nothing more arrived for this long:"
+                                              " what is still missing then is lost, not late")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "DrainSpec":
+        if self.stall <= self.settle:
+            raise LocatedValueError(f"stall ({self.stall:g}s) must be longer than settle ({self.settle:g}s)",
+                                    ("stall",))
+        return self
+
+
+class Bound(Strict):
+    min: FiniteFloat | None = None
+    max: FiniteFloat | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Bound":
+        if self.min is None and self.max is None:
+            raise ValueError("give min:, max: or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} is greater than max {self.max}")
+        return self
+
+
+ExpectBound = Annotated[Union[Annotated[FiniteFloat, Tag("number")], Annotated[Bound, Tag("bound")]],
+                        Discriminator(lambda value: "bound" if isinstance(value, (dict, Bound)) else "number")]
+"""`lost: 0` (exactly) or `lost: {min: 1}`: a mapping is a Bound, anything else must be a number."""
