@@ -45,7 +45,7 @@ build_compose_image() {
 build_compose_images() {
   local version toxi_version
   version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' targets/kafka/pom.xml)
-  toxi_version=$(sed -n 's/^TOXIPROXY_VERSION = "\(.*\)"/\1/p' harness/network/toxiproxy.py)
+  toxi_version=$(sed -n 's/^TOXIPROXY_VERSION = "\(.*\)"/\1/p' harness/services/toxiproxy.py)
   [ -d "$CACHE/kafka-$version/libs" ] || { echo "error: Kafka jars missing: run make install" >&2; exit 2; }
   mkdir -p "$CACHE/images"
   build_compose_image aftershock/kafka:local targets/kafka/image "$CACHE/kafka-$version/libs" targets/kafka/log4j.properties

@@ -75,7 +75,7 @@ step "Kafka class-data archive (faster broker start-up)"
 .venv/bin/python -c 'from harness.brokers.kafka.cds import main; main()'
 
 step "Toxiproxy server (built from source with Go)"
-toxi_version=$(sed -n 's/^TOXIPROXY_VERSION = "\(.*\)"/\1/p' harness/network/toxiproxy.py)
+toxi_version=$(sed -n 's/^TOXIPROXY_VERSION = "\(.*\)"/\1/p' harness/services/toxiproxy.py)
 toxi="$CACHE/bin/toxiproxy-server-$toxi_version"
 if [ -x "$toxi" ]; then
   echo "toxiproxy $toxi_version already at $toxi"

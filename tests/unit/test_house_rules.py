@@ -116,3 +116,15 @@ def test_imports_for_type_checkers_only_do_not_count(tmp_path: Path) -> None:
 def test_no_module_over_400_lines(path: Path) -> None:
     lines = len(path.read_text().splitlines())
     assert lines <= MAX_LINES, f"{path.relative_to(PACKAGE.parent)} has {lines} lines: split it by job"
+
+
+def test_every_module_path_the_scripts_and_docs_name_exists() -> None:
+    """The install and image scripts read versions out of modules by path: a move must take them along."""
+    import re
+
+    root = PACKAGE.parent
+    named = {(source.relative_to(root), match) for source in [*root.glob("scripts/*"), root / "Makefile",
+                                                             root / "README.md", *root.glob("docs/*.md")]
+             if source.is_file() for match in re.findall(r"\bharness/[\w/]+\.py\b", source.read_text())}
+    missing = sorted(f"{source}: {path}" for source, path in named if not (root / path).exists())
+    assert not missing, "paths to modules that do not exist:\n" + "\n".join(missing)
