@@ -12,10 +12,10 @@ import matplotlib
 matplotlib.use("Agg")  # no display, no GUI toolkit
 matplotlib.rcParams["svg.hashsalt"] = "aftershock"  # stable element ids: a regenerated report is identical
 
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402 - after matplotlib.use("Agg")
+from matplotlib.axes import Axes  # noqa: E402 - after matplotlib.use("Agg")
 
-from harness.ledger.journal import FaultRecord  # noqa: E402
+from harness.ledger.journal import FaultRecord  # noqa: E402 - after matplotlib.use("Agg")
 
 WIDTH, HEIGHT = 10.0, 3.4
 _SHADES = ("#f4a261", "#e76f51", "#2a9d8f", "#8ab17d", "#e9c46a", "#9d4edd")

@@ -220,7 +220,7 @@ def run_cli(args: list[str], timeout: float, env: dict[str, str] | None = None) 
                           text=True, timeout=timeout, env={**os.environ, "COLUMNS": "160", **(env or {})})
 
 
-def run_scenario(scenario: Path, out: Path, timeout: float = 600, extra: list[str] = ()) -> tuple[int, dict]:  # type: ignore[assignment]
+def run_scenario(scenario: Path, out: Path, timeout: float = 600, extra: list[str] = ()) -> tuple[int, dict]:  # type: ignore[assignment]  # () never mutated
     """Runs a scenario with the real CLI; returns (exit status, results.json), asserting no leftovers
     and that the JUnit XML CI would read agrees with the verdict."""
     junit = out.parent / f"{out.name}-junit.xml"

@@ -31,7 +31,7 @@ def log_contents(run_dir: Path, topic: str) -> dict[int, set[tuple[int, int]]]:
         partition = None
         for line in out.splitlines():
             if line.startswith("Dumping "):
-                partition = int(re.search(rf"{re.escape(topic)}-(\d+)/", line).group(1))  # type: ignore[union-attr]
+                partition = int(re.search(rf"{re.escape(topic)}-(\d+)/", line).group(1))  # type: ignore[union-attr]  # a Dumping line names a segment
                 continue
             match = _RECORD.search(line)
             if match and partition is not None:

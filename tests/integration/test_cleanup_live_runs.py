@@ -44,12 +44,12 @@ def test_cleanup_under_another_home_and_cache_leaves_a_live_run_alone(tmp_path: 
             assert proc.poll() is None, "the run ended before cleanup could be tried on it"
             assert time.monotonic() < deadline, "the run never reached its faults"
             time.sleep(0.3)
-        run_id = re.search(r" run (as-[0-9a-f]+) ", (out / "harness.log").read_text()).group(1)  # type: ignore[union-attr]
+        run_id = re.search(r" run (as-[0-9a-f]+) ", (out / "harness.log").read_text()).group(1)  # type: ignore[union-attr]  # logged at start
         other = {"HOME": str(tmp_path / "other-home"), "AFTERSHOCK_CACHE": str(tmp_path / "other-cache")}
         done = run_cli(["cleanup"], timeout=60, env=other)
         assert done.returncode == 0, done.stderr
         assert run_id not in done.stdout and run_id.removeprefix("as-") not in done.stdout, done.stdout
-        assert proc.wait(timeout=180) == 0, proc.stdout.read().decode(errors="replace")[-3000:]  # type: ignore[union-attr]
+        assert proc.wait(timeout=180) == 0, proc.stdout.read().decode(errors="replace")[-3000:]  # type: ignore[union-attr]  # stdout=PIPE
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -36,7 +36,7 @@ def labelled(run_id: str) -> list[str]:
             + [f"volume {v.name}" for v in client.volumes.list(filters=selector)])
 
 
-def reachable(network, source: int, address: str, port: int) -> bool:  # type: ignore[no-untyped-def]
+def reachable(network, source: int, address: str, port: int) -> bool:  # type: ignore[no-untyped-def]  # network: a ContainerNetwork
     """A TCP connect from inside node `source`'s network namespace."""
     probe = (f"import socket; s = socket.socket(); s.settimeout(2); "
              f"s.connect(({address!r}, {port})); print('ok')")
@@ -84,12 +84,12 @@ def test_kafka_on_containers_sees_every_fault_kind(tmp_path: Path) -> None:
         fault = Partition(PartitionFault(action="partition", at=0, mode="disconnect", target="node(1)"))
         env = SimpleNamespace(network=network, node_numbers=[1, 2, 3], node_of=lambda sel: sel.index,
                               rng=random.Random(1))
-        assert fault.inject(env) == ["node(1) disconnected from the run network"]  # type: ignore[arg-type]
+        assert fault.inject(env) == ["node(1) disconnected from the run network"]  # type: ignore[arg-type]  # a stand-in FaultEnv
         assert not reachable(network, 2, network.address(1), port1)
         assert not host_reaches(network.address(1), port1)
         wait_until(lambda: 1 not in cluster.live_brokers(), what="the disconnected broker to be fenced",
                    timeout=60, interval=1, give_up_on=())
-        fault.heal(env)  # type: ignore[arg-type]
+        fault.heal(env)  # type: ignore[arg-type]  # a stand-in FaultEnv
         assert reachable(network, 2, network.address(1), port1) and host_reaches(network.address(1), port1)
         wait_until(lambda: 1 in cluster.live_brokers(), what="the reconnected broker back", timeout=90,
                    interval=1, give_up_on=())

@@ -28,7 +28,7 @@ from tests.integration.conftest import ROOT, network_leftovers, run_scenario, su
 class Env:
     """The slice of FaultEnv these faults use, over real proxies or namespaces."""
 
-    def __init__(self, proxies=None, network=None, nodes=(1, 2, 3)):  # type: ignore[no-untyped-def]
+    def __init__(self, proxies=None, network=None, nodes=(1, 2, 3)):  # type: ignore[no-untyped-def]  # a stand-in
         self.proxies, self.network, self.rng = proxies, network, random.Random(1)
         self.node_numbers = list(nodes)
 

@@ -7,15 +7,15 @@ from gevent import monkey
 
 monkey.patch_all()
 
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
+import sys  # noqa: E402 - after monkey.patch_all()
+from pathlib import Path  # noqa: E402 - after monkey.patch_all()
 
-from locust.env import Environment  # noqa: E402
+from locust.env import Environment  # noqa: E402 - after monkey.patch_all()
 
-from harness.brokers.kafka import confluent_user  # noqa: E402
-from harness.ledger.writer import LedgerWriter  # noqa: E402
-from harness.load.users import user_class  # noqa: E402
-from harness.scenario.model import ProducerSpec  # noqa: E402
+from harness.brokers.kafka import confluent_user  # noqa: E402 - after monkey.patch_all()
+from harness.ledger.writer import LedgerWriter  # noqa: E402 - after monkey.patch_all()
+from harness.load.users import user_class  # noqa: E402 - after monkey.patch_all()
+from harness.scenario.model import ProducerSpec  # noqa: E402 - after monkey.patch_all()
 
 ledger_path, sends, queue_messages = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 settings = confluent_user.librdkafka_settings

@@ -77,7 +77,7 @@ def test_an_owner_record_lives_exactly_as_long_as_its_context(tmp_path: Path, mo
 
 
 def test_this_owner_is_this_process_as_the_table_sees_it() -> None:
-    pid, started = parse_owner(this_owner())  # type: ignore[misc]
+    pid, started = parse_owner(this_owner())  # type: ignore[misc]  # this_owner() always parses
     assert pid == os.getpid()
     assert owner_alive(this_owner(), owner_mod.process_table(), "someone-else", "as-x", set())
     assert abs(owner_mod.process_table()[pid] - started) < 0.05

@@ -85,7 +85,7 @@ def test_rabbitmq_owned_settings_win_and_extra_listeners_are_refused(tmp_path: P
 def test_local_rabbitmq_binds_epmd_and_distribution_to_loopback(tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     cluster = _rabbit(tmp_path, monkeypatch, {})
-    env = cluster.nodes[1].spec.env  # type: ignore[attr-defined]
+    env = cluster.nodes[1].spec.env  # type: ignore[attr-defined]  # a local process keeps its spec
     assert env["ERL_EPMD_ADDRESS"] == "127.0.0.1"
     assert "-kernel inet_dist_use_interface {127,0,0,1}" in env["RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS"]
     assert env["RABBITMQ_CTL_ERL_ARGS"] == "-kernel inet_dist_use_interface {127,0,0,1}"   # rabbitmqctl's own

@@ -67,7 +67,7 @@ def test_a_signal_while_the_result_is_checked_and_written_gives_an_interrupted_r
     monkeypatch.setattr(run_module.Run, "_run_phases", lambda self: None)
     real_result = run_module.Run._result
 
-    def result_signalled(self, *args):  # type: ignore[no-untyped-def]
+    def result_signalled(self, *args):  # type: ignore[no-untyped-def]  # wraps Run._result as it is
         os.kill(os.getpid(), signal.SIGTERM)
         return real_result(self, *args)
 

@@ -42,7 +42,7 @@ def test_broker_config_overrides_are_rendered_as_kafka_properties(cluster: Kafka
 
 
 def test_heap_is_capped_on_the_command_line(cluster: KafkaCluster) -> None:
-    argv = cluster.nodes[1].spec.argv  # type: ignore[attr-defined]
+    argv = cluster.nodes[1].spec.argv  # type: ignore[attr-defined]  # a local process keeps its spec
     assert "-Xmx384m" in argv and "kafka.Kafka" in argv
 
 

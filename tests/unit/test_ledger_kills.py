@@ -50,7 +50,7 @@ def run_until_killed(nominal: Path, next_id: int, seed: int, rng: random.Random)
     first = threading.Event()
 
     def read() -> None:
-        for line in proc.stdout:  # type: ignore[union-attr]
+        for line in proc.stdout:  # type: ignore[union-attr]  # stdout=PIPE
             lines.append(line)
             first.set()
         first.set()

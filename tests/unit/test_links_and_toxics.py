@@ -32,7 +32,7 @@ def test_bad_links_are_refused(text: str) -> None:
 
 
 def toxic(**fields: object) -> ToxicFault:
-    return ToxicFault(at=0, link="client->any", **fields)  # type: ignore[arg-type]
+    return ToxicFault(at=0, link="client->any", **fields)  # type: ignore[arg-type]  # fields: ToxicFault's own
 
 
 @pytest.mark.parametrize("fault,kind,attributes", [

@@ -15,7 +15,7 @@ class Broker:
     """Keeps what was published; refuses the ids in `refuse`; `crash_after_ack` kills the relay
     after the broker acknowledged, before the relay could mark anything sent."""
 
-    def __init__(self, refuse: set[int] = frozenset(), crash_after_ack: bool = False) -> None:  # type: ignore[assignment]
+    def __init__(self, refuse: set[int] = frozenset(), crash_after_ack: bool = False) -> None:  # type: ignore[assignment]  # never mutated
         self.log: list[int] = []
         self.refuse = set(refuse)
         self.crash_after_ack = crash_after_ack

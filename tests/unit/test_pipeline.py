@@ -33,7 +33,7 @@ class Downstream:
         self.calls.append((message_id, mode))
 
 
-def pipeline(spec: dict, downstream: Downstream | None = None, clock: Clock | None = None, **kw) -> Pipeline:  # type: ignore[no-untyped-def]
+def pipeline(spec: dict, downstream: Downstream | None = None, clock: Clock | None = None, **kw) -> Pipeline:  # type: ignore[no-untyped-def]  # kw: Pipeline's
     clock = clock or Clock()
     return Pipeline(ConsumerSpec.model_validate(spec), random.Random(1), downstream, sleep=clock.sleep,
                     clock=clock, **kw)
@@ -86,8 +86,8 @@ def test_breaker_opens_on_downstream_failures_and_parks_until_it_recovers() -> N
     outcome = p.handle(1, poison=False)
     assert outcome.kind == "processed" and clock.now >= 5.0
     # parked: asked the open breaker every poll, and was turned away each time
-    assert len(rejected) == p.breaker.rejected > 10 and set(rejected) == {1}  # type: ignore[union-attr]
-    states = [(t.old, t.new) for t in p.breaker.transitions]  # type: ignore[union-attr]
+    assert len(rejected) == p.breaker.rejected > 10 and set(rejected) == {1}  # type: ignore[union-attr]  # spec has a breaker
+    states = [(t.old, t.new) for t in p.breaker.transitions]  # type: ignore[union-attr]  # spec has a breaker
     assert states[0] == ("closed", "open") and states[-1] == ("half_open", "closed")
     assert downstream.calls == [(1, "normal")]
 

@@ -35,7 +35,7 @@ def test_broker_config_overrides_defaults_on_every_node(cluster: RabbitCluster) 
 
 
 def test_nodes_have_their_own_names_ports_and_dirs_and_share_cookie_home(cluster: RabbitCluster) -> None:
-    envs = [cluster.nodes[i].spec.env for i in (1, 2, 3)]  # type: ignore[attr-defined]
+    envs = [cluster.nodes[i].spec.env for i in (1, 2, 3)]  # type: ignore[attr-defined]  # a local process keeps its spec
     for key in ("RABBITMQ_NODENAME", "RABBITMQ_NODE_PORT", "RABBITMQ_DIST_PORT", "RABBITMQ_MNESIA_BASE"):
         assert len({env[key] for env in envs}) == 3, key
     assert len({env["HOME"] for env in envs}) == 1

@@ -79,7 +79,7 @@ def _result(**changes: object) -> RunResult:
                         checker_errors={"delivery": f"boom {NASTY}"}, error=f"the run failed: {NASTY}",
                         versions={"kafka": NASTY})
     fields.update(changes)
-    return RunResult(**fields)  # type: ignore[arg-type]
+    return RunResult(**fields)  # type: ignore[arg-type]  # fields: RunResult's own
 
 
 def test_the_console_summary_shows_user_strings_literally(tmp_path: Path) -> None:
@@ -129,7 +129,7 @@ def test_fault_events_escape_what_the_user_wrote(tmp_path: Path) -> None:
     def env_for(planned: object) -> object:
         raise RuntimeError("no node [bold]here[/]")
 
-    injector = FaultInjector(schedule, env_for, tmp_path / "faults.jsonl", on_event=events.append)  # type: ignore[arg-type]
+    injector = FaultInjector(schedule, env_for, tmp_path / "faults.jsonl", on_event=events.append)  # type: ignore[arg-type]  # env_for raises first
     injector.start(0)
     injector.tick()
     out = io.StringIO()

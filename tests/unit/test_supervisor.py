@@ -26,7 +26,7 @@ def _supervisor(steps: list[object], log: list[str], slept: list[float], **kw: o
         return not steps
 
     return Supervisor("consumer-1", (OSError,), stopping, random.Random(1), log=log.append,
-                      sleep=slept.append, **kw)  # type: ignore[arg-type]
+                      sleep=slept.append, **kw)  # type: ignore[arg-type]  # kw: Supervisor fields
 
 
 def test_transient_errors_are_retried_with_growing_jittered_backoff_and_logged() -> None:
