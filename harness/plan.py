@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, replace
-from typing import Any
 
 from harness.faults import FAULTS
 from harness.nemesis import generate
@@ -33,13 +32,7 @@ class PlannedFault:
     @property
     def what(self) -> str:
         """The fault's object as the user wrote it: target, link or partition mode."""
-        spec: Any = self.spec
-        if getattr(spec, "link", None) is not None:
-            return str(spec.link)
-        if spec.action == "partition":
-            extra = spec.target or spec.between or spec.groups
-            return f"{spec.mode}" + (f" {extra}" if extra else "")
-        return str(spec.target)
+        return self.spec.what()
 
     def describe(self) -> str:
         heal = f", heal at {self.heal_at:g}s" if self.heal_at is not None else ""

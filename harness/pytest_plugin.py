@@ -46,7 +46,6 @@ def _looks_like_scenario(path: Path) -> bool:
 class ScenarioFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
         from harness.scenario import load_scenario
-
         from harness.scenario.matrix import variants
 
         scenario = load_scenario(self.path)  # a ScenarioError fails collection with file:line:column

@@ -1,13 +1,39 @@
-"""The fault interface (Jepsen's nemesis: inject, then heal) and its registry keyed by action."""
+"""A fault family: the scenario entry users write (`FaultEntry`, told apart by `action`) and the
+fault that acts it out (Jepsen's nemesis: inject, then heal), both registered by the family's own
+module; one in another installed package registers through the `aftershock.faults` entry point."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, get_args
+
+from pydantic import BaseModel, ConfigDict
 
 from harness.runtimes.base import NodeProcess
+from harness.scenario.durations import Duration
 from harness.scenario.selectors import Selector
+
+
+class FaultEntry(BaseModel):
+    """One entry of `faults:`; a family's subclass gives `action` as a Literal of its actions."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    needs_proxies: ClassVar[bool] = False   # acts on Toxiproxy proxies: the run puts them on every client path
+
+    at: Duration
+    heal_after: Duration | None = None
+
+    def what(self) -> str:
+        """The fault's object as the user wrote it (a target, a link, a partition mode)."""
+        return ""
+
+    def selectors(self) -> list[tuple[str, Selector]]:
+        """(key, selector) of every cluster member the entry names, for validation to check they exist."""
+        return []
+
+    def check(self, scenario: Any, where: tuple[str | int, ...]) -> None:
+        """Rules that need the rest of the scenario (raise LocatedValueError, relative to `where`)."""
 
 
 class FaultEnv(Protocol):
@@ -31,6 +57,16 @@ class Fault(Protocol):
 
 
 FAULTS: dict[str, type[Fault]] = {}
+ENTRIES: dict[str, type[FaultEntry]] = {}   # action -> the entry model that holds it
+
+
+def register_entry(cls: type[FaultEntry]) -> type[FaultEntry]:
+    """A family's entry model, registered under every action its `action` Literal lists."""
+    for action in get_args(cls.model_fields["action"].annotation):
+        if action in ENTRIES:
+            raise ValueError(f"two fault entries claim action {action!r}")
+        ENTRIES[action] = cls
+    return cls
 
 
 def register_fault(*actions: str) -> Callable[[type[Fault]], type[Fault]]:

@@ -4,12 +4,100 @@ nodes' namespaces, removed on heal."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, model_validator
 
 from harness.errors import ClusterError
-from harness.faults.base import FaultEnv, register_fault
+from harness.faults.base import FaultEntry, FaultEnv, register_entry, register_fault
 from harness.network import grudges
-from harness.scenario.fault_specs import PartitionFault
+from harness.scenario.located import LocatedValueError
+from harness.scenario.numbers import Whole
+from harness.scenario.selectors import Selector, SelectorField, parse_selector
+
+
+@register_entry
+class PartitionFault(FaultEntry):
+    """iptables DROP rules between nodes (and clients) in their network namespaces; or, on Docker,
+    a container taken off the run's network altogether (mode disconnect)."""
+
+    action: Literal["partition"]
+    mode: Literal["isolate", "halves", "majority", "minority", "majorities-ring", "bridge", "asymmetric",
+                  "groups", "cut", "disconnect"] = "halves"
+    target: SelectorField | None = Field(None, description="isolate, disconnect: the node cut off (default random)")
+    groups: list[list[Whole]] | None = Field(None, description="groups: node numbers that still see each other")
+    between: str | None = Field(None, description="cut/asymmetric: 'A|B', sides client or a node selector")
+
+    @model_validator(mode="after")
+    def _mode_arguments(self) -> PartitionFault:
+        if self.mode == "groups" and not self.groups:
+            raise LocatedValueError("mode groups needs groups: e.g. [[1, 2], [3]]", ("groups",))
+        if self.mode != "groups" and self.groups:
+            raise LocatedValueError("groups: is only for mode: groups", ("groups",))
+        if self.mode == "cut" and not self.between:
+            raise LocatedValueError("mode cut needs between: e.g. 'client|leader(orders, 0)'", ("between",))
+        if self.between is not None:
+            sides = [s.strip() for s in self.between.split("|")]
+            if len(sides) != 2:
+                raise LocatedValueError("between: is 'A|B', e.g. 'client|node(1)'", ("between",))
+            if sides[0] == "client" and sides[1] == "client":
+                raise LocatedValueError("between: client|client cuts the clients off from themselves: name a node"
+                                        " on one side, e.g. 'client|node(1)'", ("between",))
+            for side in sides:
+                if side != "client":
+                    try:
+                        selector = parse_selector(side)
+                    except ValueError as exc:
+                        raise LocatedValueError(str(exc), ("between",)) from None
+                    if selector.kind in ("consumer", "relay"):
+                        raise LocatedValueError(f"between: {side} is a client; write client for the client side",
+                                                ("between",))
+            left, right = (s if s == "client" else parse_selector(s) for s in sides)
+            if left == right and getattr(left, "kind", "") == "node":
+                raise LocatedValueError(f"between: both sides are {left}: name two different sides", ("between",))
+        if self.target is not None and self.target.kind in ("consumer", "relay"):
+            raise LocatedValueError("partitions act on broker nodes: use node(i), leader(...), random",
+                                    ("target",))
+        return self
+
+    def sides(self) -> tuple[Selector | str, Selector | str]:
+        left, right = (s.strip() for s in (self.between or "").split("|"))
+
+        def side(s: str) -> Selector | str:
+            return s if s == "client" else parse_selector(s)
+
+        return side(left), side(right)
+
+    def what(self) -> str:
+        extra = self.target or self.between or self.groups
+        return f"{self.mode}" + (f" {extra}" if extra else "")
+
+    def selectors(self) -> list[tuple[str, Selector]]:
+        found = [("target", self.target)] if self.target is not None else []
+        if self.between:
+            found += [("between", side) for side in self.sides() if isinstance(side, Selector)]
+        return found
+
+    def check(self, scenario: Any, where: tuple[str | int, ...]) -> None:
+        """Partitions need the nodes in their own namespaces, and enough nodes for their mode."""
+        nodes = scenario.target.nodes
+        if scenario.network.isolation != "namespaces":
+            raise LocatedValueError("partition needs network: {isolation: namespaces} (nodes in their own"
+                                    " network namespaces)", (*where, "action"))
+        if self.mode == "disconnect" and scenario.runtime != "docker":
+            raise LocatedValueError("mode disconnect takes a container off its Docker network: it needs"
+                                    " runtime: docker (on local processes, mode: isolate cuts a node off)",
+                                    (*where, "mode"))
+        if self.groups:
+            flat = [n for group in self.groups for n in group]
+            if len(flat) != len(set(flat)) or not all(1 <= n <= nodes for n in flat):
+                raise LocatedValueError(f"groups must name nodes 1..{nodes} at most once each", (*where, "groups"))
+        if self.mode in ("halves", "majority", "minority", "majorities-ring", "bridge") and nodes < 3:
+            raise LocatedValueError(f"mode {self.mode} needs at least 3 nodes", (*where, "mode"))
+        if nodes < 2 and (self.mode == "isolate" or (self.mode == "asymmetric" and not self.between)):
+            raise LocatedValueError(f"mode {self.mode} cuts nodes off from each other: it needs at least 2 nodes",
+                                    (*where, "mode"))
+
 
 
 def _target(spec: PartitionFault, env: FaultEnv) -> int:

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
-from harness.faults.base import FaultEnv, register_fault
+from harness.faults.base import FaultEntry, FaultEnv, register_entry, register_fault
 from harness.runtimes.base import NodeProcess
-from harness.scenario.fault_specs import ProcessFault
+from harness.scenario.selectors import Selector, SelectorField
 
 GRACEFUL_STOP_TIMEOUT = 30.0
+
+
+@register_entry
+class ProcessFault(FaultEntry):
+    """A broker node or consumer process dies, hangs or restarts."""
+
+    action: Literal["kill", "stop", "pause", "restart"]
+    target: SelectorField
+
+    def what(self) -> str:
+        return str(self.target)
+
+    def selectors(self) -> list[tuple[str, Selector]]:
+        return [("target", self.target)]
 
 
 class _ProcessFault:

@@ -2,12 +2,61 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, model_validator
 
 from harness.errors import ClusterError
-from harness.faults.base import FaultEnv, register_fault
-from harness.scenario.fault_specs import ToxicFault
+from harness.faults.base import FaultEntry, FaultEnv, register_entry, register_fault
+from harness.scenario.durations import Duration
+from harness.scenario.links import LinkField
+from harness.scenario.located import LocatedValueError
+from harness.scenario.numbers import FiniteFloat, Whole
+from harness.scenario.selectors import Selector
 from harness.services.proxies import Path
+
+
+@register_entry
+class ToxicFault(FaultEntry):
+    """A Toxiproxy toxic on every proxy of a link (or the link taken down)."""
+
+    needs_proxies: ClassVar[bool] = True
+
+    action: Literal["latency", "bandwidth", "slow_close", "timeout", "reset_peer", "slicer", "limit_data", "down"]
+    link: LinkField
+    stream: Literal["upstream", "downstream", "both"] = "both"
+    toxicity: FiniteFloat = Field(1.0, ge=0.0, le=1.0)
+    latency: Duration = 0.0
+    jitter: Duration = 0.0
+    rate: Whole | None = Field(None, ge=0, le=2**31 - 1, description="bandwidth in KB/s")
+    delay: Duration = 0.0           # slow_close
+    timeout: Duration = 0.0         # timeout / reset_peer (0: never closes / immediately)
+    average_size: Whole = Field(64, ge=1, le=2**31 - 1)   # slicer
+    size_variation: Whole = Field(32, ge=0, le=2**31 - 1)
+    slice_delay: Duration = 0.0
+    bytes: Whole | None = Field(None, ge=0, description="limit_data: close after this many bytes")
+
+    @model_validator(mode="after")
+    def _needs_its_parameter(self) -> ToxicFault:
+        if self.action == "latency" and self.latency <= 0:
+            raise LocatedValueError("latency needs latency: (e.g. 300ms)", ("latency",))
+        if self.action == "bandwidth" and self.rate is None:
+            raise LocatedValueError("bandwidth needs rate: in KB/s", ("rate",))
+        if self.action == "limit_data" and self.bytes is None:
+            raise LocatedValueError("limit_data needs bytes:", ("bytes",))
+        if self.jitter > self.latency:
+            raise LocatedValueError("jitter cannot exceed latency", ("jitter",))
+        return self
+
+    def what(self) -> str:
+        return str(self.link)
+
+    def selectors(self) -> list[tuple[str, Selector]]:
+        found = [("link", self.link.dest)] if self.link.dest is not None else []
+        if self.link.source_index is not None:
+            found.append(("link", Selector("consumer", (str(self.link.source_index),))))
+        return found
+
 
 
 def toxic_attributes(spec: ToxicFault) -> tuple[str, dict[str, Any]]:

@@ -18,10 +18,10 @@ from typing import Any
 
 from harness.errors import ClusterError, EnvironmentProblem
 from harness.network.containers import PROXY_NODE
+from harness.ownership import HOST_LABEL, LABEL, OWNER_LABEL, owner_alive, run_labels, this_host
 from harness.runtimes.base import ImageContract, ProcessSpec
 from harness.runtimes.images import image_set, require_image
 from harness.runtimes.local import LocalRuntime
-from harness.ownership import HOST_LABEL, LABEL, OWNER_LABEL, owner_alive, run_labels, this_host
 
 log = logging.getLogger("aftershock")
 

@@ -12,8 +12,8 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from harness.runtimes.base import ProcessSpec
 from harness.ownership import OWNER_ENV, this_owner
+from harness.runtimes.base import ProcessSpec
 
 log = logging.getLogger("aftershock")
 

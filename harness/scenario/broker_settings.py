@@ -7,6 +7,7 @@ so an owned key set here would silently replace the harness's: it is refused ins
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from harness.scenario.located import LocatedValueError
 
@@ -86,7 +87,7 @@ def check_setting(key: object, value: object, where: tuple[str | int, ...]) -> N
                                     " of the broker's file: remove it", where)
 
 
-def check_broker_config(kind: str, config: dict[str, object]) -> None:
+def check_broker_config(kind: str, config: Mapping[str, object]) -> None:
     for key, value in config.items():
         where = ("broker_config", key)
         check_setting(key, value, where)

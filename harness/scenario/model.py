@@ -10,7 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from harness.brokers import all_brokers
 from harness.scenario.broker_settings import check_setting
 from harness.scenario.expectations import check_expectation
-from harness.scenario.fault_specs import TOXIC_ACTIONS, FaultSpec, PartitionFault
+from harness.scenario.fault_specs import TOXIC_ACTIONS, FaultSpec
 from harness.scenario.located import LocatedValueError
 from harness.scenario.numbers import Whole
 from harness.scenario.sections import (  # noqa: F401  (DEFAULT_KAFKA_CLIENT and the sections: re-exported)
@@ -115,10 +115,9 @@ class Scenario(Strict):
                 raise LocatedValueError(
                     f"at {fault.at:g}s is not inside the load ({self.load.duration:g}s): move it earlier"
                     " or lengthen load.duration", ("faults", i, "at"))
-            for key, sel in _selectors_of(fault):
+            for key, sel in fault.selectors():
                 self._check_selector(sel, ("faults", i, key))
-            if isinstance(fault, PartitionFault):
-                self._check_partition(fault, ("faults", i))
+            fault.check(self, ("faults", i))
         if self.nemesis is not None:
             if "partition" in self.nemesis.kinds and self.network.isolation != "namespaces":
                 raise LocatedValueError("partition faults need network: {isolation: namespaces}",
@@ -191,41 +190,6 @@ class Scenario(Strict):
             raise LocatedValueError(f"{sel} but there are {self.consumer.instances} consumer instances", where)
         if sel.kind == "leader":
             all_brokers()[self.target.kind].rules.check_leader(self, sel, where)
-
-    def _check_partition(self, fault: PartitionFault, where: tuple[str | int, ...]) -> None:
-        if self.network.isolation != "namespaces":
-            raise LocatedValueError("partition needs network: {isolation: namespaces} (nodes in their own"
-                                    " network namespaces)", where + ("action",))
-        if fault.mode == "disconnect" and self.runtime != "docker":
-            raise LocatedValueError("mode disconnect takes a container off its Docker network: it needs"
-                                    " runtime: docker (on local processes, mode: isolate cuts a node off)",
-                                    where + ("mode",))
-        if fault.groups:
-            flat = [n for group in fault.groups for n in group]
-            if len(flat) != len(set(flat)) or not all(1 <= n <= self.target.nodes for n in flat):
-                raise LocatedValueError(f"groups must name nodes 1..{self.target.nodes} at most once each",
-                                        where + ("groups",))
-        if fault.mode in ("halves", "majority", "minority", "majorities-ring", "bridge") and self.target.nodes < 3:
-            raise LocatedValueError(f"mode {fault.mode} needs at least 3 nodes", where + ("mode",))
-        if self.target.nodes < 2 and (fault.mode == "isolate" or (fault.mode == "asymmetric" and not fault.between)):
-            raise LocatedValueError(f"mode {fault.mode} cuts nodes off from each other: it needs at least 2 nodes",
-                                    where + ("mode",))
-
-
-def _selectors_of(fault: object) -> list[tuple[str, Selector]]:
-    found: list[tuple[str, Selector]] = []
-    target = getattr(fault, "target", None)
-    if isinstance(target, Selector):
-        found.append(("target", target))
-    link = getattr(fault, "link", None)
-    if link is not None:
-        if link.dest is not None:
-            found.append(("link", link.dest))
-        if link.source_index is not None:
-            found.append(("link", Selector("consumer", (str(link.source_index),))))
-    if isinstance(fault, PartitionFault) and fault.between:
-        found += [("between", side) for side in fault.sides() if isinstance(side, Selector)]
-    return found
 
 
 def slug(text: str) -> str:

@@ -4,7 +4,7 @@ with the broker's own `target:` spec."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Final, Literal
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
@@ -25,7 +25,7 @@ from harness.scenario.strict import NAME, Strict
 
 MIN_NEMESIS_STEP = 0.1
 
-DEFAULT_KAFKA_CLIENT = "kafka-python"
+DEFAULT_KAFKA_CLIENT: Final = "kafka-python"
 
 
 class ProducerSpec(Strict):
@@ -56,7 +56,7 @@ class ProducerSpec(Strict):
         return {-1: "all", "-1": "all", "0": 0, "1": 1}.get(value, value)
 
     @model_validator(mode="after")
-    def _idempotence_needs_acks_all(self) -> "ProducerSpec":
+    def _idempotence_needs_acks_all(self) -> ProducerSpec:
         if self.enable_idempotence and self.acks != "all":
             raise ValueError("enable_idempotence requires acks: all (the broker refuses it otherwise)")
         # Both clients refuse these at start-up, which would leave a run without producers.
@@ -74,7 +74,7 @@ class LoadSpec(Strict):
     duration: Duration = 60.0
 
     @model_validator(mode="after")
-    def _sends_something(self) -> "LoadSpec":
+    def _sends_something(self) -> LoadSpec:
         if self.rate * self.duration < self.users:
             raise LocatedValueError(f"{self.rate:g}/s for {self.duration:g}s is less than one message per user:"
                                     " with nothing sent, no loss could be seen; raise rate or duration", ("duration",))
@@ -96,7 +96,7 @@ class ConsumerSpec(Strict):
         "park", description="while the breaker is open: retry later, dead-letter, or process degraded")
 
     @model_validator(mode="after")
-    def _patterns_fit(self) -> "ConsumerSpec":
+    def _patterns_fit(self) -> ConsumerSpec:
         if self.circuit_breaker is not None and self.downstream is None:
             raise LocatedValueError("circuit_breaker guards the downstream call: add downstream:", ("circuit_breaker",))
         if self.fallback == "skip-to-dlq" and self.circuit_breaker is not None and self.dead_letter is None:
@@ -114,14 +114,15 @@ class NetworkSpec(Strict):
 class NemesisSpec(Strict):
     """A seeded generator of faults, like Jepsen's nemesis packages."""
 
-    kinds: list[Literal["kill", "pause", "restart", "partition", "latency", "down"]] = Field(min_length=1, max_length=100)
+    kinds: list[Literal["kill", "pause", "restart", "partition", "latency", "down"]] = Field(
+        min_length=1, max_length=100)
     interval: Duration = Field(10.0, description="mean quiet time between faults")
     duration: Duration = Field(5.0, description="mean time each fault stays in force")
     start: Duration = 10.0
     stop: Duration | None = Field(None, description="default: 5 s before the load ends")
 
     @model_validator(mode="after")
-    def _steps_forward(self) -> "NemesisSpec":
+    def _steps_forward(self) -> NemesisSpec:
         for name in ("interval", "duration"):
             if getattr(self, name) < MIN_NEMESIS_STEP:
                 raise LocatedValueError(f"{name} {getattr(self, name):g}s: give at least {MIN_NEMESIS_STEP * 1000:g}ms"
@@ -142,7 +143,7 @@ class DrainSpec(Strict):
                                               " what is still missing then is lost, not late")
 
     @model_validator(mode="after")
-    def _ordered(self) -> "DrainSpec":
+    def _ordered(self) -> DrainSpec:
         if self.stall <= self.settle:
             raise LocatedValueError(f"stall ({self.stall:g}s) must be longer than settle ({self.settle:g}s)",
                                     ("stall",))
@@ -154,7 +155,7 @@ class Bound(Strict):
     max: FiniteFloat | None = None
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Bound":
+    def _ordered(self) -> Bound:
         if self.min is None and self.max is None:
             raise ValueError("give min:, max: or both")
         if self.min is not None and self.max is not None and self.min > self.max:
@@ -162,6 +163,6 @@ class Bound(Strict):
         return self
 
 
-ExpectBound = Annotated[Union[Annotated[FiniteFloat, Tag("number")], Annotated[Bound, Tag("bound")]],
+ExpectBound = Annotated[Annotated[FiniteFloat, Tag("number")] | Annotated[Bound, Tag("bound")],
                         Discriminator(lambda value: "bound" if isinstance(value, (dict, Bound)) else "number")]
 """`lost: 0` (exactly) or `lost: {min: 1}`: a mapping is a Bound, anything else must be a number."""

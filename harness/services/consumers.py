@@ -6,11 +6,11 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+from harness.brokers.base import Cluster
 from harness.errors import ClusterError
 from harness.runtimes.base import NodeProcess
 from harness.runtimes.local import LocalRuntime
 from harness.scenario.sections import ConsumerSpec
-from harness.brokers.base import Cluster
 from harness.wait import wait_until
 
 READY_TIMEOUT = 60.0

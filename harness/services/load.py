@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harness.services.relay import outbox_path
 from harness.runtimes.base import ProcessSpec, Runtime
 from harness.runtimes.local import LocalProcess, LocalRuntime
 from harness.scenario.model import DEFAULT_KAFKA_CLIENT, Scenario
+from harness.services.relay import outbox_path
 
 FINISH_TIMEOUT = 30.0
 CLOSE_TIMEOUT = 5.0   # closing the producer clients (side by side) after the shared finish deadline

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.services.toxiproxy import ToxiproxyClient, ToxiproxyServer
 from harness.runtimes.local import LocalRuntime
 from harness.scenario.links import Link
+from harness.services.toxiproxy import ToxiproxyClient, ToxiproxyServer
 
 
 def client_groups(consumer_instances: int) -> list[str]:
