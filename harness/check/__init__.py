@@ -1,4 +1,5 @@
-"""Checkers over a run's ledger; importing this package registers every one of them."""
+"""Checkers over a run's ledger; importing this package registers every one of them, the built-in
+ones and those of installed plugins (the `aftershock.checkers` entry point)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from harness.check import (  # noqa: F401  (registration)
 # isort: on
 from harness.check.base import CHECKERS, Checker, Finding, register
 from harness.check.history import History
+from harness.plugins import load_entry_points
 
+load_entry_points("aftershock.checkers")   # checkers of installed plugins, after the built-in ones
 METRICS: tuple[str, ...] = tuple(name for cls in CHECKERS.values() for name in cls.metrics)
 """Every figure a scenario may name in `expect:`."""
 

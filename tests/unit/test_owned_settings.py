@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from harness.brokers.kafka import cluster as kafka_target
-from harness.brokers.kafka.spec import KafkaSpec
+from harness.brokers.kafka.spec import KAFKA_OWNED, KafkaSpec
 from harness.brokers.rabbitmq import cluster as rabbit_target
-from harness.brokers.rabbitmq.spec import RabbitSpec
+from harness.brokers.rabbitmq.spec import RABBITMQ_OWNED, RabbitSpec
 from harness.runtimes.local import LocalRuntime
 from harness.scenario.broker_settings import owner_reason
 
@@ -26,7 +26,7 @@ def test_every_kafka_setting_the_harness_writes_is_owned_or_a_tuning_default(tmp
     cluster = kafka_target.KafkaCluster(KafkaSpec(kind="kafka", nodes=3), LocalRuntime("as-unit"), tmp_path,
                                         groups=("producer", "consumer"), proxied=True)
     written = set(cluster.node_properties(1))
-    owned = {key for key in written if owner_reason("kafka", key)}
+    owned = {key for key in written if owner_reason(KAFKA_OWNED, key)}
     assert written - owned == KAFKA_TUNABLE
     assert {"listeners", "advertised.listeners", "controller.quorum.voters", "node.id", "log.dirs"} <= owned
 
@@ -36,6 +36,6 @@ def test_every_rabbitmq_setting_the_harness_writes_is_owned_or_a_tuning_default(
     monkeypatch.setattr(rabbit_target, "rabbitmq_version", lambda: "3.10.8")
     cluster = rabbit_target.RabbitCluster(RabbitSpec(kind="rabbitmq", nodes=3), LocalRuntime("as-unit"), tmp_path)
     written = set(cluster.node_conf(1))
-    owned = {key for key in written if owner_reason("rabbitmq", key)}
+    owned = {key for key in written if owner_reason(RABBITMQ_OWNED, key)}
     assert written - owned == RABBITMQ_TUNABLE
     assert {"listeners.tcp.default", "loopback_users"} <= owned

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from harness.brokers.base import Scenario
-from harness.scenario.broker_settings import check_broker_config
+from harness.scenario.broker_settings import DATA, IDENTITY, LISTENERS, check_broker_config
 from harness.scenario.located import LocatedValueError
 from harness.scenario.numbers import Whole
 from harness.scenario.selectors import Selector
@@ -19,6 +19,30 @@ MIN_HEAP_MB, MAX_HEAP_MB = 64, 64 * 1024
 # apply to the run's topic when it is created.
 KAFKA_TOPIC_LEVEL = ("min.insync.replicas", "unclean.leader.election.enable", "retention.ms", "segment.bytes",
                      "max.message.bytes", "message.timestamp.type")
+
+# key or prefix (ending in '.') -> why the harness owns it
+KAFKA_OWNED: dict[str, str] = {
+    "listeners": LISTENERS,
+    "advertised.listeners": LISTENERS,
+    "listener.security.protocol.map": LISTENERS,
+    "inter.broker.listener.name": LISTENERS,
+    "security.inter.broker.protocol": LISTENERS,
+    "controller.listener.names": LISTENERS,
+    "controller.quorum.voters": LISTENERS,
+    "controller.quorum.bootstrap.servers": LISTENERS,
+    "listener.name.": LISTENERS,
+    "advertised.host.name": LISTENERS,
+    "advertised.port": LISTENERS,
+    "host.name": LISTENERS,
+    "port": LISTENERS,
+    "node.id": IDENTITY,
+    "broker.id": IDENTITY,
+    "process.roles": IDENTITY,
+    "zookeeper.": "the harness runs Kafka in KRaft mode, without ZooKeeper",
+    "log.dirs": DATA,
+    "log.dir": DATA,
+    "metadata.log.dir": DATA,
+}
 
 
 def kafka_topic_name(value: str) -> str:
@@ -59,7 +83,7 @@ class KafkaSpec(Strict):
 
     @model_validator(mode="after")
     def _replicas_fit(self) -> KafkaSpec:
-        check_broker_config("kafka", self.broker_config)
+        check_broker_config(KAFKA_OWNED, self.broker_config)
         if self.topic.replication_factor > self.nodes:
             raise LocatedValueError(
                 f"replication_factor {self.topic.replication_factor} exceeds nodes {self.nodes}:"

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from harness.brokers.base import Scenario
-from harness.scenario.broker_settings import check_broker_config
+from harness.scenario.broker_settings import DATA, LISTENERS, check_broker_config
 from harness.scenario.durations import Duration
 from harness.scenario.located import LocatedValueError
 from harness.scenario.numbers import Whole
@@ -16,6 +16,27 @@ from harness.scenario.selectors import Selector
 from harness.scenario.strict import NAME, Scalar, Strict
 
 PARTITION_HANDLING = ("ignore", "pause_minority", "autoheal")
+
+# key or prefix (ending in '.') -> why the harness owns it
+RABBITMQ_OWNED: dict[str, str] = {
+    "listeners.": LISTENERS,
+    "distribution.": "the harness gives each node its own distribution port and epmd, on the run's addresses",
+    "cluster_formation.": "the harness joins the nodes into one cluster itself",
+    "loopback_users": "the harness lets its clients in as guest only on the run's own addresses",
+    "loopback_users.": "the harness lets its clients in as guest only on the run's own addresses",
+    "management.": LISTENERS,
+    "prometheus.": LISTENERS,
+    "mqtt.": LISTENERS,
+    "stomp.": LISTENERS,
+    "web_mqtt.": LISTENERS,
+    "web_stomp.": LISTENERS,
+    "ssl_options.": "the harness's listeners are plain TCP on the run's addresses; certificate files are paths"
+                    " outside the run",
+    "log.dir": DATA,
+    "log.file": DATA,
+    "log.file.": DATA,
+    "log.console": "the harness reads each node's log from its console output",
+}
 
 
 def rabbitmq_queue_name(value: str) -> str:
@@ -54,7 +75,7 @@ class RabbitSpec(Strict):
 
     @model_validator(mode="after")
     def _settings_fit(self) -> RabbitSpec:
-        check_broker_config("rabbitmq", self.broker_config)
+        check_broker_config(RABBITMQ_OWNED, self.broker_config)
         mode = self.broker_config.get("cluster_partition_handling")
         if mode is not None and mode not in PARTITION_HANDLING:
             raise LocatedValueError(f"cluster_partition_handling {mode!r}: use ignore, pause_minority or autoheal",
