@@ -40,9 +40,11 @@ class FaultEnv(Protocol):
     """What a fault may act on. Faults never reach past it into the orchestrator."""
 
     rng: random.Random
-    node_numbers: list[int]
     proxies: Any      # harness.services.proxies.ProxyNet | None: link faults
     network: Any      # harness.network.namespaces.NamespaceNetwork | None: partitions
+
+    @property
+    def node_numbers(self) -> list[int]: ...   # read-only: the run's env derives it from the cluster
 
     def process(self, selector: Selector) -> tuple[str, NodeProcess]: ...
     def node_of(self, selector: Selector) -> int: ...
