@@ -30,8 +30,8 @@ from __future__ import annotations
 import json
 import os
 import socket
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Iterable, Mapping
 
 import psutil
 
@@ -146,7 +146,7 @@ class OwnerRecord:
         self.name = f"{run_id}.{suffix}.json"
         self.path: Path | None = None
 
-    def __enter__(self) -> "OwnerRecord":
+    def __enter__(self) -> OwnerRecord:
         directory = run_records_dir()
         tmp = directory / f".{self.name}.{os.getpid()}.tmp"
         tmp.write_text(json.dumps({"run_id": self.run_id, "owner": this_owner(), "host": this_host()}))

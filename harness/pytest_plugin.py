@@ -9,8 +9,9 @@ its message; a scenario that does not validate fails at collection with file:lin
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from ruamel.yaml import YAML

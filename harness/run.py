@@ -13,7 +13,7 @@ import random
 import secrets
 import shutil
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
@@ -70,7 +70,7 @@ class Run:
     def execute(self) -> RunResult:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.ledger_dir.mkdir(exist_ok=True)
-        started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        started = datetime.now(UTC).isoformat(timespec="seconds")
         t0 = time.monotonic()
         error: str | None = None
         with harness_log(self.out_dir), contextlib.ExitStack() as stack:

@@ -12,6 +12,7 @@ from typing import Any
 
 from harness.brokers import broker
 from harness.brokers.base import Cluster
+from harness.brokers.routes import Path as ProxiedPath
 from harness.runtimes import RUNTIME_KINDS
 from harness.runtimes.base import NodeProcess, Runtime
 from harness.scenario.model import Scenario
@@ -57,7 +58,7 @@ def _links(topology: Topology, scenario: Scenario, out_dir: Path, proxied: bool,
     runtime = topology.runtime
     host = runtime.client_host
     instances = range(1, scenario.consumer.instances + 1)
-    service_upstreams: dict[tuple[str, int | str], tuple[str, int]] = {}
+    service_upstreams: dict[ProxiedPath, tuple[str, int]] = {}
     if scenario.consumer.downstream is not None:
         downstream = stack.enter_context(DownstreamService(runtime.clients(), out_dir, host=host))
         watch([downstream.process], "downstream")
@@ -68,7 +69,8 @@ def _links(topology: Topology, scenario: Scenario, out_dir: Path, proxied: bool,
     set_phase("starting Toxiproxy")
     toxiproxy = stack.enter_context(ToxiproxyServer(runtime, out_dir))
     watch([toxiproxy.process], "toxiproxy")
-    proxies = ProxyNet(None, {**topology.cluster.routes.upstreams, **service_upstreams}, server=toxiproxy)
+    upstreams: dict[ProxiedPath, tuple[str, int]] = {**topology.cluster.routes.upstreams, **service_upstreams}
+    proxies = ProxyNet(None, upstreams, server=toxiproxy)
     proxies.create(toxiproxy.client)
     topology.cluster.routes.route_through(proxies.endpoints())
     for key, (proxy_host, port) in proxies.endpoints().items():

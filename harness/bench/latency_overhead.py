@@ -59,6 +59,7 @@ class LatencyOverhead:
 
     def run(self, ctx: BenchContext) -> dict[str, Figure]:
         from harness.brokers.kafka.cluster import KafkaCluster
+        from harness.brokers.kafka.spec import KafkaSpec
         from harness.scenario.model import Scenario
         from harness.services.proxies import client_groups
 
@@ -75,6 +76,7 @@ class LatencyOverhead:
         run_dir.mkdir(parents=True)
         runtime = LocalRuntime(run_id)
         phases: dict[str, list[Phase]] = {path: [] for path in PATHS}
+        assert isinstance(scenario.target, KafkaSpec)
         with KafkaCluster(scenario.target, runtime, run_dir, client_groups(CONSUMERS)) as cluster:
             create_reference_topic(cluster)
             paths: dict[str, ReferencePair | RecordedPath] = {

@@ -6,15 +6,18 @@ link faults. Kafka also advertises these addresses, so metadata redirects stay o
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 Key = tuple[str, int]   # (client group, node number)
+Path = tuple[str, int | str]   # (client group, node number or service name): a proxied path
 
 
 class ClientRoutes:
-    def __init__(self, upstreams: dict[Key, tuple[str, int]]) -> None:
-        self.upstreams = dict(upstreams)   # the brokers' own listeners
-        self.endpoints = dict(upstreams)   # what clients dial
+    def __init__(self, upstreams: Mapping[Key, tuple[str, int]]) -> None:
+        self.upstreams: dict[Path, tuple[str, int]] = {key: at for key, at in upstreams.items()}   # the listeners
+        self.endpoints: dict[Path, tuple[str, int]] = dict(self.upstreams)   # what clients dial
 
-    def route_through(self, endpoints: dict) -> None:  # type: ignore[type-arg]
+    def route_through(self, endpoints: Mapping[Path, tuple[str, int]]) -> None:
         """Dial these instead; paths to anything but this target's nodes are ignored."""
         self.endpoints.update({key: value for key, value in endpoints.items() if key in self.upstreams})
 

@@ -87,7 +87,8 @@ class FaultInjector:
             record.error = f"{type(exc).__name__}: {exc}"
             log.warning("fault %s failed: %s", planned.describe(), record.error)
             self._journal("error", record)
-            self.on_event(f"[red]fault failed[/] {escape(planned.action)} {escape(planned.what)}: {escape(record.error)}")
+            self.on_event(f"[red]fault failed[/] {escape(planned.action)} {escape(planned.what)}:"
+                          f" {escape(record.error)}")
             # whatever it managed to do before failing is still undone at heal time
             self.active.append(_Active(planned, fault, record))
             if isinstance(exc, (Interrupted, KeyboardInterrupt)):

@@ -26,7 +26,7 @@ class LedgeredUser(User):
     abstract = True
     config: ClassVar[dict[str, Any]] = {}
     ledger: ClassVar[LedgerWriter]
-    all_users: ClassVar[list["LedgeredUser"]] = []
+    all_users: ClassVar[list[LedgeredUser]] = []
 
     def __init__(self, environment: Any) -> None:
         super().__init__(environment)

@@ -97,7 +97,7 @@ class ComposeNetwork(IptablesPartitions):
             raise ClusterError(f"{self.kind}-{i} is not running: cannot enter its network namespace")
         return ["nsenter", "--target", str(pid), "--net"]
 
-    def __enter__(self) -> "ComposeNetwork":
+    def __enter__(self) -> ComposeNetwork:
         if shutil.which("nsenter") is None:
             raise EnvironmentProblem("nsenter not found (package util-linux): needed to filter container traffic")
         log.info("compose project %s: %s on network %s", self.project,

@@ -59,7 +59,7 @@ class ContainerNetwork(IptablesPartitions):
         self._port += 1
         return self._port
 
-    def __enter__(self) -> "ContainerNetwork":
+    def __enter__(self) -> ContainerNetwork:
         if shutil.which("nsenter") is None:
             raise EnvironmentProblem("nsenter not found (package util-linux): needed to filter container traffic")
         from docker.types import IPAMConfig, IPAMPool

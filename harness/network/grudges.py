@@ -7,7 +7,7 @@ stands for the clients (the root namespace), used by `cut` with a `client` side.
 from __future__ import annotations
 
 import random
-from typing import Iterable
+from collections.abc import Iterable
 
 Grudge = dict[int, frozenset[int]]
 CLIENT = 0

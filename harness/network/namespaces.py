@@ -22,7 +22,7 @@ from harness.ownership import OwnerRecord
 
 log = logging.getLogger("aftershock")
 
-SUPERNET = ipaddress.ip_network("198.18.0.0/15")
+SUPERNET = ipaddress.IPv4Network("198.18.0.0/15")
 
 
 def run_tag(run_id: str) -> str:
@@ -84,7 +84,7 @@ class NamespaceNetwork(IptablesPartitions):
         return ["ip", "netns", "exec", self.namespace(i)]
 
     # -- lifecycle -----------------------------------------------------------------------
-    def __enter__(self) -> "NamespaceNetwork":
+    def __enter__(self) -> NamespaceNetwork:
         require_net_admin()
         self._owner.__enter__()   # before anything named after the tag exists
         try:
@@ -121,7 +121,8 @@ class NamespaceNetwork(IptablesPartitions):
             argv = {"link": ("ip", "link", "del", name), "netns": ("ip", "netns", "del", name),
                     "forward": ("iptables", "-D", "FORWARD", *self.forward_rule())}[kind]
             done = sh(*argv, check=False)
-            if done.returncode != 0 and not any(m in done.stderr for m in ("Cannot find", "No such", "does a matching")):
+            gone = ("Cannot find", "No such", "does a matching")   # already removed: nothing to do
+            if done.returncode != 0 and not any(m in done.stderr for m in gone):
                 log.warning("could not remove %s %s: %s", kind, name, done.stderr.strip())
         self._created.clear()
         self._owner.__exit__()   # after the last of them is gone

@@ -61,13 +61,21 @@ class Runtime(Protocol):
     """Creates processes tagged with the run id; `address(i)` is where node i listens. A context
     manager: what it made (containers) goes when the run leaves it, after the cluster stopped."""
 
-    name: str
-    run_id: str
-    isolated: bool        # nodes in their own network namespaces (addresses differ per node)
-    runs_images: bool     # each node runs from its broker's image: brokers describe it by an ImageContract
-    external: bool        # the nodes were brought up by someone else (compose): bound, never configured
-    client_host: str      # the host's address as the nodes see it (where local clients and services listen)
-    proxy_node: int | None   # the node slot Toxiproxy runs in (a container), or None: a local process
+    # Read-only: each runtime fixes them (as class or instance attributes).
+    @property
+    def name(self) -> str: ...
+    @property
+    def run_id(self) -> str: ...
+    @property
+    def isolated(self) -> bool: ...       # nodes in their own network namespaces (addresses differ per node)
+    @property
+    def runs_images(self) -> bool: ...    # each node runs from its broker's image: described by an ImageContract
+    @property
+    def external(self) -> bool: ...       # the nodes were brought up by someone else (compose): bound, not configured
+    @property
+    def client_host(self) -> str: ...     # the host's address as the nodes see it (where local services listen)
+    @property
+    def proxy_node(self) -> int | None: ...   # the node slot Toxiproxy runs in (a container), or None: a local process
 
     def process(self, spec: ProcessSpec) -> NodeProcess: ...
     def free_port(self) -> int: ...

@@ -23,7 +23,7 @@ log = logging.getLogger("aftershock")
 class ComposeProcess(DockerProcess):
     """One compose service's container; its output is copied into the run from the moment it is bound."""
 
-    def __init__(self, spec: ProcessSpec, runtime: "ComposeRuntime", container: Any) -> None:
+    def __init__(self, spec: ProcessSpec, runtime: ComposeRuntime, container: Any) -> None:
         super().__init__(spec, runtime)  # type: ignore[arg-type]
         self.container = container
         if self.alive:
@@ -49,7 +49,7 @@ class ComposeRuntime:
     external = True     # the broker neither configures nor starts nor stops the nodes
     runs_images = False  # its nodes run from whatever images the compose file names
     isolated = True
-    proxy_node = None
+    proxy_node: int | None = None
 
     def __init__(self, run_id: str, network: Any) -> None:
         if network is None:
@@ -107,7 +107,7 @@ class ComposeRuntime:
     def free_port(self) -> int:
         raise ClusterError("a compose-managed cluster listens where its compose file says: no ports to choose")
 
-    def __enter__(self) -> "ComposeRuntime":
+    def __enter__(self) -> ComposeRuntime:
         return self
 
     def __exit__(self, *exc: object) -> None:

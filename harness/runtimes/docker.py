@@ -50,7 +50,7 @@ def engine() -> Any:
 class DockerProcess:
     """One node's container; created on first start, started again after a kill (same address)."""
 
-    def __init__(self, spec: ProcessSpec, runtime: "DockerRuntime") -> None:
+    def __init__(self, spec: ProcessSpec, runtime: DockerRuntime) -> None:
         self.spec = spec
         self.name = spec.name
         self.runtime = runtime
@@ -254,7 +254,7 @@ class DockerRuntime:
         """Every container has its own address: ports never collide across nodes or runs."""
         return self.network.next_port()
 
-    def __enter__(self) -> "DockerRuntime":
+    def __enter__(self) -> DockerRuntime:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -5,7 +5,8 @@ pulled by the user), or the local stand-ins `make images` builds without a regis
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from harness.errors import EnvironmentProblem
 

@@ -141,7 +141,7 @@ class LocalProcess:
             pass
         return True
 
-    def __enter__(self) -> "LocalProcess":
+    def __enter__(self) -> LocalProcess:
         self.start()
         return self
 
@@ -158,7 +158,7 @@ class LocalRuntime:
     client_host = "127.0.0.1"
     runs_images = False
     external = False
-    proxy_node = None
+    proxy_node: int | None = None
 
     def __init__(self, run_id: str, network: Any = None) -> None:
         self.run_id = run_id

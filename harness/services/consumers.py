@@ -42,11 +42,12 @@ class ConsumerGroup:
             self.readers[dlq] = runtime.process(cluster.dead_letter_reader_spec(
                 dlq, self.ledger_dir / "dlq-reader.csv", run_dir / "consumers" / "dlq-reader.log"))
 
-    def __enter__(self) -> "ConsumerGroup":
+    def __enter__(self) -> ConsumerGroup:
         try:
             for proc in [*self.instances.values(), *self.readers.values()]:
                 proc.start()
-            wait_until(self._all_joined, what="every consumer instance to join its group and every partition to have an owner",
+            wait_until(self._all_joined,
+                       what="every consumer instance to join its group and every partition to have an owner",
                        timeout=READY_TIMEOUT, logs=self._logs)
         except BaseException:
             self.__exit__()

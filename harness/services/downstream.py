@@ -32,7 +32,7 @@ class DownstreamService:
     def _healthy(self) -> bool:
         return requests.get(f"{self.url}/health", timeout=2).status_code == 200
 
-    def __enter__(self) -> "DownstreamService":
+    def __enter__(self) -> DownstreamService:
         self.process.start()
         try:
             wait_until(self._healthy, what=f"the {self.name} service", timeout=20, interval=0.2,

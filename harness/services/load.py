@@ -55,7 +55,7 @@ class LoadProcess:
         # the users finish side by side within FINISH_TIMEOUT, then close (up to CLOSE_TIMEOUT)
         self.deadline = scenario.load.duration + FINISH_TIMEOUT + CLOSE_TIMEOUT + 30
 
-    def __enter__(self) -> "LoadProcess":
+    def __enter__(self) -> LoadProcess:
         self.process.start()
         return self
 

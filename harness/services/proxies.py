@@ -53,7 +53,8 @@ class ProxyNet:
     def create(self, client: ToxiproxyClient) -> None:
         self.client = client
         for path in self.paths.values():
-            client.create_proxy(path.name, "%s:%d" % (path.bind, path.listen[1]), "%s:%d" % path.upstream)
+            (up_host, up_port) = path.upstream
+            client.create_proxy(path.name, f"{path.bind}:{path.listen[1]:d}", f"{up_host}:{up_port:d}")
 
     def select(self, link: Link, node: int | None) -> list[Path]:
         """The paths a link crosses; `node` is its resolved destination (None: any node)."""

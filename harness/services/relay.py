@@ -53,7 +53,7 @@ class OutboxRelay:
             raise ClusterError(f"the outbox relay exited during start-up: see {self._log}")
         return self._ready.exists()
 
-    def __enter__(self) -> "OutboxRelay":
+    def __enter__(self) -> OutboxRelay:
         self.process.start()
         try:
             wait_until(self._started, what="the outbox relay", timeout=READY_TIMEOUT, logs=[self._log])

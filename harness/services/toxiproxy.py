@@ -87,7 +87,7 @@ class ToxiproxyServer:
         self.process: NodeProcess = runtime.process(spec)
         self.client = ToxiproxyClient(f"http://{self.dial_host}:{self.port}")
 
-    def __enter__(self) -> "ToxiproxyServer":
+    def __enter__(self) -> ToxiproxyServer:
         self.process.start()
         try:
             wait_until(self.client.version, what="the Toxiproxy server", timeout=20, interval=0.2,

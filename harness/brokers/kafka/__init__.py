@@ -18,7 +18,7 @@ def _cluster(*args: Any, **kwargs: Any) -> Cluster:
 
 
 def _sample(nodes: int) -> KafkaSpec:
-    return KafkaSpec(kind="kafka", nodes=nodes, topic={"replication_factor": min(3, nodes)})  # type: ignore[arg-type]  # pydantic validates the dict into a TopicSpec
+    return KafkaSpec(kind="kafka", nodes=nodes, topic={"replication_factor": min(3, nodes)})
 
 
 KAFKA = register_broker(Broker(

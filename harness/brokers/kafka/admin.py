@@ -3,6 +3,7 @@ group offsets), through one client that bootstraps only from nodes that answer."
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from typing import Any
@@ -126,8 +127,8 @@ class KafkaAdmin:
         wait_until(lambda: not set(existing) & set(self.query(lambda a: a.list_topics())),
                    what=f"topics {', '.join(existing)} to be deleted", timeout=60, interval=0.5, give_up_on=())
         for name in existing:
-            wait_until(lambda: self.brokers_agree(name, None), what=f"every broker to forget topic {name}",
-                       timeout=60, interval=0.5, give_up_on=())
+            forgotten = functools.partial(self.brokers_agree, name, None)
+            wait_until(forgotten, what=f"every broker to forget topic {name}", timeout=60, interval=0.5, give_up_on=())
 
     def backlog(self) -> int | None:
         """Messages in the log that the harness's consumer groups have not committed yet; None when
@@ -154,8 +155,8 @@ class KafkaAdmin:
             tps = [TopicPartition(topic, p["partition"]) for p in self.partitions(topic)]
             if not tps:
                 raise ClusterError(f"{topic} has no partitions the cluster knows of")
-            ends = self.query(lambda a: a.list_partition_offsets({tp: OffsetSpec.LATEST for tp in tps}))
-            committed = self.query(lambda a: a.list_group_offsets(group)).get(group, {})
+            ends = self.query(lambda a, tps=tps: a.list_partition_offsets({tp: OffsetSpec.LATEST for tp in tps}))
+            committed = self.query(lambda a, group=group: a.list_group_offsets(group)).get(group, {})
             for tp in tps:
                 done = committed[tp].offset if tp in committed else 0
                 found.append({"topic": topic, "partition": tp.partition, "committed": max(done, 0),

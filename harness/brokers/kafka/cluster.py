@@ -121,7 +121,7 @@ class KafkaCluster:
         return ProcessSpec(name=f"kafka-{i}", argv=argv, log_path=node_dir / "node.log", node=i)
 
     # -- lifecycle -----------------------------------------------------------------------
-    def __enter__(self) -> "KafkaCluster":
+    def __enter__(self) -> KafkaCluster:
         try:
             if self.external:
                 self._check_alive()
@@ -166,7 +166,8 @@ class KafkaCluster:
         for i in self.nodes:
             node_dir = self.dir / f"kafka-{i}"
             props = node_dir / "server.properties"
-            argv = ["java", *self.jvm_extra, "-Xmx256m", "-XX:TieredStopAtLevel=1", f"-Dlog4j.configuration=file:{LOG4J}",
+            argv = ["java", *self.jvm_extra, "-Xmx256m", "-XX:TieredStopAtLevel=1",
+                    f"-Dlog4j.configuration=file:{LOG4J}",
                     "-cp", self.classpath, "kafka.tools.StorageTool", "format", f"--cluster-id={self.cluster_id}",
                     f"--config={props}"]
             log.info("format kafka-%d: %s", i, " ".join(argv))

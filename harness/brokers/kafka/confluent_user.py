@@ -66,15 +66,17 @@ class ConfluentProducerUser(LedgeredUser):
 
     @classmethod
     def client_versions(cls) -> dict[str, str]:
-        return {"producer": "confluent-kafka", "confluent-kafka": confluent_kafka.__version__,
+        # str(): its stubs call __version__ a tuple; at run time it is the version string already
+        return {"producer": "confluent-kafka", "confluent-kafka": str(confluent_kafka.__version__),
                 "librdkafka": confluent_kafka.libversion()[0]}
 
     def on_start(self) -> None:
         if ConfluentProducerUser.shared is None:
             ConfluentProducerUser.shared = SharedProducer(
                 {**librdkafka_settings(self.config), "client.id": "aftershock-producer"})
-        self.shared.users += 1
-        self.producer = self.shared.producer
+        shared = ConfluentProducerUser.shared
+        shared.users += 1
+        self.producer = shared.producer
 
     def send(self, message_id: int, sent_ns: int, payload: bytes) -> None:
         def answered(err: Any, msg: Any) -> None:

@@ -14,7 +14,7 @@ class KafkaProducerUser(LedgeredUser):
 
     @classmethod
     def client_versions(cls) -> dict[str, str]:
-        return {"producer": "kafka-python", "kafka-python": kafka.__version__}  # type: ignore[attr-defined]
+        return {"producer": "kafka-python", "kafka-python": kafka.__version__}
 
     def on_start(self) -> None:
         self.producer = KafkaProducer(

@@ -170,7 +170,7 @@ class RabbitCluster:
                 f"[{{syslog, [{{protocol, {{rfc3164, udp, [{{ip, {erlang_ip(self.runtime.address(i))}}}]}}}}]}}].\n")
 
     # -- lifecycle -----------------------------------------------------------------------
-    def __enter__(self) -> "RabbitCluster":
+    def __enter__(self) -> RabbitCluster:
         if self.external:
             return self._attach()
         try:
@@ -194,7 +194,7 @@ class RabbitCluster:
             raise
         return self
 
-    def _attach(self) -> "RabbitCluster":
+    def _attach(self) -> RabbitCluster:
         """A compose-managed cluster: running and clustered already (its config lists its peers);
         the run's queue is declared afresh, an earlier run's messages deleted with the old one."""
         down = [node.name for node in self.nodes.values() if not node.alive]
@@ -265,7 +265,8 @@ class RabbitCluster:
 
         wait_until(started, what=f"rabbit-{i} to start", timeout=READY_TIMEOUT, interval=1.0, logs=self._logs())
 
-    def ctl(self, i: int, *args: str, check: bool = True, timeout: float = CTL_TIMEOUT) -> subprocess.CompletedProcess[str]:
+    def ctl(self, i: int, *args: str, check: bool = True,
+            timeout: float = CTL_TIMEOUT) -> subprocess.CompletedProcess[str]:
         """rabbitmqctl against node i, as this run (its cookie, its epmd)."""
         in_container = self.external or self.in_image
         ctl = "rabbitmqctl" if in_container else str(RABBIT_BIN / "rabbitmqctl")  # the image's own, on its PATH
@@ -379,7 +380,8 @@ class RabbitCluster:
     def consumer_spec(self, instance: int, ledger: Path, log_path: Path, consumer: ConsumerSpec) -> ProcessSpec:
         argv = [sys.executable, str(CONSUMER_APP), "--brokers", ",".join(self.routes.dial(f"consumer{instance}")),
                 "--queue", self.spec.queue.name, "--queue-type", self.spec.queue.type,
-                "--instance", str(instance), "--ledger", str(ledger), "--ack", consumer.ack, "--prefetch", str(consumer.prefetch),
+                "--instance", str(instance), "--ledger", str(ledger), "--ack", consumer.ack,
+                "--prefetch", str(consumer.prefetch),
                 "--durable", str(self.spec.queue.durable).lower()]
         return ProcessSpec(name=f"consumer-{instance}", argv=argv, log_path=log_path)
 

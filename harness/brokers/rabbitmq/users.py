@@ -3,6 +3,8 @@ reconnecting to the next node when theirs fails."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pika
 from pika.exceptions import AMQPError, NackError, UnroutableError
 
@@ -22,7 +24,7 @@ class RabbitProducerUser(LedgeredUser):
 
     def on_start(self) -> None:
         self.connection: pika.BlockingConnection | None = None
-        self.channel = None
+        self.channel: Any = None
         self.next_broker = self.producer_no
 
     def _connect(self) -> None:
@@ -30,7 +32,8 @@ class RabbitProducerUser(LedgeredUser):
         host, port = brokers[self.next_broker % len(brokers)].rsplit(":", 1)
         self.next_broker += 1
         params = pika.ConnectionParameters(host=host, port=int(port), socket_timeout=5, blocked_connection_timeout=10,
-                                           heartbeat=10, client_properties={"connection_name": f"producer-{self.producer_no}"})
+                                           heartbeat=10,
+                                           client_properties={"connection_name": f"producer-{self.producer_no}"})
         self.connection = pika.BlockingConnection(params)
         self.channel = self.connection.channel()
         if self.config["producer"]["confirms"]:
