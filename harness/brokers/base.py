@@ -84,11 +84,12 @@ class Broker:
     kind: str                          # what `target: {kind: ...}` says
     spec: type[BaseModel]              # the `target:` model, its `kind` a Literal of this kind
     rules: ScenarioRules
-    cluster: ClusterFactory
+    cluster: ClusterFactory            # brings a cluster up on a runtime that launches nodes
     users: Mapping[str, str]           # producer client -> "module:Class" of its Locust user; first: default
     image: Callable[[], str]           # the official image the Docker runtime runs for this kind
     sample: Callable[[int], Any]       # a small valid spec of N nodes (benchmarks)
     has_controller: bool = False       # `controller` names a node (Kafka's KRaft controller)
+    attach: ClusterFactory | None = None   # binds to a cluster already running (runtime: compose); None: cannot
 
 
 BROKERS: dict[str, Broker] = {}

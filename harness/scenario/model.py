@@ -179,7 +179,11 @@ class Scenario(Strict):
             if linked:
                 raise LocatedValueError(f"nemesis kinds {', '.join(linked)} are link faults: not on runtime: compose"
                                         " (use runtime: docker)", ("nemesis", "kinds"))
-        all_brokers()[self.target.kind].rules.check_compose(self)
+        broker = all_brokers()[self.target.kind]
+        if broker.attach is None:
+            raise LocatedValueError(f"runtime compose attaches to a running {self.target.kind} cluster, which this"
+                                    " broker cannot: use runtime: docker or local", ("runtime",))
+        broker.rules.check_compose(self)
         if self.compose_project is None:
             raise LocatedValueError("runtime compose acts on the containers of one docker-compose project: name the"
                                     " compose project: add compose_project: NAME or pass --compose-project NAME",

@@ -163,10 +163,15 @@ try:
     refused = ""
 except Exception as exc:
     refused = str(exc)
+try:
+    parse_scenario("name: p\\ntarget: {kind: echo}\\nruntime: compose\\ncompose_project: p\\n", "s.yaml")
+    no_attach = ""
+except Exception as exc:
+    no_attach = str(exc)
 print(json.dumps({"target": type(scenario.target).__name__, "calls": CALLS, "metric": "wiggles" in METRICS,
                   "wiggles": metrics.get("wiggles"), "written": sorted(p.name for p in written),
                   "journal": [json.loads(line)["event"] for line in (out / "faults.jsonl").read_text().splitlines()],
-                  "refused": refused}))
+                  "refused": refused, "no_attach": no_attach}))
 '''
 
 
@@ -195,6 +200,8 @@ def test_a_plugin_package_adds_a_broker_a_fault_a_checker_and_a_reporter_by_the_
     assert seen["metric"] and seen["wiggles"] == 0                        # expect: may name it; it was checked
     assert "echo.txt" in seen["written"] and (out / "echo.txt").read_text() == "pass"
     assert "s.yaml:2:" in seen["refused"] and "listeners is set by the harness" in seen["refused"]
+    # It gave no `attach`: a scenario that would attach it to a running cluster is refused where it says so.
+    assert "s.yaml:3:" in seen["no_attach"] and "which this broker cannot" in seen["no_attach"]
 
 
 def test_without_its_entry_points_the_plugin_is_unknown(plugin_path: Path, tmp_path: Path) -> None:

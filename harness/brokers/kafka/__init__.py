@@ -17,12 +17,18 @@ def _cluster(*args: Any, **kwargs: Any) -> Cluster:
     return KafkaCluster(*args, **kwargs)
 
 
+def _attach(*args: Any, **kwargs: Any) -> Cluster:
+    from harness.brokers.kafka.attached import KafkaAttached
+
+    return KafkaAttached(*args, **kwargs)
+
+
 def _sample(nodes: int) -> KafkaSpec:
     return KafkaSpec(kind="kafka", nodes=nodes, topic={"replication_factor": min(3, nodes)})
 
 
 KAFKA = register_broker(Broker(
-    kind="kafka", spec=KafkaSpec, rules=rules, cluster=_cluster,
+    kind="kafka", spec=KafkaSpec, rules=rules, cluster=_cluster, attach=_attach,
     users={"kafka-python": "harness.brokers.kafka.users:KafkaProducerUser",            # the default
            "confluent-kafka": "harness.brokers.kafka.confluent_user:ConfluentProducerUser"},  # librdkafka, faster
     image=official_image, sample=_sample, has_controller=True))

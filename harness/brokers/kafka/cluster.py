@@ -50,24 +50,11 @@ class KafkaCluster:
         self.spec = spec
         self.runtime = runtime
         self.dir = run_dir / "nodes"
-        # A cluster brought up by someone else (compose): nothing to configure, clients dial what it publishes.
-        self.external = runtime.external
         # A runtime that runs images (docker): nodes are apache/kafka containers configured by KAFKA_* variables.
         self.in_image = runtime.runs_images
         self.cluster_id = _cluster_id()
         ids = range(1, spec.nodes + 1)
-        if self.external:
-            self.classpath = ""
-            self.broker_ports = {}
-            self.controller_ports = {}
-            endpoints = {i: runtime.endpoint(i) for i in ids}  # type: ignore[attr-defined]
-        else:
-            self.classpath = "" if self.in_image else kafka_classpath()
-            self.broker_ports = {i: runtime.free_port() for i in ids}
-            self.controller_ports = {i: runtime.free_port() for i in ids}
-            endpoints = {i: (runtime.address(i), port) for i, port in self.broker_ports.items()}
-        # Containers run their own JDK: the host's class-data archive is for local JVMs only.
-        self.jvm_extra = cds.jvm_flags(kafka_version()) if runtime.name == "local" else []
+        endpoints = self._plan_listeners(ids)
         self.endpoints: dict[int, tuple[str, int]] = endpoints
         self.bootstrap = ",".join(f"{host}:{port}" for host, port in endpoints.values())
         # Proxied clients need a listener per group, each advertised at that group's proxy.
@@ -77,7 +64,20 @@ class KafkaCluster:
             else endpoints[i] for g in groups for i in ids})
         self.nodes: dict[int, NodeProcess] = {i: runtime.process(self._node_spec(i)) for i in ids}
         self.admin = KafkaAdmin(self.nodes, endpoints, self.bootstrap, spec.topic.replication_factor,
-                                spec.broker_config if self.external else None)
+                                self._topic_settings())
+
+    def _plan_listeners(self, ids: range) -> dict[int, tuple[str, int]]:
+        """Each node's client listener (where it is dialled directly), its ports chosen now."""
+        self.classpath = "" if self.in_image else kafka_classpath()
+        self.broker_ports = {i: self.runtime.free_port() for i in ids}
+        self.controller_ports = {i: self.runtime.free_port() for i in ids}
+        # Containers run their own JDK: the host's class-data archive is for local JVMs only.
+        self.jvm_extra = cds.jvm_flags(kafka_version()) if self.runtime.name == "local" else []
+        return {i: (self.runtime.address(i), port) for i, port in self.broker_ports.items()}
+
+    def _topic_settings(self) -> dict[str, Any] | None:
+        """Settings given to the topics the run creates: none, the brokers carry the scenario's."""
+        return None
 
     # -- configuration -------------------------------------------------------------------
     def node_properties(self, i: int) -> dict[str, str]:
@@ -105,8 +105,6 @@ class KafkaCluster:
 
     def _node_spec(self, i: int) -> ProcessSpec:
         node_dir = self.dir / f"kafka-{i}"
-        if self.external:
-            return ProcessSpec(name=f"kafka-{i}", argv=[], log_path=node_dir / "node.log", node=i)
         if self.in_image:
             contract = kafka_contract(self.node_properties(i), self.cluster_id, self.spec.heap, node_dir / "data")
             return ProcessSpec(name=f"kafka-{i}", argv=[], log_path=node_dir / "node.log", node=i, image=contract)
@@ -123,15 +121,11 @@ class KafkaCluster:
     # -- lifecycle -----------------------------------------------------------------------
     def __enter__(self) -> KafkaCluster:
         try:
-            if self.external:
-                self._check_alive()
-                self.admin.remove_earlier_topics([self.spec.topic.name])
-            else:
-                self._write_properties()
-                if not self.in_image:   # the image's entrypoint formats its storage itself
-                    self._format()
-                for node in self.nodes.values():
-                    node.start()
+            self._write_properties()
+            if not self.in_image:   # the image's entrypoint formats its storage itself
+                self._format()
+            for node in self.nodes.values():
+                node.start()
             self._wait_ready()
         except BaseException:
             self.__exit__(None, None, None)
@@ -140,11 +134,8 @@ class KafkaCluster:
 
     def __exit__(self, *exc: object) -> None:
         """SIGKILL, not a controlled shutdown: the cluster is thrown away with the run, and three
-        brokers shutting down together wait on each other's leadership handoffs (~6 s) for nothing.
-        A cluster the run did not bring up is left running."""
+        brokers shutting down together wait on each other's leadership handoffs (~6 s) for nothing."""
         self.admin.close()
-        if self.external:
-            return
         for node in self.nodes.values():
             if node.alive:
                 if node.paused:
@@ -221,9 +212,6 @@ class KafkaCluster:
 
     def _check_alive(self) -> None:
         dead = [n.name for n in self.nodes.values() if not n.alive]
-        if dead and self.external:
-            raise ClusterError(f"compose service(s) {', '.join(dead)} not running: `docker compose --profile kafka"
-                               " up -d` brings them up")
         if dead:
             raise ClusterError(f"{', '.join(dead)} exited during start-up: see {self.dir}/<node>/node.log")
 
@@ -282,8 +270,6 @@ class KafkaCluster:
 
     def add_destination(self, name: str) -> None:
         """A dead-letter topic, replicated like the main one; ready when its partition has a leader."""
-        if self.external:
-            self.admin.remove_earlier_topics([name])
         self.admin.create_topic(name, 1)
         wait_until(lambda: any(p["leader"] >= 0 for p in self.admin.partitions(name)),
                    what=f"topic {name} to have a leader", timeout=60, interval=0.5, give_up_on=())
@@ -298,9 +284,8 @@ class KafkaCluster:
     def versions(self) -> dict[str, str]:
         import kafka
 
-        if self.external or self.in_image:
-            where = "compose image" if self.external else "image"
-            return {"kafka": f"{where} {self.runtime.image(1)}", "kafka-python": kafka.__version__}  # type: ignore[attr-defined]
+        if self.in_image:
+            return {"kafka": f"image {self.runtime.image(1)}", "kafka-python": kafka.__version__}  # type: ignore[attr-defined]
         return {"kafka": kafka_version(), "kafka-python": kafka.__version__}
 
 

@@ -18,7 +18,13 @@ def _cluster(*args: Any, **kwargs: Any) -> Cluster:
     return RabbitCluster(*args, **kwargs)
 
 
+def _attach(*args: Any, **kwargs: Any) -> Cluster:
+    from harness.brokers.rabbitmq.attached import RabbitAttached
+
+    return RabbitAttached(*args, **kwargs)
+
+
 RABBITMQ = register_broker(Broker(
-    kind="rabbitmq", spec=RabbitSpec, rules=rules, cluster=_cluster,
+    kind="rabbitmq", spec=RabbitSpec, rules=rules, cluster=_cluster, attach=_attach,
     users={"pika": "harness.brokers.rabbitmq.users:RabbitProducerUser"},
     image=lambda: OFFICIAL_IMAGE, sample=lambda nodes: RabbitSpec(kind="rabbitmq", nodes=nodes)))

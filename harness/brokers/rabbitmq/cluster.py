@@ -37,7 +37,6 @@ log = logging.getLogger("aftershock")
 CONSUMER_APP = REPO / "targets" / "consumers" / "rabbitmq_consumer.py"
 READY_TIMEOUT = 120.0
 CTL_TIMEOUT = 60.0
-AMQP_PORT = 5672   # where a compose-managed node listens inside its container
 CONF_D = "/etc/rabbitmq/conf.d/90-aftershock.conf"   # in an image: read after the image's own defaults
 QUERY_TIMEOUT = 10.0
 EPMD_STOP_TIMEOUT = 5.0   # a killed node's registration outlives it briefly
@@ -53,34 +52,33 @@ class RabbitCluster:
         self.dir = run_dir / "nodes"
         self.home = self.dir / "home"
         ids = range(1, spec.nodes + 1)
-        # A cluster brought up by someone else (compose): its nodes, names and cookie are its own.
-        self.external = runtime.external
         # A runtime that runs images (docker): each node is a rabbitmq image's rabbit@<hostname>,
         # with the image's own epmd and ports; only the client listener is the run's.
         self.in_image = runtime.runs_images
+        self.in_container = self.in_image   # rabbitmqctl runs in the node's container, with its cookie
         self.cookie = secrets.token_hex(16).upper()
-        if self.external:
-            self.version = f"compose image {runtime.image(1)}"  # type: ignore[attr-defined]
-            self.node_names = {i: f"rabbit@{runtime.hostname(i)}" for i in ids}  # type: ignore[attr-defined]
-            self.endpoints = {i: runtime.endpoint(i, AMQP_PORT) for i in ids}  # type: ignore[attr-defined]
-            self.amqp_ports = {i: port for i, (_, port) in self.endpoints.items()}
-        elif self.in_image:
+        self._plan_nodes(ids)
+        self.routes = ClientRoutes({(g, i): self.endpoints[i] for g in groups for i in ids})
+        self.nodes: dict[int, NodeProcess] = {i: runtime.process(self._node_spec(i)) for i in ids}
+
+    def _plan_nodes(self, ids: range) -> None:
+        """Each node's name, version and AMQP endpoint; on the host also its distribution ports and epmd."""
+        runtime = self.runtime
+        if self.in_image:
             self.version = ""   # the image's, told by versions() once the nodes exist
             self.node_names = {i: f"rabbit@rabbit-{i}" for i in ids}
             self.amqp_ports = {i: runtime.free_port() for i in ids}
             self.endpoints = {i: (runtime.address(i), self.amqp_ports[i]) for i in ids}
-        else:
-            self.version = rabbitmq_version()
-            tag = runtime.run_id.replace("-", "")
-            # In namespaces each node is known by its own address (long names); locally by localhost.
-            host = runtime.address if runtime.isolated else (lambda i: "localhost")
-            self.node_names = {i: f"{tag}-{i}@{host(i)}" for i in ids}
-            self.amqp_ports = {i: runtime.free_port() for i in ids}
-            self.dist_ports = {i: runtime.free_port() for i in ids}
-            self.epmd_port = runtime.free_port()
-            self.endpoints = {i: (runtime.address(i), self.amqp_ports[i]) for i in ids}
-        self.routes = ClientRoutes({(g, i): self.endpoints[i] for g in groups for i in ids})
-        self.nodes: dict[int, NodeProcess] = {i: runtime.process(self._node_spec(i)) for i in ids}
+            return
+        self.version = rabbitmq_version()
+        tag = runtime.run_id.replace("-", "")
+        # In namespaces each node is known by its own address (long names); locally by localhost.
+        host = runtime.address if runtime.isolated else (lambda i: "localhost")
+        self.node_names = {i: f"{tag}-{i}@{host(i)}" for i in ids}
+        self.amqp_ports = {i: runtime.free_port() for i in ids}
+        self.dist_ports = {i: runtime.free_port() for i in ids}
+        self.epmd_port = runtime.free_port()
+        self.endpoints = {i: (runtime.address(i), self.amqp_ports[i]) for i in ids}
 
     # -- configuration -------------------------------------------------------------------
     def node_conf(self, i: int) -> dict[str, Any]:
@@ -98,7 +96,7 @@ class RabbitCluster:
 
     def _env(self, i: int) -> dict[str, str]:
         """What the rabbitmq processes beside node i (the node, its epmd, rabbitmqctl) share."""
-        if self.external or self.in_image:
+        if self.in_container:
             return {}  # rabbitmqctl runs in the node's container, with its cookie
         # epmd and every Erlang distribution listener (the node's, and rabbitmqctl's own) on loopback,
         # or in a namespace on the node's address and loopback: never on all interfaces.
@@ -110,8 +108,6 @@ class RabbitCluster:
 
     def _node_spec(self, i: int) -> ProcessSpec:
         node_dir = self.dir / f"rabbit-{i}"
-        if self.external:
-            return ProcessSpec(name=f"rabbitmq-{i}", argv=[], log_path=node_dir / "node.log", node=i)
         if self.in_image:
             return ProcessSpec(name=f"rabbit-{i}", argv=[], log_path=node_dir / "node.log", node=i,
                                image=self._contract(i))
@@ -171,8 +167,6 @@ class RabbitCluster:
 
     # -- lifecycle -----------------------------------------------------------------------
     def __enter__(self) -> RabbitCluster:
-        if self.external:
-            return self._attach()
         try:
             self._write_files()
             for node in self.nodes.values():
@@ -194,39 +188,10 @@ class RabbitCluster:
             raise
         return self
 
-    def _attach(self) -> RabbitCluster:
-        """A compose-managed cluster: running and clustered already (its config lists its peers);
-        the run's queue is declared afresh, an earlier run's messages deleted with the old one."""
-        down = [node.name for node in self.nodes.values() if not node.alive]
-        if down:
-            raise ClusterError(f"compose service(s) {', '.join(down)} not running: `docker compose --profile"
-                               " rabbitmq up -d` brings them up")
-        wait_until(self._all_running, what=f"{self.spec.nodes} RabbitMQ nodes running in one cluster",
-                   timeout=READY_TIMEOUT, interval=1.0, give_up_on=())
-        self.ctl(1, "enable_feature_flag", "all")
-        self._check_settings()
-        self._delete_queue(self.spec.queue.name)
-        self._declare_queue()
-        log.info("rabbitmq cluster (compose) ready: %s", self.routes.dial("producer"))
-        return self
-
-    def _check_settings(self) -> None:
-        """What the scenario may still say of a compose-managed cluster, it must say truly: the
-        verdict of a partition scenario depends on the partition handling the nodes run with."""
-        wanted = self.spec.broker_config.get("cluster_partition_handling")
-        if wanted is None:
-            return
-        running = "".join(self.ctl(1, "environment").stdout.split())
-        if f"{{cluster_partition_handling,{wanted}}}" not in running:
-            raise ClusterError(f"the scenario asks for cluster_partition_handling {wanted}, the compose cluster"
-                               " runs with another: set it in targets/rabbitmq/compose.conf (or drop it here)")
-
     def _delete_queue(self, name: str) -> None:
         self.ctl(1, "delete_queue", name, check=False)
 
     def __exit__(self, *exc: object) -> None:
-        if self.external:
-            return  # not ours to stop
         for node in self.nodes.values():
             node.request_stop()
         for node in self.nodes.values():
@@ -268,7 +233,7 @@ class RabbitCluster:
     def ctl(self, i: int, *args: str, check: bool = True,
             timeout: float = CTL_TIMEOUT) -> subprocess.CompletedProcess[str]:
         """rabbitmqctl against node i, as this run (its cookie, its epmd)."""
-        in_container = self.external or self.in_image
+        in_container = self.in_container
         ctl = "rabbitmqctl" if in_container else str(RABBIT_BIN / "rabbitmqctl")  # the image's own, on its PATH
         argv = [*self.runtime.exec_prefix(i, self._env(i)), ctl, "-n", self.node_names[i], *args]
         log.info("run %s", " ".join(argv))
@@ -295,8 +260,6 @@ class RabbitCluster:
 
     def add_destination(self, name: str) -> None:
         """A dead-letter queue, and the policy that makes the main queue dead-letter into it."""
-        if self.external:
-            self._delete_queue(name)
         pattern, definition = declare_dead_letter_queue(self.endpoints[1], self.spec.queue, name)
         self.ctl(1, "set_policy", "--apply-to", "queues", f"{name}-dead-lettering", pattern, json.dumps(definition))
         log.info("dead-lettering %s into %s through %s: %s", self.spec.queue.name, name,

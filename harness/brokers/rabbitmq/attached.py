@@ -1,0 +1,65 @@
+"""A RabbitMQ cluster someone else brought up (a compose project): running and clustered already,
+its nodes' names and cookie its own; the run binds to them, declares its queues afresh and checks
+the settings the scenario may still name; it never configures, starts or stops a node."""
+
+from __future__ import annotations
+
+from harness.brokers.rabbitmq.cluster import READY_TIMEOUT, RabbitCluster, log
+from harness.errors import ClusterError
+from harness.runtimes.base import ProcessSpec, Published
+from harness.wait import wait_until
+
+AMQP_PORT = 5672   # where a compose-managed node listens inside its container
+
+
+class RabbitAttached(RabbitCluster):
+    runtime: Published
+
+    def _plan_nodes(self, ids: range) -> None:
+        self.in_container = True
+        self.version = f"compose image {self.runtime.image(1)}"
+        self.node_names = {i: f"rabbit@{self.runtime.hostname(i)}" for i in ids}
+        self.endpoints = {i: self.runtime.endpoint(i, AMQP_PORT) for i in ids}
+        self.amqp_ports = {i: port for i, (_, port) in self.endpoints.items()}
+
+    def _node_spec(self, i: int) -> ProcessSpec:
+        return ProcessSpec(name=f"rabbitmq-{i}", argv=[], log_path=self.dir / f"rabbit-{i}" / "node.log", node=i)
+
+    def __enter__(self) -> RabbitAttached:
+        """A compose-managed cluster: running and clustered already (its config lists its peers);
+        the run's queue is declared afresh, an earlier run's messages deleted with the old one."""
+        down = [node.name for node in self.nodes.values() if not node.alive]
+        if down:
+            raise ClusterError(f"compose service(s) {', '.join(down)} not running: `docker compose --profile"
+                               " rabbitmq up -d` brings them up")
+        wait_until(self._all_running, what=f"{self.spec.nodes} RabbitMQ nodes running in one cluster",
+                   timeout=READY_TIMEOUT, interval=1.0, give_up_on=())
+        self.ctl(1, "enable_feature_flag", "all")
+        self._check_settings()
+        self._delete_queue(self.spec.queue.name)
+        self._declare_queue()
+        log.info("rabbitmq cluster (compose) ready: %s", self.routes.dial("producer"))
+        return self
+
+    def _check_settings(self) -> None:
+        """What the scenario may still say of a compose-managed cluster, it must say truly: the
+        verdict of a partition scenario depends on the partition handling the nodes run with."""
+        wanted = self.spec.broker_config.get("cluster_partition_handling")
+        if wanted is None:
+            return
+        running = "".join(self.ctl(1, "environment").stdout.split())
+        if f"{{cluster_partition_handling,{wanted}}}" not in running:
+            raise ClusterError(f"the scenario asks for cluster_partition_handling {wanted}, the compose cluster"
+                               " runs with another: set it in targets/rabbitmq/compose.conf (or drop it here)")
+
+    def __exit__(self, *exc: object) -> None:
+        """The cluster is left running: it is not the run's to stop."""
+
+    def add_destination(self, name: str) -> None:
+        self._delete_queue(name)   # an earlier run's dead letters would count as this run's
+        super().add_destination(name)
+
+    def versions(self) -> dict[str, str]:
+        import pika
+
+        return {"rabbitmq": self.version, "pika": pika.__version__}
