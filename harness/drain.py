@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from harness.check.delivery import outstanding
 from harness.check.held import BROKER_STATE
 from harness.check.history import History
+from harness.errors import Interrupted
 
 if TYPE_CHECKING:
     from harness.brokers.base import Cluster
@@ -74,6 +75,8 @@ def _ask(backlog: Backlog) -> int | None:
     """The broker's backlog, or None when it cannot say: a failed query never ends a drain."""
     try:
         return backlog()
+    except Interrupted:
+        raise  # Ctrl-C or SIGTERM during the query: the run unwinds now, not after the drain's timeout
     except Exception as exc:  # noqa: BLE001 - any failure only means "ask again, or wait out the stall"
         log.info("backlog query failed: %r", exc)
         return None
@@ -115,6 +118,8 @@ def record_broker_state(cluster: Cluster, out_dir: Path, on_event: Callable[[str
         state["positions"] = cluster.positions()
         state["held"] = (sum(max(0, p["end"] - p["committed"]) for p in state["positions"])
                          if state["positions"] else cluster.backlog())
+    except Interrupted:
+        raise  # a signal during the query is no unanswered query: the run unwinds
     except Exception as exc:  # noqa: BLE001 - an unanswered query leaves the figure unknown, never 0
         state["error"] = f"{type(exc).__name__}: {exc}"
         log.warning("could not ask the broker what it still holds: %s", state["error"])
