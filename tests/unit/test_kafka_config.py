@@ -67,3 +67,30 @@ def test_no_controller_while_an_election_is_under_way(cluster: KafkaCluster) -> 
     _quorum_state(cluster, 3, leader=-1, epoch=4)
     with pytest.raises(ClusterError, match="election of epoch 4"):
         cluster.controller()
+
+
+def test_an_interrupt_inside_an_admin_query_is_not_asked_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C or SIGTERM raises Interrupted inside whatever the main thread does; a query must let it
+    unwind the run at once, not rebuild its client and ask again."""
+    from harness.brokers.kafka.admin import KafkaAdmin
+    from harness.errors import Interrupted
+
+    admin = KafkaAdmin({}, {}, "127.0.0.1:1", 1)
+    monkeypatch.setattr(admin, "client", lambda: object())
+    calls: list[int] = []
+
+    def interrupted(_client: object) -> None:
+        calls.append(1)
+        raise Interrupted("interrupted by SIGTERM")
+
+    with pytest.raises(Interrupted):
+        admin.query(interrupted)
+    assert calls == [1]
+
+    def flaky(_client: object) -> str:
+        calls.append(2)
+        if calls.count(2) == 1:
+            raise OSError("connection reset")
+        return "answered"
+
+    assert admin.query(flaky) == "answered" and calls.count(2) == 2   # any other error: asked once more

@@ -10,7 +10,7 @@ from typing import Any
 
 from harness.brokers.kafka.client_settings import RECONNECT_BACKOFF_MAX_MS
 from harness.brokers.kafka.config import render_value
-from harness.errors import ClusterError
+from harness.errors import ClusterError, Interrupted
 from harness.runtimes.base import NodeProcess
 from harness.wait import wait_until
 
@@ -72,10 +72,13 @@ class KafkaAdmin:
             self._admin = None
 
     def query(self, fn: Any) -> Any:
-        """Run an admin query; a client that lost its cluster is rebuilt once."""
+        """Run an admin query; a client that lost its cluster is rebuilt once (not after Ctrl-C or
+        SIGTERM: the run's handler raises Interrupted inside the query, and the run must unwind)."""
         try:
             return fn(self.client())
-        except Exception:  # noqa: BLE001
+        except Interrupted:
+            raise
+        except Exception:  # noqa: BLE001 - any client error: rebuild the client and ask once more
             self.close()
             return fn(self.client())
 
