@@ -1,9 +1,12 @@
 """When a drain may stop: the decision alone, fed with observations, so it is testable without a cluster.
 
-A drain ends when every acknowledged message was delivered and things stayed quiet for `settle`;
-or, with messages still missing, when it is clear they will not come: the broker says it holds
-nothing more for the consumers (twice in a row, after `settle` without progress), or nothing more
-arrived for `stall`; or at `timeout`.
+A drain ends when every acknowledged message was delivered and things stayed quiet for `settle`,
+and the broker (where it can count) holds nothing more for the consumers: redeliveries of messages
+whose acknowledgement a fault lost are still to be taken, and a run that stopped before they were
+would count them as held (an error) although nothing is missing; or, with messages still missing,
+when it is clear they will not come: the broker says it holds nothing more for the consumers
+(twice in a row, after `settle` without progress), or nothing more arrived for `stall`; or at
+`timeout`.
 """
 
 from __future__ import annotations
@@ -51,7 +54,9 @@ class DrainWatch:
             self._best, self._progressed = missing, now
         if missing == 0:
             self._quiet_since = self._quiet_since if self._quiet_since is not None else now
-            return self._stop("drained") if now - self._quiet_since >= self.spec.settle else self._timed_out(now)
+            if now - self._quiet_since >= self.spec.settle and self._broker_done():
+                return self._stop("drained")
+            return self._timed_out(now)
         self._quiet_since = None
         if self.backlog is not None and now - self._progressed >= self.spec.settle:
             self._empty_seen = self._empty_seen + 1 if _ask(self.backlog) == 0 else 0
@@ -62,6 +67,15 @@ class DrainWatch:
         if now - self._progressed >= self.spec.stall:
             return self._stop("stalled")
         return self._timed_out(now)
+
+    def _broker_done(self) -> bool:
+        """Nothing more held for the consumers, or no way to tell (no count, or a failed query)."""
+        if self.backlog is None:
+            return True
+        held = _ask(self.backlog)
+        if held:
+            log.info("every acknowledged message delivered; the broker still holds %d for the consumers", held)
+        return not held
 
     def _timed_out(self, now: float) -> bool:
         return self._stop("timeout") if now - self.started >= self.spec.timeout else False
