@@ -3,22 +3,13 @@ harness.faults register them (the built-in ones and those of installed plugins).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Union
-
-from pydantic import Field
+from typing import TYPE_CHECKING
 
 from harness.faults import all_entries
 from harness.faults.partition import PartitionFault
 from harness.faults.process import ProcessFault
 from harness.faults.toxics import ToxicFault
-
-
-def _fault_spec() -> object:
-    entries = tuple(dict.fromkeys(all_entries().values()))   # each family once, in registration order
-    if len(entries) == 1:
-        return entries[0]
-    return Annotated[Union[entries], Field(discriminator="action")]  # noqa: UP007 - a run-time tuple has no | spelling
-
+from harness.scenario.strict import tagged_union
 
 if TYPE_CHECKING:
     from harness.faults.base import FaultEntry
@@ -28,7 +19,7 @@ if TYPE_CHECKING:
 
         action: str
 else:
-    FaultSpec = _fault_spec()
+    FaultSpec = tagged_union(all_entries().values(), "action")
 
 TOXIC_ACTIONS = tuple(action for action, entry in all_entries().items() if entry.needs_proxies)
 """Actions that act on Toxiproxy proxies: a run with any of them puts a proxy on every client path."""

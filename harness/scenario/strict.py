@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Iterable
+from typing import Annotated, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from harness.scenario.numbers import FiniteFloat
 
@@ -36,3 +37,12 @@ def whole(value: object) -> int | None:
     if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) < 20:
         return int(value)
     return None
+
+
+def tagged_union(models: Iterable[type[BaseModel]], tag: str) -> object:
+    """The models a registry holds (each once, in registration order) as one union told apart by
+    `tag`, for a field whose choices plugins add (`target:` by kind, `faults:` by action)."""
+    unique = tuple(dict.fromkeys(models))
+    if len(unique) == 1:
+        return unique[0]
+    return Annotated[Union[unique], Field(discriminator=tag)]  # noqa: UP007 - a run-time tuple has no | spelling

@@ -11,6 +11,7 @@ from harness.brokers.base import Scenario
 from harness.scenario.broker_settings import DATA, IDENTITY, LISTENERS, check_broker_config
 from harness.scenario.located import LocatedValueError
 from harness.scenario.numbers import Whole
+from harness.scenario.sections import DEFAULT_KAFKA_CLIENT
 from harness.scenario.selectors import Selector
 from harness.scenario.strict import NAME, Scalar, Strict, whole
 
@@ -127,10 +128,10 @@ def check_compose(scenario: Scenario) -> None:
 def check_clients(scenario: Scenario) -> None:
     """With an outbox the relay publishes, with the default client: no other client may be named."""
     client = scenario.producer.client
-    default = type(scenario.producer).model_fields["client"].default
-    if client != default and scenario.producer.outbox is not None:
+    if client != DEFAULT_KAFKA_CLIENT and scenario.producer.outbox is not None:
         raise LocatedValueError(f"client {client}: with an outbox the relay publishes (with"
-                                f" {default}); remove producer.client or producer.outbox", ("producer", "client"))
+                                f" {DEFAULT_KAFKA_CLIENT}); remove producer.client or producer.outbox",
+                                ("producer", "client"))
 
 
 def _spec(scenario: Scenario) -> KafkaSpec:

@@ -12,6 +12,7 @@ from harness.scenario.broker_settings import DATA, LISTENERS, check_broker_confi
 from harness.scenario.durations import Duration
 from harness.scenario.located import LocatedValueError
 from harness.scenario.numbers import Whole
+from harness.scenario.sections import DEFAULT_KAFKA_CLIENT
 from harness.scenario.selectors import Selector
 from harness.scenario.strict import NAME, Scalar, Strict
 
@@ -120,7 +121,7 @@ def check_compose(scenario: Scenario) -> None:
 def check_clients(scenario: Scenario) -> None:
     """Producers use pika, without an outbox yet; a stream gives every message to every consumer."""
     client = scenario.producer.client
-    if client != type(scenario.producer).model_fields["client"].default:
+    if client != DEFAULT_KAFKA_CLIENT:
         raise LocatedValueError(f"client {client} is a Kafka client: RabbitMQ producers use pika;"
                                 " remove producer.client", ("producer", "client"))
     if scenario.producer.outbox is not None:
