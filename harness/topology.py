@@ -44,12 +44,9 @@ def build(scenario: Scenario, run_id: str, out_dir: Path, proxied: bool, stack: 
         set_phase(f"creating the run's network ({type(network).__name__})")
         network = stack.enter_context(network)
     runtime = stack.enter_context(kind.runtime(run_id, network, out_dir))  # removes its containers last
-    # A runtime whose nodes someone else brought up is attached to, never launched on.
-    plugin = broker(scenario.target.kind)
-    factory = plugin.cluster
-    if runtime.external:
-        assert plugin.attach is not None, "validation refuses runtime compose for a broker that cannot attach"
-        factory = plugin.attach
+    # The runtime says how it runs a node (as a process, from an image, or already published by
+    # someone else); the broker's cluster of that form describes its nodes so.
+    factory = broker(scenario.target.kind).clusters[runtime.node_form]   # validation checked it exists
     cluster = factory(scenario.target, runtime, out_dir, client_groups(scenario.consumer.instances), proxied)
     topology = Topology(network, runtime, cluster)
     _links(topology, scenario, out_dir, proxied, stack, set_phase, watch)

@@ -22,7 +22,8 @@ def cycle(kind: str, nodes: int, workdir: Path) -> tuple[float, float]:
     run_id = f"as-{uuid.uuid4().hex[:8]}"
     run_dir = workdir / run_id
     run_dir.mkdir(parents=True)
-    cluster = broker(kind).cluster(spec, LocalRuntime(run_id), run_dir)
+    runtime = LocalRuntime(run_id)
+    cluster = broker(kind).clusters[runtime.node_form](spec, runtime, run_dir)
     start = time.monotonic()
     with cluster:
         ready = time.monotonic()

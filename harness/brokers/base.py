@@ -75,6 +75,9 @@ class ScenarioRules(Protocol):
 
 
 ClusterFactory = Callable[..., Cluster]   # (spec, runtime, run_dir, groups, proxied) -> Cluster
+# A broker brings one cluster class per node form it supports: "process" (a command line on this host),
+# "image" (its image's contract, for the Docker runtime), "published" (binds to a running cluster:
+# compose). The runtime picks the form; a runtime whose form the broker lacks is refused at validation.
 
 
 @dataclass(frozen=True)
@@ -84,12 +87,11 @@ class Broker:
     kind: str                          # what `target: {kind: ...}` says
     spec: type[BaseModel]              # the `target:` model, its `kind` a Literal of this kind
     rules: ScenarioRules
-    cluster: ClusterFactory            # brings a cluster up on a runtime that launches nodes
+    clusters: Mapping[str, ClusterFactory]   # node form (runtimes.base.NODE_FORMS) -> the cluster of that form
     users: Mapping[str, str]           # producer client -> "module:Class" of its Locust user; first: default
     image: Callable[[], str]           # the official image the Docker runtime runs for this kind
     sample: Callable[[int], Any]       # a small valid spec of N nodes (benchmarks)
     has_controller: bool = False       # `controller` names a node (Kafka's KRaft controller)
-    attach: ClusterFactory | None = None   # binds to a cluster already running (runtime: compose); None: cannot
 
 
 BROKERS: dict[str, Broker] = {}

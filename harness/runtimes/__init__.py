@@ -6,11 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Protocol
 
-from harness.runtimes.base import NodeProcess, ProcessSpec, Runtime
+from harness.runtimes.base import NODE_FORMS, NodeProcess, ProcessSpec, Runtime
 from harness.runtimes.local import LocalRuntime
 
 
 class RuntimeKind(Protocol):
+    node_form: str   # how its runtime runs a node (runtimes.base.NODE_FORMS): validation asks the broker for it
+
     def network(self, run_id: str, kind: str, nodes: list[int], isolation: str,
                 project: str | None = None) -> Any: ...   # a context manager or None; project: compose's
     def runtime(self, run_id: str, network: Any, run_dir: Path) -> Runtime: ...
@@ -18,6 +20,8 @@ class RuntimeKind(Protocol):
 
 class LocalKind:
     """Local processes; each node in its own network namespace when the scenario asks for isolation."""
+
+    node_form = "process"
 
     def network(self, run_id: str, kind: str, nodes: list[int], isolation: str, project: str | None = None) -> Any:
         from harness.network.namespaces import NamespaceNetwork
@@ -30,6 +34,8 @@ class LocalKind:
 
 class DockerKind:
     """Containers; every node has its own namespace anyway, on the run's own Docker network."""
+
+    node_form = "image"
 
     def network(self, run_id: str, kind: str, nodes: list[int], isolation: str, project: str | None = None) -> Any:
         from harness.network.containers import ContainerNetwork
@@ -46,6 +52,8 @@ class DockerKind:
 class ComposeKind:
     """The containers of the named Docker Compose project, found by their service names."""
 
+    node_form = "published"
+
     def network(self, run_id: str, kind: str, nodes: list[int], isolation: str, project: str | None = None) -> Any:
         from harness.network.compose import ComposeNetwork
         from harness.runtimes.docker import engine
@@ -60,4 +68,4 @@ class ComposeKind:
 
 RUNTIME_KINDS: dict[str, RuntimeKind] = {"local": LocalKind(), "docker": DockerKind(), "compose": ComposeKind()}
 
-__all__ = ["NodeProcess", "ProcessSpec", "Runtime", "RUNTIME_KINDS", "LocalRuntime"]
+__all__ = ["NODE_FORMS", "NodeProcess", "ProcessSpec", "Runtime", "RUNTIME_KINDS", "LocalRuntime"]

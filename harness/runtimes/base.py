@@ -30,7 +30,7 @@ class ProcessSpec:
     env: dict[str, str] = field(default_factory=dict)
     cwd: Path | None = None
     node: int | None = None   # broker node number: where isolation applies, it runs in that node's namespace
-    image: ImageContract | None = None   # set by targets on runtimes that run images (`runs_images`); argv unused then
+    image: ImageContract | None = None   # the image form's contract (node_form "image"); argv unused then
 
 
 class NodeProcess(Protocol):
@@ -57,6 +57,13 @@ class NodeProcess(Protocol):
     def returncode(self) -> int | None: ...          # None while it runs (or when it cannot be told)
 
 
+NODE_FORMS = {   # how a runtime runs a node; each phrase completes "runtime X ..."
+    "process": "runs each node as a local process from its broker's command line",
+    "image": "runs each node from its broker's image, described by the image's contract (ProcessSpec.image)",
+    "published": "binds to a running cluster someone else brought up (a compose project), never configuring it",
+}
+
+
 class Runtime(Protocol):
     """Creates processes tagged with the run id; `address(i)` is where node i listens. A context
     manager: what it made (containers) goes when the run leaves it, after the cluster stopped."""
@@ -69,9 +76,7 @@ class Runtime(Protocol):
     @property
     def isolated(self) -> bool: ...       # nodes in their own network namespaces (addresses differ per node)
     @property
-    def runs_images(self) -> bool: ...    # each node runs from its broker's image: described by an ImageContract
-    @property
-    def external(self) -> bool: ...       # the nodes were brought up by someone else (compose): bound, not configured
+    def node_form(self) -> str: ...       # how it runs a node: one of NODE_FORMS, the key of the broker's cluster
     @property
     def client_host(self) -> str: ...     # the host's address as the nodes see it (where local services listen)
     @property
@@ -91,10 +96,15 @@ class Runtime(Protocol):
     def __exit__(self, *exc: object) -> None: ...
 
 
-class Published(Runtime, Protocol):
-    """A runtime whose nodes someone else brought up (`external`: compose): the harness binds to
+class RunsImages(Runtime, Protocol):
+    """A runtime whose nodes run from images (node form "image" or "published")."""
+
+    def image(self, node: int) -> str: ...
+
+
+class Published(RunsImages, Protocol):
+    """A runtime whose nodes someone else brought up (node form "published": compose): the harness binds to
     them and dials what they publish, never configures, starts or stops them."""
 
     def endpoint(self, node: int, container_port: int | None = None) -> tuple[str, int]: ...
     def hostname(self, node: int) -> str: ...
-    def image(self, node: int) -> str: ...

@@ -46,8 +46,7 @@ class ComposeRuntime:
     """Binds node i to the project's service `<kind>-<i>`; `endpoint(i, port)` is where clients dial it."""
 
     name = "compose"
-    external = True     # the broker neither configures nor starts nor stops the nodes
-    runs_images = False  # its nodes run from whatever images the compose file names
+    node_form = "published"   # the broker neither configures nor starts nor stops the nodes
     isolated = True
     proxy_node: int | None = None
 

@@ -185,8 +185,7 @@ class DockerRuntime:
     """Containers on the run's ContainerNetwork; `address(i)` is node i's fixed address there."""
 
     name = "docker"
-    runs_images = True   # brokers describe nodes by their image's contract (ProcessSpec.image)
-    external = False
+    node_form = "image"   # brokers describe nodes by their image's contract (ProcessSpec.image)
 
     def __init__(self, run_id: str, network: Any) -> None:
         if network is None:

@@ -156,8 +156,7 @@ class LocalRuntime:
     name = "local"
     host = "127.0.0.1"
     client_host = "127.0.0.1"
-    runs_images = False
-    external = False
+    node_form = "process"
     proxy_node: int | None = None
 
     def __init__(self, run_id: str, network: Any = None) -> None:

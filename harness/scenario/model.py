@@ -134,6 +134,7 @@ class Scenario(Strict):
                     f"this nemesis could schedule up to {most} faults between {self.nemesis.start:g}s and {stop:g}s:"
                     f" a schedule holds at most {MAX_FAULTS}; lengthen interval or duration, or shorten the window",
                     ("nemesis", "interval"))
+        self._check_node_form()
         rules = all_brokers()[self.target.kind].rules
         rules.check_consumer(self)
         if self.runtime == "compose":
@@ -157,6 +158,19 @@ class Scenario(Strict):
                 raise LocatedValueError(str(exc), ("matrix", *exc.loc)) from None
         return self
 
+    def _check_node_form(self) -> None:
+        """The runtime runs nodes in one form (a process, an image's container, a cluster someone else
+        runs); a broker that brings no cluster of that form cannot run on it."""
+        from harness.runtimes import NODE_FORMS, RUNTIME_KINDS
+
+        form = RUNTIME_KINDS[self.runtime].node_form
+        forms = all_brokers()[self.target.kind].clusters
+        if form not in forms:
+            others = [name for name, kind in RUNTIME_KINDS.items() if kind.node_form in forms]
+            raise LocatedValueError(
+                f"runtime {self.runtime} {NODE_FORMS[form]}, which this broker cannot ({self.target.kind} brings"
+                f" no cluster of the {form} form): use runtime: {' or '.join(others) or '(none)'}", ("runtime",))
+
     def _check_compose(self) -> None:
         """A compose-managed cluster is configured by its compose file, not by the scenario, and its
         brokers advertise their own listeners, so no proxy can sit in front of them."""
@@ -171,11 +185,7 @@ class Scenario(Strict):
             if linked:
                 raise LocatedValueError(f"nemesis kinds {', '.join(linked)} are link faults: not on runtime: compose"
                                         " (use runtime: docker)", ("nemesis", "kinds"))
-        broker = all_brokers()[self.target.kind]
-        if broker.attach is None:
-            raise LocatedValueError(f"runtime compose attaches to a running {self.target.kind} cluster, which this"
-                                    " broker cannot: use runtime: docker or local", ("runtime",))
-        broker.rules.check_compose(self)
+        all_brokers()[self.target.kind].rules.check_compose(self)
         if self.compose_project is None:
             raise LocatedValueError("runtime compose acts on the containers of one docker-compose project: name the"
                                     " compose project: add compose_project: NAME or pass --compose-project NAME",

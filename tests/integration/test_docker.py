@@ -55,7 +55,7 @@ def host_reaches(address: str, port: int) -> bool:
 
 
 def test_kafka_on_containers_sees_every_fault_kind(tmp_path: Path) -> None:
-    from harness.brokers.kafka.cluster import KafkaCluster
+    from harness.brokers.kafka.image_cluster import KafkaImageCluster
     from harness.brokers.kafka.spec import KafkaSpec
     from harness.faults.partition import Partition
     from harness.network import grudges
@@ -68,7 +68,7 @@ def test_kafka_on_containers_sees_every_fault_kind(tmp_path: Path) -> None:
     spec = KafkaSpec(kind="kafka", nodes=3, broker_config={"min.insync.replicas": 2})
     with ContainerNetwork(engine(), run_id, [1, 2, 3]) as network, \
             DockerRuntime(run_id, network) as runtime, \
-            KafkaCluster(spec, runtime, tmp_path) as cluster:
+            KafkaImageCluster(spec, runtime, tmp_path) as cluster:
         assert labelled(run_id), "the run's containers and network carry its label"
         assert cluster.nodes[1].container.attrs["Config"]["Image"] == runtime.images["kafka"]  # the broker's image
         node1 = cluster.nodes[1]

@@ -204,6 +204,8 @@ class StandinRuntime(LocalRuntime):
 class StandinKind:
     """A RuntimeKind: a journalled network, and the journalled local runtime (beside no namespace)."""
 
+    node_form = "process"
+
     def network(self, run_id: str, kind: str, nodes: list[int], isolation: str, project: str | None = None) -> Any:
         return StandinNetwork()
 
@@ -228,8 +230,8 @@ def build_cluster(*args: Any) -> Any:
     return StandinCluster(*args)
 
 
-BROKER = Broker(kind=KIND, spec=StandinSpec, rules=Rules(), cluster=build_cluster, users={KIND: USER},
-                image=lambda: "standin:1", sample=lambda nodes: StandinSpec(kind=KIND, nodes=nodes))
+BROKER = Broker(kind=KIND, spec=StandinSpec, rules=Rules(), clusters={"process": build_cluster},
+                users={KIND: USER}, image=lambda: "standin:1", sample=lambda nodes: StandinSpec(kind=KIND, nodes=nodes))
 
 
 def register() -> None:

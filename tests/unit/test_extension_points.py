@@ -45,7 +45,7 @@ PLUGIN = {
             raise NotImplementedError("validation only")
 
 
-        register_broker(Broker(kind="echo", spec=EchoSpec, rules=Rules(), cluster=cluster,
+        register_broker(Broker(kind="echo", spec=EchoSpec, rules=Rules(), clusters={"process": cluster},
                                users={"echo": "echo_plugin.broker:EchoUser"}, image=lambda: "echo:1",
                                sample=lambda nodes: EchoSpec(kind="echo", nodes=nodes)))
     ''',

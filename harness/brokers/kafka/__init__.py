@@ -11,10 +11,16 @@ from harness.brokers.kafka.dist import official_image
 from harness.brokers.kafka.spec import KafkaSpec
 
 
-def _cluster(*args: Any, **kwargs: Any) -> Cluster:
+def _processes(*args: Any, **kwargs: Any) -> Cluster:
     from harness.brokers.kafka.cluster import KafkaCluster  # the cluster's clients load only when one runs
 
     return KafkaCluster(*args, **kwargs)
+
+
+def _containers(*args: Any, **kwargs: Any) -> Cluster:
+    from harness.brokers.kafka.image_cluster import KafkaImageCluster
+
+    return KafkaImageCluster(*args, **kwargs)
 
 
 def _attach(*args: Any, **kwargs: Any) -> Cluster:
@@ -28,7 +34,8 @@ def _sample(nodes: int) -> KafkaSpec:
 
 
 KAFKA = register_broker(Broker(
-    kind="kafka", spec=KafkaSpec, rules=rules, cluster=_cluster, attach=_attach,
+    kind="kafka", spec=KafkaSpec, rules=rules,
+    clusters={"process": _processes, "image": _containers, "published": _attach},
     users={"kafka-python": "harness.brokers.kafka.users:KafkaProducerUser",            # the default
            "confluent-kafka": "harness.brokers.kafka.confluent_user:ConfluentProducerUser"},  # librdkafka, faster
     image=official_image, sample=_sample, has_controller=True))

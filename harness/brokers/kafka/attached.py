@@ -6,16 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.brokers.kafka.cluster import KafkaCluster
+from harness.brokers.kafka.common import KafkaClusterBase
 from harness.errors import ClusterError
 from harness.runtimes.base import ProcessSpec, Published
 
 
-class KafkaAttached(KafkaCluster):
+class KafkaAttached(KafkaClusterBase):
     runtime: Published
 
     def _plan_listeners(self, ids: range) -> dict[int, tuple[str, int]]:
-        self.classpath, self.broker_ports, self.controller_ports, self.jvm_extra = "", {}, {}, []
+        self.broker_ports, self.controller_ports = {}, {}
         return {i: self.runtime.endpoint(i) for i in ids}
 
     def _topic_settings(self) -> dict[str, Any] | None:
@@ -25,15 +25,10 @@ class KafkaAttached(KafkaCluster):
     def _node_spec(self, i: int) -> ProcessSpec:
         return ProcessSpec(name=f"kafka-{i}", argv=[], log_path=self.dir / f"kafka-{i}" / "node.log", node=i)
 
-    def __enter__(self) -> KafkaAttached:
-        try:
-            self._check_alive()
-            self.admin.remove_earlier_topics([self.spec.topic.name])
-            self._wait_ready()
-        except BaseException:
-            self.__exit__(None, None, None)
-            raise
-        return self
+    def _bring_up(self) -> None:
+        """Running already: an earlier run's topics go, and the run's are created afresh when ready."""
+        self._check_alive()
+        self.admin.remove_earlier_topics([self.spec.topic.name])
 
     def __exit__(self, *exc: object) -> None:
         """The cluster is left running: it is not the run's to stop."""
@@ -49,7 +44,5 @@ class KafkaAttached(KafkaCluster):
         self.admin.remove_earlier_topics([name])   # an earlier run's dead letters would count as this run's
         super().add_destination(name)
 
-    def versions(self) -> dict[str, str]:
-        import kafka
-
-        return {"kafka": f"compose image {self.runtime.image(1)}", "kafka-python": kafka.__version__}
+    def _kafka_version(self) -> str:
+        return f"compose image {self.runtime.image(1)}"

@@ -1,113 +1,31 @@
-"""Apache Kafka in KRaft mode: N combined broker+controller nodes with static voters."""
+"""A Kafka cluster of local processes (node form "process"): each node a JVM started from the jars
+in the cache, with the host's class-data archive, its storage formatted before its first start."""
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
 import subprocess
-import sys
-import uuid
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
-from harness.brokers.base import harness_last
 from harness.brokers.kafka import cds
-from harness.brokers.kafka.admin import KafkaAdmin, find_key
-from harness.brokers.kafka.config import defaults, render_properties, render_value
+from harness.brokers.kafka.common import READY_TIMEOUT, KafkaClusterBase, _cluster_id
 from harness.brokers.kafka.dist import LOG4J, kafka_classpath, kafka_version
-from harness.brokers.kafka.image import DATA_DIR, kafka_contract
-from harness.brokers.kafka.spec import KafkaSpec
-from harness.brokers.routes import ClientRoutes
 from harness.errors import ClusterError
-from harness.paths import REPO
-from harness.runtimes.base import NodeProcess, ProcessSpec, Runtime
+from harness.runtimes.base import ProcessSpec
 from harness.runtimes.local import _die_with_parent
-from harness.scenario.sections import ConsumerSpec
-from harness.wait import wait_until
+
+__all__ = ["READY_TIMEOUT", "KafkaCluster", "_cluster_id"]
 
 log = logging.getLogger("aftershock")
 
-CONSUMER_APP = REPO / "targets" / "consumers" / "kafka_consumer.py"
-READY_TIMEOUT = 120.0
 
-
-def _cluster_id() -> str:
-    """KRaft wants a base64url UUID without padding, what `kafka-storage random-uuid` prints.
-    Like Kafka's own Uuid.randomUuid, never one starting with '-' (it would read as an option)."""
-    while True:
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        if not cluster_id.startswith("-"):
-            return cluster_id
-
-
-class KafkaCluster:
-    kind = "kafka"
-
-    def __init__(self, spec: KafkaSpec, runtime: Runtime, run_dir: Path, groups: Sequence[str] = ("producer",),
-                 proxied: bool = False) -> None:
-        self.spec = spec
-        self.runtime = runtime
-        self.dir = run_dir / "nodes"
-        # A runtime that runs images (docker): nodes are apache/kafka containers configured by KAFKA_* variables.
-        self.in_image = runtime.runs_images
-        self.cluster_id = _cluster_id()
-        ids = range(1, spec.nodes + 1)
-        endpoints = self._plan_listeners(ids)
-        self.endpoints: dict[int, tuple[str, int]] = endpoints
-        self.bootstrap = ",".join(f"{host}:{port}" for host, port in endpoints.values())
-        # Proxied clients need a listener per group, each advertised at that group's proxy.
-        self.client_listeners = {(g, i): runtime.free_port() for g in groups for i in ids} if proxied else {}
-        self.routes = ClientRoutes({
-            (g, i): (runtime.address(i), self.client_listeners[(g, i)]) if (g, i) in self.client_listeners
-            else endpoints[i] for g in groups for i in ids})
-        self.nodes: dict[int, NodeProcess] = {i: runtime.process(self._node_spec(i)) for i in ids}
-        self.admin = KafkaAdmin(self.nodes, endpoints, self.bootstrap, spec.topic.replication_factor,
-                                self._topic_settings())
-
+class KafkaCluster(KafkaClusterBase):
     def _plan_listeners(self, ids: range) -> dict[int, tuple[str, int]]:
-        """Each node's client listener (where it is dialled directly), its ports chosen now."""
-        self.classpath = "" if self.in_image else kafka_classpath()
-        self.broker_ports = {i: self.runtime.free_port() for i in ids}
-        self.controller_ports = {i: self.runtime.free_port() for i in ids}
-        # Containers run their own JDK: the host's class-data archive is for local JVMs only.
-        self.jvm_extra = cds.jvm_flags(kafka_version()) if self.runtime.name == "local" else []
-        return {i: (self.runtime.address(i), port) for i, port in self.broker_ports.items()}
-
-    def _topic_settings(self) -> dict[str, Any] | None:
-        """Settings given to the topics the run creates: none, the brokers carry the scenario's."""
-        return None
-
-    # -- configuration -------------------------------------------------------------------
-    def node_properties(self, i: int) -> dict[str, str]:
-        host, n = self.runtime.address(i), self.spec.nodes
-        voters = ",".join(f"{j}@{self.runtime.address(j)}:{p}" for j, p in self.controller_ports.items())
-        listeners = {"PLAINTEXT": (host, self.broker_ports[i]), "CONTROLLER": (host, self.controller_ports[i])}
-        advertised = {"PLAINTEXT": (host, self.broker_ports[i])}
-        for (group, node), port in self.client_listeners.items():
-            if node == i:
-                listeners[group.upper()] = (host, port)
-                advertised[group.upper()] = self.routes.endpoints[(group, i)]
-        owned: dict[str, Any] = {   # the node's identity, addresses and paths: the harness's alone
-            "process.roles": "broker,controller",
-            "node.id": i,
-            "controller.quorum.voters": voters,
-            "listeners": ",".join(f"{name}://{h}:{p}" for name, (h, p) in listeners.items()),
-            "advertised.listeners": ",".join(f"{name}://{h}:{p}" for name, (h, p) in advertised.items()),
-            "controller.listener.names": "CONTROLLER",
-            "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": ",".join(f"{name}:PLAINTEXT" for name in listeners),
-            "log.dirs": DATA_DIR if self.in_image else self.dir / f"kafka-{i}" / "data",
-        }
-        props = harness_last(defaults(n), self.spec.broker_config, owned, "kafka")
-        return {k: render_value(v) for k, v in props.items()}
+        self.classpath = kafka_classpath()
+        self.jvm_extra = cds.jvm_flags(kafka_version())
+        return super()._plan_listeners(ids)
 
     def _node_spec(self, i: int) -> ProcessSpec:
         node_dir = self.dir / f"kafka-{i}"
-        if self.in_image:
-            contract = kafka_contract(self.node_properties(i), self.cluster_id, self.spec.heap, node_dir / "data")
-            return ProcessSpec(name=f"kafka-{i}", argv=[], log_path=node_dir / "node.log", node=i, image=contract)
         heap = self.spec.heap
         argv = [
             "java", *self.jvm_extra, f"-Xms{heap}", f"-Xmx{heap}", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
@@ -118,41 +36,11 @@ class KafkaCluster:
         ]
         return ProcessSpec(name=f"kafka-{i}", argv=argv, log_path=node_dir / "node.log", node=i)
 
-    # -- lifecycle -----------------------------------------------------------------------
-    def __enter__(self) -> KafkaCluster:
-        try:
-            self._write_properties()
-            if not self.in_image:   # the image's entrypoint formats its storage itself
-                self._format()
-            for node in self.nodes.values():
-                node.start()
-            self._wait_ready()
-        except BaseException:
-            self.__exit__(None, None, None)
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        """SIGKILL, not a controlled shutdown: the cluster is thrown away with the run, and three
-        brokers shutting down together wait on each other's leadership handoffs (~6 s) for nothing."""
-        self.admin.close()
-        for node in self.nodes.values():
-            if node.alive:
-                if node.paused:
-                    node.resume()
-                node.kill()
-
-    def _write_properties(self) -> None:
-        """Each node's server.properties (in an image, the record of what its KAFKA_* variables say)
-        and its data directory, which an image's non-root user (apache/kafka's appuser) must write."""
-        for i in self.nodes:
-            node_dir = self.dir / f"kafka-{i}"
-            (node_dir / "data").mkdir(parents=True, exist_ok=True)
-            if self.in_image:
-                (node_dir / "data").chmod(0o777)
-            (node_dir / "server.properties").write_text(render_properties(self.node_properties(i)))
+    def _prepare(self) -> None:
+        self._format()
 
     def _format(self) -> None:
+        """Every node's storage formatted with the cluster's id, the nodes' formats side by side."""
         procs = []
         for i in self.nodes:
             node_dir = self.dir / f"kafka-{i}"
@@ -185,107 +73,5 @@ class KafkaCluster:
                     proc.wait(timeout=10)
                 out.close()
 
-    def _wait_ready(self) -> None:
-        topic = self.spec.topic
-        logs = [self.dir / f"kafka-{i}" / "node.log" for i in self.nodes]
-
-        def brokers_registered() -> bool:
-            self._check_alive()
-            return len(self.admin.client().describe_cluster()["brokers"]) == self.spec.nodes
-
-        wait_until(brokers_registered, what=f"{self.spec.nodes} Kafka brokers to register",
-                   timeout=READY_TIMEOUT, interval=1.0, logs=logs)
-        self.admin.create_topic(topic.name, topic.partitions)
-
-        def fully_replicated() -> bool:
-            self._check_alive()
-            parts = self.admin.partitions(topic.name)
-            return len(parts) == topic.partitions and all(
-                p["leader"] >= 0 and len(p["isr"]) == topic.replication_factor for p in parts)
-
-        wait_until(fully_replicated, what=f"topic {topic.name} to be fully replicated",
-                   timeout=READY_TIMEOUT, interval=0.5, logs=logs)
-        wait_until(lambda: self.admin.brokers_agree(topic.name, topic.partitions),
-                   what=f"every broker to know topic {topic.name} as created", timeout=READY_TIMEOUT,
-                   interval=0.5, logs=logs, give_up_on=())
-        log.info("kafka cluster ready: %s", self.bootstrap)
-
-    def _check_alive(self) -> None:
-        dead = [n.name for n in self.nodes.values() if not n.alive]
-        if dead:
-            raise ClusterError(f"{', '.join(dead)} exited during start-up: see {self.dir}/<node>/node.log")
-
-    # -- queries ---------------------------------------------------------------------------
-    def live_brokers(self) -> set[int]:
-        return self.admin.live_brokers()
-
-    def partitions(self, topic: str) -> list[dict[str, Any]]:
-        return self.admin.partitions(topic)
-
-    def leader_of(self, *args: str) -> int:
-        return self.admin.leader_of(*args)
-
-    def backlog(self) -> int | None:
-        return self.admin.backlog()
-
-    def positions(self) -> list[dict[str, Any]]:
-        return self.admin.positions()
-
-    def assignable_partitions(self) -> int | None:
-        return self.spec.topic.partitions
-
-    def controller(self) -> int:
-        """The active KRaft controller: the leader of the highest epoch any voter has recorded.
-
-        Read from each node's quorum-state file rather than asked over the network: a paused
-        node still claims its old leadership, and a DescribeQuorum routed to it would hang.
-        """
-        states = []
-        for i in self.nodes:
-            path = self.dir / f"kafka-{i}" / "data" / "__cluster_metadata-0" / "quorum-state"
-            try:
-                states.append(json.loads(path.read_text()))
-            except (OSError, ValueError):
-                continue  # not written yet, or caught mid-write
-        if not states:
-            return int(find_key(self.admin.query(lambda a: a.describe_metadata_quorum()), "leader_id"))
-        # A voter that only voted in the newest epoch records no leader; one that follows does.
-        epoch = max(state.get("leaderEpoch", -1) for state in states)
-        leaders = {state["leaderId"] for state in states
-                   if state.get("leaderEpoch") == epoch and state.get("leaderId", -1) >= 0}
-        if len(leaders) != 1:
-            raise ClusterError(f"no active KRaft controller (election of epoch {epoch} under way)")
-        return int(leaders.pop())
-
-    def load_config(self) -> dict[str, Any]:
-        return {"kind": "kafka", "bootstrap": ",".join(self.routes.dial("producer")), "topic": self.spec.topic.name}
-
-    def consumer_spec(self, instance: int, ledger: Path, log_path: Path, consumer: ConsumerSpec) -> ProcessSpec:
-        """The sample consumer; its patterns (processing time included) come from --patterns."""
-        self.admin.readers[self.spec.topic.name] = consumer.group
-        argv = [sys.executable, str(CONSUMER_APP), "--bootstrap", ",".join(self.routes.dial(f"consumer{instance}")),
-                "--topic", self.spec.topic.name, "--group", consumer.group,
-                "--instance", str(instance), "--ledger", str(ledger)]
-        return ProcessSpec(name=f"consumer-{instance}", argv=argv, log_path=log_path)
-
-    def add_destination(self, name: str) -> None:
-        """A dead-letter topic, replicated like the main one; ready when its partition has a leader."""
-        self.admin.create_topic(name, 1)
-        wait_until(lambda: any(p["leader"] >= 0 for p in self.admin.partitions(name)),
-                   what=f"topic {name} to have a leader", timeout=60, interval=0.5, give_up_on=())
-
-    def dead_letter_reader_spec(self, name: str, ledger: Path, log_path: Path) -> ProcessSpec:
-        """The harness's own reader of the dead-letter topic (the sample consumer in reader mode)."""
-        self.admin.readers[name] = f"aftershock-{name}-reader"
-        argv = [sys.executable, str(CONSUMER_APP), "--bootstrap", self.bootstrap, "--topic", name,
-                "--group", f"aftershock-{name}-reader", "--instance", "0", "--ledger", str(ledger), "--dlq-reader"]
-        return ProcessSpec(name="dlq-reader", argv=argv, log_path=log_path)
-
-    def versions(self) -> dict[str, str]:
-        import kafka
-
-        if self.in_image:
-            return {"kafka": f"image {self.runtime.image(1)}", "kafka-python": kafka.__version__}  # type: ignore[attr-defined]
-        return {"kafka": kafka_version(), "kafka-python": kafka.__version__}
-
-
+    def _kafka_version(self) -> str:
+        return kafka_version()

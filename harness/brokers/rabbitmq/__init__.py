@@ -12,10 +12,16 @@ from harness.brokers.rabbitmq.spec import RabbitSpec
 OFFICIAL_IMAGE = "rabbitmq:3-management"
 
 
-def _cluster(*args: Any, **kwargs: Any) -> Cluster:
+def _processes(*args: Any, **kwargs: Any) -> Cluster:
     from harness.brokers.rabbitmq.cluster import RabbitCluster  # pika loads only when a cluster runs
 
     return RabbitCluster(*args, **kwargs)
+
+
+def _containers(*args: Any, **kwargs: Any) -> Cluster:
+    from harness.brokers.rabbitmq.image_cluster import RabbitImageCluster
+
+    return RabbitImageCluster(*args, **kwargs)
 
 
 def _attach(*args: Any, **kwargs: Any) -> Cluster:
@@ -25,6 +31,7 @@ def _attach(*args: Any, **kwargs: Any) -> Cluster:
 
 
 RABBITMQ = register_broker(Broker(
-    kind="rabbitmq", spec=RabbitSpec, rules=rules, cluster=_cluster, attach=_attach,
+    kind="rabbitmq", spec=RabbitSpec, rules=rules,
+    clusters={"process": _processes, "image": _containers, "published": _attach},
     users={"pika": "harness.brokers.rabbitmq.users:RabbitProducerUser"},
     image=lambda: OFFICIAL_IMAGE, sample=lambda nodes: RabbitSpec(kind="rabbitmq", nodes=nodes)))

@@ -4,7 +4,8 @@ the settings the scenario may still name; it never configures, starts or stops a
 
 from __future__ import annotations
 
-from harness.brokers.rabbitmq.cluster import READY_TIMEOUT, RabbitCluster, log
+from harness.brokers.rabbitmq.common import READY_TIMEOUT, log
+from harness.brokers.rabbitmq.image_cluster import RabbitContainers
 from harness.errors import ClusterError
 from harness.runtimes.base import ProcessSpec, Published
 from harness.wait import wait_until
@@ -12,12 +13,10 @@ from harness.wait import wait_until
 AMQP_PORT = 5672   # where a compose-managed node listens inside its container
 
 
-class RabbitAttached(RabbitCluster):
+class RabbitAttached(RabbitContainers):
     runtime: Published
 
     def _plan_nodes(self, ids: range) -> None:
-        self.in_container = True
-        self.version = f"compose image {self.runtime.image(1)}"
         self.node_names = {i: f"rabbit@{self.runtime.hostname(i)}" for i in ids}
         self.endpoints = {i: self.runtime.endpoint(i, AMQP_PORT) for i in ids}
         self.amqp_ports = {i: port for i, (_, port) in self.endpoints.items()}
@@ -59,7 +58,5 @@ class RabbitAttached(RabbitCluster):
         self._delete_queue(name)   # an earlier run's dead letters would count as this run's
         super().add_destination(name)
 
-    def versions(self) -> dict[str, str]:
-        import pika
-
-        return {"rabbitmq": self.version, "pika": pika.__version__}
+    def _rabbit_version(self) -> str:
+        return f"compose image {self.runtime.image(1)}"
