@@ -12,7 +12,6 @@ from typing import Any
 
 from harness.brokers import broker
 from harness.brokers.base import Cluster
-from harness.brokers.routes import Path as ProxiedPath
 from harness.runtimes import RUNTIME_KINDS
 from harness.runtimes.base import NodeProcess, Runtime
 from harness.scenario.model import Scenario
@@ -47,35 +46,38 @@ def build(scenario: Scenario, run_id: str, out_dir: Path, proxied: bool, stack: 
     # The runtime says how it runs a node (as a process, from an image, or already published by
     # someone else); the broker's cluster of that form describes its nodes so.
     factory = broker(scenario.target.kind).clusters[runtime.node_form]   # validation checked it exists
-    cluster = factory(scenario.target, runtime, out_dir, client_groups(scenario.consumer.instances), proxied)
-    topology = Topology(network, runtime, cluster)
-    _links(topology, scenario, out_dir, proxied, stack, set_phase, watch)
+    # Link faults: Toxiproxy's placement is known before anything starts, so every client path's proxy
+    # is planned with the cluster's listeners (Kafka advertises the proxies) and nothing is rewired later.
+    toxiproxy = ToxiproxyServer(runtime, out_dir) if proxied else None
+    proxies = ProxyNet(None, {}, server=toxiproxy) if toxiproxy is not None else None
+    cluster = factory(scenario.target, runtime, out_dir, client_groups(scenario.consumer.instances),
+                      proxies.via if proxies is not None else None)
+    topology = Topology(network, runtime, cluster, proxies)
+    _links(topology, scenario, out_dir, toxiproxy, stack, set_phase, watch)
     return topology
 
 
-def _links(topology: Topology, scenario: Scenario, out_dir: Path, proxied: bool, stack: contextlib.ExitStack,
-           set_phase: Callable[[str], None], watch: Watch) -> None:
-    """The service is a local process beside the clients; Toxiproxy runs where the runtime places it
-    (a container on the Docker runtime's network, which reaches the service at the host's address)."""
+def _links(topology: Topology, scenario: Scenario, out_dir: Path, toxiproxy: ToxiproxyServer | None,
+           stack: contextlib.ExitStack, set_phase: Callable[[str], None], watch: Watch) -> None:
+    """The service is a local process beside the clients, reached through its own proxy per consumer
+    when the run is proxied; then Toxiproxy starts where the runtime places it (a container on the
+    Docker runtime's network, which reaches the service at the host's address) and the planned
+    proxies are created."""
     runtime = topology.runtime
     host = runtime.client_host
     instances = range(1, scenario.consumer.instances + 1)
-    service_upstreams: dict[ProxiedPath, tuple[str, int]] = {}
+    proxies = topology.proxies
     if scenario.consumer.downstream is not None:
         downstream = stack.enter_context(DownstreamService(runtime.clients(), out_dir, host=host))
         watch([downstream.process], "downstream")
-        topology.downstream_urls = {i: downstream.url for i in instances}
-        service_upstreams = {(f"consumer{i}", downstream.name): (host, downstream.port) for i in instances}
-    if not proxied:
+        for i in instances:
+            at = (host, downstream.port)
+            if proxies is not None:   # each consumer calls the service through its own proxy
+                at = proxies.via((f"consumer{i}", downstream.name), at)
+            topology.downstream_urls[i] = f"http://{at[0]}:{at[1]}"
+    if toxiproxy is None or proxies is None:
         return
     set_phase("starting Toxiproxy")
-    toxiproxy = stack.enter_context(ToxiproxyServer(runtime, out_dir))
+    stack.enter_context(toxiproxy)
     watch([toxiproxy.process], "toxiproxy")
-    upstreams: dict[ProxiedPath, tuple[str, int]] = {**topology.cluster.routes.upstreams, **service_upstreams}
-    proxies = ProxyNet(None, upstreams, server=toxiproxy)
     proxies.create(toxiproxy.client)
-    topology.cluster.routes.route_through(proxies.endpoints())
-    for key, (proxy_host, port) in proxies.endpoints().items():
-        if key in service_upstreams:  # each consumer calls the service through its own proxy
-            topology.downstream_urls[int(str(key[0]).removeprefix("consumer"))] = f"http://{proxy_host}:{port}"
-    topology.proxies = proxies

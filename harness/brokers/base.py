@@ -74,7 +74,7 @@ class ScenarioRules(Protocol):
     def check_leader(self, scenario: Scenario, sel: Selector, where: tuple[str | int, ...]) -> None: ...
 
 
-ClusterFactory = Callable[..., Cluster]   # (spec, runtime, run_dir, groups, proxied) -> Cluster
+ClusterFactory = Callable[..., Cluster]   # (spec, runtime, run_dir, groups, via) -> Cluster (routes.Via)
 # A broker brings one cluster class per node form it supports: "process" (a command line on this host),
 # "image" (its image's contract, for the Docker runtime), "published" (binds to a running cluster:
 # compose). The runtime picks the form; a runtime whose form the broker lacks is refused at validation.

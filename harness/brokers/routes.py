@@ -6,20 +6,23 @@ link faults. Kafka also advertises these addresses, so metadata redirects stay o
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 Key = tuple[str, int]   # (client group, node number)
 Path = tuple[str, int | str]   # (client group, node number or service name): a proxied path
+# Plans the proxy a path goes through: (path, the listener it leads to) -> the address clients dial
+# instead (harness.services.proxies.ProxyNet.via). Given to the cluster when the run has link faults.
+Via = Callable[[Path, tuple[str, int]], tuple[str, int]]
 
 
 class ClientRoutes:
-    def __init__(self, upstreams: Mapping[Key, tuple[str, int]]) -> None:
-        self.upstreams: dict[Path, tuple[str, int]] = {key: at for key, at in upstreams.items()}   # the listeners
-        self.endpoints: dict[Path, tuple[str, int]] = dict(self.upstreams)   # what clients dial
+    """Planned once, when the cluster is: each path's listener, and what its clients dial (the
+    listener itself, or the proxy `via` plans in front of it)."""
 
-    def route_through(self, endpoints: Mapping[Path, tuple[str, int]]) -> None:
-        """Dial these instead; paths to anything but this target's nodes are ignored."""
-        self.endpoints.update({key: value for key, value in endpoints.items() if key in self.upstreams})
+    def __init__(self, upstreams: Mapping[Key, tuple[str, int]], via: Via | None = None) -> None:
+        self.upstreams: dict[Path, tuple[str, int]] = {key: at for key, at in upstreams.items()}   # the listeners
+        self.endpoints: dict[Path, tuple[str, int]] = {   # what clients dial
+            key: via(key, at) if via is not None else at for key, at in self.upstreams.items()}
 
     def dial(self, group: str) -> list[str]:
         """host:port of every node, in node order, for one client group."""

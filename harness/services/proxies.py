@@ -37,15 +37,24 @@ class ProxyNet:
     def __init__(self, runtime: LocalRuntime | None, upstreams: dict[tuple[str, int | str], tuple[str, int]],
                  server: ToxiproxyServer | None = None) -> None:
         """Ports come from the server's placement when given (a container's own address), else
-        from free loopback ports of `runtime`."""
+        from free loopback ports of `runtime`. More paths are planned with `via` (the cluster's,
+        as it plans its listeners) until the proxies are created."""
         if server is not None:
-            bind, dial, next_port = server.bind_host, server.dial_host, server.next_port
+            self._bind, self._dial, self._next_port = server.bind_host, server.dial_host, server.next_port
         else:
             assert runtime is not None
-            bind, dial, next_port = "127.0.0.1", "127.0.0.1", runtime.free_port
-        self.paths = {key: Path(key[0], key[1], (dial, next_port()), upstream, bind)
-                      for key, upstream in upstreams.items()}
+            self._bind, self._dial, self._next_port = "127.0.0.1", "127.0.0.1", runtime.free_port
+        self.paths: dict[tuple[str, int | str], Path] = {}
         self.client: ToxiproxyClient | None = None
+        for key, upstream in upstreams.items():
+            self.via(key, upstream)
+
+    def via(self, key: tuple[str, int | str], upstream: tuple[str, int]) -> tuple[str, int]:
+        """Plans the proxy of one path (a routes.Via): where its clients dial to reach `upstream`."""
+        if self.client is not None:
+            raise RuntimeError(f"proxy for {key} planned after the proxies were created")
+        self.paths[key] = Path(key[0], key[1], (self._dial, self._next_port()), upstream, self._bind)
+        return self.paths[key].listen
 
     def endpoints(self) -> dict[tuple[str, int | str], tuple[str, int]]:
         return {key: path.listen for key, path in self.paths.items()}

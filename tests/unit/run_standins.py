@@ -123,10 +123,10 @@ class StandinCluster:
 
     kind = KIND
 
-    def __init__(self, spec: Any, runtime: Any, run_dir: Path, groups: tuple[str, ...], proxied: bool) -> None:
+    def __init__(self, spec: Any, runtime: Any, run_dir: Path, groups: tuple[str, ...], via: Any) -> None:
         numbers = range(1, spec.nodes + 1)
         self.nodes = {i: StandinNode(f"standin-{i}", run_dir / f"standin-{i}.log") for i in numbers}
-        self.routes = ClientRoutes({(g, i): ("127.0.0.1", 9000 + i) for g in groups for i in numbers})
+        self.routes = ClientRoutes({(g, i): ("127.0.0.1", 9000 + i) for g in groups for i in numbers}, via)
         STAGE.cluster = self
         STAGE.record("cluster built")
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from types import SimpleNamespace
+
 import pytest
 
+from harness.brokers.kafka.spec import KafkaSpec
 from harness.errors import ScenarioError
 from harness.faults.toxics import toxic_attributes
 from harness.runtimes.local import LocalRuntime
@@ -89,3 +93,36 @@ def test_partition_groups_must_name_real_nodes_once() -> None:
     with pytest.raises(ScenarioError, match="at most once"):
         parse_scenario("name: t\ntarget: {kind: kafka}\nnetwork: {isolation: namespaces}\n"
                        "faults: [{at: 1s, action: partition, mode: groups, groups: [[1, 2], [2, 4]]}]\n")
+
+
+def test_the_proxies_are_planned_with_the_cluster_and_kafka_advertises_them(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing is rewired after the cluster is built: each client path's proxy is planned while the
+    cluster plans its listeners, so what clients dial and what Kafka advertises are final at once."""
+    from harness.brokers.kafka import cluster as kafka
+
+    monkeypatch.setattr(kafka, "kafka_classpath", lambda: "/nowhere/*")
+    runtime = LocalRuntime("as-unit")
+    proxies = ProxyNet(runtime, {})
+    built = kafka.KafkaCluster(KafkaSpec(kind="kafka", nodes=3), runtime, tmp_path, client_groups(1), proxies.via)
+    assert set(proxies.paths) == {(g, n) for g in ("producer", "consumer1") for n in (1, 2, 3)}
+    for (group, node), path in proxies.paths.items():
+        assert path.upstream == (runtime.address(node), built.client_listeners[(group, node)])
+        assert built.routes.endpoints[(group, node)] == path.listen
+        advertised = built.node_properties(node)["advertised.listeners"]
+        assert f"{group.upper()}://{path.listen[0]}:{path.listen[1]}" in advertised
+    assert built.routes.dial("producer") == [f"{h}:{p}" for h, p in (proxies.paths[("producer", n)].listen
+                                                                      for n in (1, 2, 3))]
+    proxies.create(SimpleNamespace(create_proxy=lambda *args: None))   # a stand-in client: creates nothing
+    with pytest.raises(RuntimeError, match="planned after the proxies were created"):
+        proxies.via(("producer", 4), ("127.0.0.1", 1))
+
+
+def test_without_link_faults_clients_dial_the_nodes_themselves(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.brokers.kafka import cluster as kafka
+
+    monkeypatch.setattr(kafka, "kafka_classpath", lambda: "/nowhere/*")
+    built = kafka.KafkaCluster(KafkaSpec(kind="kafka", nodes=3), LocalRuntime("as-unit"), tmp_path, client_groups(1))
+    assert built.client_listeners == {}
+    assert built.routes.dial("consumer1") == [f"127.0.0.1:{built.broker_ports[n]}" for n in (1, 2, 3)]

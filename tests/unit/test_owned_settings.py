@@ -24,7 +24,7 @@ def test_every_kafka_setting_the_harness_writes_is_owned_or_a_tuning_default(tmp
                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(kafka_target, "kafka_classpath", lambda: "/nowhere/*")
     cluster = kafka_target.KafkaCluster(KafkaSpec(kind="kafka", nodes=3), LocalRuntime("as-unit"), tmp_path,
-                                        groups=("producer", "consumer"), proxied=True)
+                                        groups=("producer", "consumer"), via=lambda path, at: ("127.0.0.1", 1))
     written = set(cluster.node_properties(1))
     owned = {key for key in written if owner_reason(KAFKA_OWNED, key)}
     assert written - owned == KAFKA_TUNABLE

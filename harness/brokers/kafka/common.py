@@ -18,7 +18,7 @@ from harness.brokers.base import harness_last
 from harness.brokers.kafka.admin import KafkaAdmin, find_key
 from harness.brokers.kafka.config import defaults, render_properties, render_value
 from harness.brokers.kafka.spec import KafkaSpec
-from harness.brokers.routes import ClientRoutes
+from harness.brokers.routes import ClientRoutes, Via
 from harness.errors import ClusterError
 from harness.paths import REPO
 from harness.runtimes.base import NodeProcess, ProcessSpec, Runtime
@@ -44,7 +44,7 @@ class KafkaClusterBase:
     kind = "kafka"
 
     def __init__(self, spec: KafkaSpec, runtime: Runtime, run_dir: Path, groups: Sequence[str] = ("producer",),
-                 proxied: bool = False) -> None:
+                 via: Via | None = None) -> None:
         self.spec = spec
         self.runtime = runtime
         self.dir = run_dir / "nodes"
@@ -54,10 +54,10 @@ class KafkaClusterBase:
         self.endpoints: dict[int, tuple[str, int]] = endpoints
         self.bootstrap = ",".join(f"{host}:{port}" for host, port in endpoints.values())
         # Proxied clients need a listener per group, each advertised at that group's proxy.
-        self.client_listeners = {(g, i): runtime.free_port() for g in groups for i in ids} if proxied else {}
+        self.client_listeners = {(g, i): runtime.free_port() for g in groups for i in ids} if via else {}
         self.routes = ClientRoutes({
             (g, i): (runtime.address(i), self.client_listeners[(g, i)]) if (g, i) in self.client_listeners
-            else endpoints[i] for g in groups for i in ids})
+            else endpoints[i] for g in groups for i in ids}, via)
         self.nodes: dict[int, NodeProcess] = {i: runtime.process(self._node_spec(i)) for i in ids}
         self.admin = KafkaAdmin(self.nodes, endpoints, self.bootstrap, spec.topic.replication_factor,
                                 self._topic_settings())

@@ -21,7 +21,7 @@ from harness.brokers.base import harness_last
 from harness.brokers.rabbitmq.config import DEFAULTS, OWNED_PREFIXES, node_of_pid
 from harness.brokers.rabbitmq.queues import declare_dead_letter_queue, declare_queue
 from harness.brokers.rabbitmq.spec import RabbitSpec
-from harness.brokers.routes import ClientRoutes
+from harness.brokers.routes import ClientRoutes, Via
 from harness.errors import ClusterError, ScenarioError
 from harness.paths import REPO
 from harness.runtimes.base import NodeProcess, ProcessSpec, Runtime
@@ -44,7 +44,7 @@ class RabbitClusterBase:
     endpoints: dict[int, tuple[str, int]]
 
     def __init__(self, spec: RabbitSpec, runtime: Runtime, run_dir: Path, groups: Sequence[str] = ("producer",),
-                 proxied: bool = False) -> None:
+                 via: Via | None = None) -> None:
         self.spec = spec
         self.runtime = runtime
         self.dir = run_dir / "nodes"
@@ -52,7 +52,7 @@ class RabbitClusterBase:
         ids = range(1, spec.nodes + 1)
         self.cookie = secrets.token_hex(16).upper()
         self._plan_nodes(ids)
-        self.routes = ClientRoutes({(g, i): self.endpoints[i] for g in groups for i in ids})
+        self.routes = ClientRoutes({(g, i): self.endpoints[i] for g in groups for i in ids}, via)
         self.nodes: dict[int, NodeProcess] = {i: runtime.process(self._node_spec(i)) for i in ids}
 
     def _plan_nodes(self, ids: range) -> None:
