@@ -6,9 +6,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from harness.faults import all_entries
-from harness.faults.partition import PartitionFault
-from harness.faults.process import ProcessFault
-from harness.faults.toxics import ToxicFault
 from harness.scenario.strict import tagged_union
 
 if TYPE_CHECKING:
@@ -24,4 +21,4 @@ else:
 TOXIC_ACTIONS = tuple(action for action, entry in all_entries().items() if entry.needs_proxies)
 """Actions that act on Toxiproxy proxies: a run with any of them puts a proxy on every client path."""
 
-__all__ = ["TOXIC_ACTIONS", "FaultSpec", "PartitionFault", "ProcessFault", "ToxicFault"]
+__all__ = ["TOXIC_ACTIONS", "FaultSpec"]

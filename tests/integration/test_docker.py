@@ -57,11 +57,10 @@ def host_reaches(address: str, port: int) -> bool:
 def test_kafka_on_containers_sees_every_fault_kind(tmp_path: Path) -> None:
     from harness.brokers.kafka.image_cluster import KafkaImageCluster
     from harness.brokers.kafka.spec import KafkaSpec
-    from harness.faults.partition import Partition
+    from harness.faults.partition import Partition, PartitionFault
     from harness.network import grudges
     from harness.network.containers import ContainerNetwork
     from harness.runtimes.docker import DockerRuntime, engine
-    from harness.scenario.fault_specs import PartitionFault
     from harness.wait import wait_until
 
     run_id = "as-d0c4e7a1"
@@ -116,12 +115,11 @@ def test_kafka_on_containers_sees_every_fault_kind(tmp_path: Path) -> None:
 def test_toxiproxy_runs_as_a_container_on_the_run_network(tmp_path: Path) -> None:
     """The proxy listens at its own address on the run network, reaches the host at the gateway,
     its toxics act on real round trips, and client-side partitions cover its address too."""
-    from harness.faults.toxics import Toxic
+    from harness.faults.toxics import Toxic, ToxicFault
     from harness.network import grudges
     from harness.network.containers import PROXY_NODE, ContainerNetwork
     from harness.runtimes.base import ImageContract, ProcessSpec
     from harness.runtimes.docker import DockerRuntime, engine
-    from harness.scenario.fault_specs import ToxicFault
     from harness.services.proxies import ProxyNet
     from harness.services.toxiproxy import ToxiproxyServer
     from tests.integration.test_network import Echo, Env, round_trip_ms

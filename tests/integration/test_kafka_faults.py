@@ -11,9 +11,8 @@ import pytest
 from harness.brokers.kafka.cluster import KafkaCluster
 from harness.brokers.kafka.spec import KafkaSpec
 from harness.faults.env import RunFaultEnv
-from harness.faults.process import Kill, Pause
+from harness.faults.process import Kill, Pause, ProcessFault
 from harness.runtimes.local import LocalRuntime
-from harness.scenario.fault_specs import ProcessFault
 from harness.wait import wait_until
 from tests.integration.conftest import survivors
 

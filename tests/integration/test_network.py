@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.faults.partition import Partition
-from harness.faults.toxics import Toxic
+from harness.faults.partition import Partition, PartitionFault
+from harness.faults.toxics import Toxic, ToxicFault
 from harness.network.namespaces import NamespaceNetwork
 from harness.runtimes.local import LocalRuntime
-from harness.scenario.fault_specs import PartitionFault, ToxicFault
 from harness.scenario.selectors import Selector
 from harness.services.proxies import ProxyNet
 from harness.services.toxiproxy import ToxiproxyServer

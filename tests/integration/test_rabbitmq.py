@@ -11,9 +11,8 @@ import pytest
 from harness.brokers.rabbitmq.cluster import RabbitCluster
 from harness.brokers.rabbitmq.spec import RabbitSpec
 from harness.faults.env import RunFaultEnv
-from harness.faults.process import Kill
+from harness.faults.process import Kill, ProcessFault
 from harness.runtimes.local import LocalRuntime
-from harness.scenario.fault_specs import ProcessFault
 from harness.wait import wait_until
 from tests.integration.conftest import ROOT, run_scenario, survivors
 

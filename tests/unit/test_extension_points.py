@@ -200,7 +200,7 @@ def test_a_plugin_package_adds_a_broker_a_fault_a_checker_and_a_reporter_by_the_
     assert seen["metric"] and seen["wiggles"] == 0                        # expect: may name it; it was checked
     assert "echo.txt" in seen["written"] and (out / "echo.txt").read_text() == "pass"
     assert "s.yaml:2:" in seen["refused"] and "listeners is set by the harness" in seen["refused"]
-    # It gave no `attach`: a scenario that would attach it to a running cluster is refused where it says so.
+    # It brings the process form only: a scenario that would attach it to a running cluster is refused where it says so.
     assert "s.yaml:3:" in seen["no_attach"] and "which this broker cannot" in seen["no_attach"]
 
 

@@ -128,3 +128,34 @@ def test_every_module_path_the_scripts_and_docs_name_exists() -> None:
              if source.is_file() for match in re.findall(r"\bharness/[\w/]+\.py\b", source.read_text())}
     missing = sorted(f"{source}: {path}" for source, path in named if not (root / path).exists())
     assert not missing, "paths to modules that do not exist:\n" + "\n".join(missing)
+
+
+FORM_QUESTIONS = {"node_form", "runs_images", "external"}   # what a runtime says of how it runs nodes
+
+
+def runtime_kind_reads(source: str) -> list[str]:
+    """Where a module asks which runtime (or which node form) it is on: `x.node_form`, `runtime.name`,
+    `self.runtime.name`; a broker's cluster of one form must not, the registry picked it."""
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Attribute):
+            continue
+        owner = node.value
+        on_runtime = (isinstance(owner, ast.Name) and owner.id == "runtime") or (
+            isinstance(owner, ast.Attribute) and owner.attr == "runtime")
+        if node.attr in FORM_QUESTIONS or (node.attr == "name" and on_runtime):
+            found.append((node.lineno, f"{node.lineno}: .{node.attr}"))
+    return [where for _, where in sorted(found)]
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "brokers").rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_broker_module_branches_on_the_runtime(path: Path) -> None:
+    assert runtime_kind_reads(path.read_text()) == [], f"{path}: the runtime picks the cluster of its node form"
+
+
+def test_the_runtime_question_finder_finds_the_old_branches() -> None:
+    old = ("self.in_image = runtime.runs_images\n"
+           "flags = cds.jvm_flags(v) if self.runtime.name == 'local' else []\n"
+           "if runtime.external: pass\n")
+    assert runtime_kind_reads(old) == ["1: .runs_images", "2: .name", "3: .external"]
+    assert runtime_kind_reads("name = self.spec.name\nnode.name\n") == []

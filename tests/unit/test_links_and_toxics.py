@@ -9,9 +9,8 @@ import pytest
 
 from harness.brokers.kafka.spec import KafkaSpec
 from harness.errors import ScenarioError
-from harness.faults.toxics import toxic_attributes
+from harness.faults.toxics import ToxicFault, toxic_attributes
 from harness.runtimes.local import LocalRuntime
-from harness.scenario.fault_specs import ToxicFault
 from harness.scenario.links import parse_link
 from harness.scenario.loader import parse_scenario
 from harness.services.proxies import ProxyNet, client_groups

@@ -118,8 +118,8 @@ def test_progress_lines_in_a_ci_log_are_never_wrapped_and_events_stay_literal(tm
 
 def test_fault_events_escape_what_the_user_wrote(tmp_path: Path) -> None:
     from harness.faults.injector import FaultInjector
+    from harness.faults.process import ProcessFault
     from harness.plan import PlannedFault, Schedule
-    from harness.scenario.fault_specs import ProcessFault
     from harness.scenario.selectors import Selector
 
     spec = ProcessFault(at=0.0, action="kill", target=Selector("leader", ("[/]", "0")))
