@@ -11,7 +11,11 @@ from harness.runtimes.local import LocalRuntime
 
 
 class RuntimeKind(Protocol):
+    """What a runtime can do is declared here, and validation refuses a scenario asking for more."""
+
     node_form: str   # how its runtime runs a node (runtimes.base.NODE_FORMS): validation asks the broker for it
+    no_proxies: str | None   # why no Toxiproxy proxy can sit between clients and nodes; None: one can
+    acts_on_project: bool    # acts on one named docker-compose project (compose_project), nothing else
 
     def network(self, run_id: str, kind: str, nodes: list[int], isolation: str,
                 project: str | None = None) -> Any: ...   # a context manager or None; project: compose's
@@ -22,6 +26,8 @@ class LocalKind:
     """Local processes; each node in its own network namespace when the scenario asks for isolation."""
 
     node_form = "process"
+    no_proxies: str | None = None
+    acts_on_project = False
 
     def network(self, run_id: str, kind: str, nodes: list[int], isolation: str, project: str | None = None) -> Any:
         from harness.network.namespaces import NamespaceNetwork
@@ -36,6 +42,8 @@ class DockerKind:
     """Containers; every node has its own namespace anyway, on the run's own Docker network."""
 
     node_form = "image"
+    no_proxies: str | None = None
+    acts_on_project = False
 
     def network(self, run_id: str, kind: str, nodes: list[int], isolation: str, project: str | None = None) -> Any:
         from harness.network.containers import ContainerNetwork
@@ -53,6 +61,9 @@ class ComposeKind:
     """The containers of the named Docker Compose project, found by their service names."""
 
     node_form = "published"
+    no_proxies: str | None = ("a compose-managed cluster advertises its own listeners, so no proxy can sit"
+                              " in front of it")
+    acts_on_project = True
 
     def network(self, run_id: str, kind: str, nodes: list[int], isolation: str, project: str | None = None) -> Any:
         from harness.network.compose import ComposeNetwork

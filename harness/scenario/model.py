@@ -134,15 +134,9 @@ class Scenario(Strict):
                     f"this nemesis could schedule up to {most} faults between {self.nemesis.start:g}s and {stop:g}s:"
                     f" a schedule holds at most {MAX_FAULTS}; lengthen interval or duration, or shorten the window",
                     ("nemesis", "interval"))
-        self._check_node_form()
         rules = all_brokers()[self.target.kind].rules
         rules.check_consumer(self)
-        if self.runtime == "compose":
-            self._check_compose()
-        elif self.compose_project is not None:
-            raise LocatedValueError(f"compose_project names a docker-compose project, which only runtime: compose"
-                                    f" acts on (this runtime is {self.runtime}): remove it or set runtime: compose",
-                                    ("compose_project",))
+        self._check_runtime()
         rules.check_clients(self)
         return self
 
@@ -166,30 +160,48 @@ class Scenario(Strict):
         form = RUNTIME_KINDS[self.runtime].node_form
         forms = all_brokers()[self.target.kind].clusters
         if form not in forms:
-            others = [name for name, kind in RUNTIME_KINDS.items() if kind.node_form in forms]
+            others = " or ".join(f"runtime: {name}" for name, kind in RUNTIME_KINDS.items() if kind.node_form in forms)
             raise LocatedValueError(
                 f"runtime {self.runtime} {NODE_FORMS[form]}, which this broker cannot ({self.target.kind} brings"
-                f" no cluster of the {form} form): use runtime: {' or '.join(others) or '(none)'}", ("runtime",))
+                f" no cluster of the {form} form): use {others or 'another broker'}", ("runtime",))
 
-    def _check_compose(self) -> None:
-        """A compose-managed cluster is configured by its compose file, not by the scenario, and its
-        brokers advertise their own listeners, so no proxy can sit in front of them."""
-        for i, fault in enumerate(self.faults):
-            if fault.action in TOXIC_ACTIONS:
-                raise LocatedValueError(
-                    f"{fault.action} is a Toxiproxy link fault: a compose-managed cluster advertises its own"
-                    " listeners, so no proxy can sit in front of it; use runtime: docker (or local)",
-                    ("faults", i, "action"))
-        if self.nemesis is not None:
-            linked = sorted(set(self.nemesis.kinds) & set(TOXIC_ACTIONS))
-            if linked:
-                raise LocatedValueError(f"nemesis kinds {', '.join(linked)} are link faults: not on runtime: compose"
-                                        " (use runtime: docker)", ("nemesis", "kinds"))
-        all_brokers()[self.target.kind].rules.check_compose(self)
-        if self.compose_project is None:
-            raise LocatedValueError("runtime compose acts on the containers of one docker-compose project: name the"
-                                    " compose project: add compose_project: NAME or pass --compose-project NAME",
-                                    ("runtime",))
+    def _check_runtime(self) -> None:
+        """What the scenario asks of its runtime, the runtime must declare it can do (RuntimeKind):
+        link faults need proxies, and only a runtime that acts on a compose project takes one."""
+        from harness.runtimes import RUNTIME_KINDS
+
+        kind = RUNTIME_KINDS[self.runtime]
+        if kind.no_proxies is not None:
+            for i, fault in enumerate(self.faults):
+                if fault.action in TOXIC_ACTIONS:
+                    raise LocatedValueError(f"{fault.action} is a Toxiproxy link fault: {kind.no_proxies};"
+                                            f" use {self._runtimes_with(no_proxies=None)}", ("faults", i, "action"))
+            if self.nemesis is not None:
+                linked = sorted(set(self.nemesis.kinds) & set(TOXIC_ACTIONS))
+                if linked:
+                    raise LocatedValueError(f"nemesis kinds {', '.join(linked)} are link faults: not on runtime:"
+                                            f" {self.runtime} (use {self._runtimes_with(no_proxies=None)})",
+                                            ("nemesis", "kinds"))
+        self._check_node_form()
+        if kind.node_form == "published":
+            all_brokers()[self.target.kind].rules.check_compose(self)
+        if kind.acts_on_project and self.compose_project is None:
+            raise LocatedValueError(f"runtime {self.runtime} acts on the containers of one docker-compose project:"
+                                    " name the compose project: add compose_project: NAME or pass"
+                                    " --compose-project NAME", ("runtime",))
+        if not kind.acts_on_project and self.compose_project is not None:
+            raise LocatedValueError(
+                f"compose_project names a docker-compose project, which only"
+                f" {self._runtimes_with(acts_on_project=True)} acts on (this runtime is {self.runtime}): remove it"
+                f" or set {self._runtimes_with(acts_on_project=True)}", ("compose_project",))
+
+    @staticmethod
+    def _runtimes_with(**declared: object) -> str:
+        """'runtime: a or runtime: b': the runtimes whose kinds declare these capabilities."""
+        from harness.runtimes import RUNTIME_KINDS
+
+        return " or ".join(f"runtime: {name}" for name, kind in RUNTIME_KINDS.items()
+                           if all(getattr(kind, key) == value for key, value in declared.items()))
 
     def _check_selector(self, sel: Selector, where: tuple[str | int, ...]) -> None:
         nodes = self.target.nodes

@@ -205,6 +205,8 @@ class StandinKind:
     """A RuntimeKind: a journalled network, and the journalled local runtime (beside no namespace)."""
 
     node_form = "process"
+    no_proxies = None
+    acts_on_project = False
 
     def network(self, run_id: str, kind: str, nodes: list[int], isolation: str, project: str | None = None) -> Any:
         return StandinNetwork()

@@ -147,3 +147,21 @@ def test_a_runtime_whose_form_the_broker_lacks_is_refused_at_the_runtime(monkeyp
     assert error["ctx"]["error"].loc == ("runtime",)   # the loader turns it into the runtime line's file:line
     assert "runtime docker runs each node from its broker's image" in error["msg"]
     assert "which this broker cannot" in error["msg"] and "use runtime: local" in error["msg"]
+
+
+def test_what_a_runtime_cannot_do_is_refused_from_its_declaration_not_its_name(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same `local` runtime, declared without proxies and acting on a project, refuses link faults
+    and a missing project at their lines, as compose does."""
+    from harness.errors import ScenarioError
+    from harness.scenario.loader import parse_scenario
+
+    text = ("name: caps\ntarget: {kind: kafka}\nruntime: local\ncompose_project: shop\n"
+            "faults:\n  - {at: 1s, action: latency, link: client->any, latency: 50ms}\n")
+    assert parse_scenario(text.replace("compose_project: shop\n", "")).runtime == "local"
+    lacking = SimpleNamespace(node_form="process", no_proxies="this stand-in has no proxies", acts_on_project=True)
+    monkeypatch.setitem(RUNTIME_KINDS, "local", lacking)
+    with pytest.raises(ScenarioError, match=r"s\.yaml:6:.*latency is a Toxiproxy link fault: this stand-in has no"):
+        parse_scenario(text, "s.yaml")
+    with pytest.raises(ScenarioError, match=r"s\.yaml:3:.*runtime local acts on the containers of one"):
+        parse_scenario(text.replace("compose_project: shop\n", "").split("faults:")[0], "s.yaml")
