@@ -11,6 +11,7 @@ from pydantic import Field, model_validator
 from harness.errors import ClusterError
 from harness.faults.base import FaultEntry, FaultEnv, register_entry, register_fault
 from harness.network import grudges
+from harness.runtimes import RUNTIME_KINDS
 from harness.scenario.located import LocatedValueError
 from harness.scenario.numbers import Whole
 from harness.scenario.selectors import Selector, SelectorField, parse_selector
@@ -84,9 +85,10 @@ class PartitionFault(FaultEntry):
         if scenario.network.isolation != "namespaces":
             raise LocatedValueError("partition needs network: {isolation: namespaces} (nodes in their own"
                                     " network namespaces)", (*where, "action"))
-        if self.mode == "disconnect" and scenario.runtime != "docker":
-            raise LocatedValueError("mode disconnect takes a container off its Docker network: it needs"
-                                    " runtime: docker (on local processes, mode: isolate cuts a node off)",
+        if self.mode == "disconnect" and not RUNTIME_KINDS[scenario.runtime].disconnects:
+            able = " or ".join(f"runtime: {name}" for name, kind in RUNTIME_KINDS.items() if kind.disconnects)
+            raise LocatedValueError(f"mode disconnect takes a container off its Docker network: it needs {able}"
+                                    f" (on runtime: {scenario.runtime}, mode: isolate cuts a node off)",
                                     (*where, "mode"))
         if self.groups:
             flat = [n for group in self.groups for n in group]
@@ -158,7 +160,7 @@ class Partition:
     def _disconnect(self, env: FaultEnv) -> list[str]:
         """The whole node off the network (clients lose it too), back at the same address on heal:
         what a pulled cable or a dead switch port does, rather than a firewall's selective drop."""
-        if not hasattr(env.network, "disconnect"):
+        if not hasattr(env.network, "disconnect"):   # validation refused it already (RuntimeKind.disconnects)
             raise ClusterError("mode disconnect needs runtime: docker (a container on the run's network)")
         node = _target(self.spec, env)
         env.network.disconnect(node)

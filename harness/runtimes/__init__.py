@@ -16,6 +16,7 @@ class RuntimeKind(Protocol):
     node_form: str   # how its runtime runs a node (runtimes.base.NODE_FORMS): validation asks the broker for it
     no_proxies: str | None   # why no Toxiproxy proxy can sit between clients and nodes; None: one can
     acts_on_project: bool    # acts on one named docker-compose project (compose_project), nothing else
+    disconnects: bool        # can take a node off its network altogether (partition mode disconnect)
 
     def network(self, run_id: str, kind: str, nodes: list[int], isolation: str,
                 project: str | None = None) -> Any: ...   # a context manager or None; project: compose's
@@ -28,6 +29,7 @@ class LocalKind:
     node_form = "process"
     no_proxies: str | None = None
     acts_on_project = False
+    disconnects = False
 
     def network(self, run_id: str, kind: str, nodes: list[int], isolation: str, project: str | None = None) -> Any:
         from harness.network.namespaces import NamespaceNetwork
@@ -44,6 +46,7 @@ class DockerKind:
     node_form = "image"
     no_proxies: str | None = None
     acts_on_project = False
+    disconnects = True
 
     def network(self, run_id: str, kind: str, nodes: list[int], isolation: str, project: str | None = None) -> Any:
         from harness.network.containers import ContainerNetwork
@@ -64,6 +67,7 @@ class ComposeKind:
     no_proxies: str | None = ("a compose-managed cluster advertises its own listeners, so no proxy can sit"
                               " in front of it")
     acts_on_project = True
+    disconnects = False
 
     def network(self, run_id: str, kind: str, nodes: list[int], isolation: str, project: str | None = None) -> Any:
         from harness.network.compose import ComposeNetwork

@@ -207,6 +207,7 @@ class StandinKind:
     node_form = "process"
     no_proxies = None
     acts_on_project = False
+    disconnects = False
 
     def network(self, run_id: str, kind: str, nodes: list[int], isolation: str, project: str | None = None) -> Any:
         return StandinNetwork()
