@@ -1,7 +1,7 @@
 """pytest plugin: `pytest scenarios/` runs every scenario file as a test.
 
 Registered through the `pytest11` entry point. A YAML file with `name:` and `target:` at the top is
-a scenario; each becomes one item, marked with its target kind (`-m kafka`, `-m rabbitmq`) and
+a scenario; each becomes one item, marked with its broker kind (`-m kafka`, `-m rabbitmq`) and
 selectable by name with `-k`. A failed expectation fails the item with the expectation table as
 its message; a scenario that does not validate fails at collection with file:line:column.
 """
@@ -27,7 +27,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     for kind in all_brokers():
-        config.addinivalue_line("markers", f"{kind}: an Aftershock scenario on a {kind} target")
+        config.addinivalue_line("markers", f"{kind}: an Aftershock scenario on a {kind} cluster")
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:

@@ -16,25 +16,25 @@ FINISH_TIMEOUT = 30.0
 CLOSE_TIMEOUT = 5.0   # closing the producer clients (side by side) after the shared finish deadline
 
 
-def user_kind(scenario: Scenario, target_kind: str) -> str:
-    """The USERS key: the outbox, a Kafka client other than the default, or the target's own user."""
+def user_kind(scenario: Scenario, broker_kind: str) -> str:
+    """The USERS key: the outbox, a Kafka client other than the default, or the broker's own user."""
     if scenario.producer.outbox is not None:
         return "outbox"
-    return target_kind if scenario.producer.client == DEFAULT_KAFKA_CLIENT else scenario.producer.client
+    return broker_kind if scenario.producer.client == DEFAULT_KAFKA_CLIENT else scenario.producer.client
 
 
 class LoadProcess:
     """Starts `harness.load.main` with the scenario's load settings; stats are read after it exits."""
 
-    def __init__(self, scenario: Scenario, target_config: dict[str, Any], run_dir: Path, runtime: Runtime) -> None:
+    def __init__(self, scenario: Scenario, client_config: dict[str, Any], run_dir: Path, runtime: Runtime) -> None:
         self.run_dir = run_dir
         self.stats_path = run_dir / "load-stats.json"
         config = {
-            "kind": target_config["kind"],
-            "user": user_kind(scenario, target_config["kind"]),
+            "kind": client_config["kind"],
+            "user": user_kind(scenario, client_config["kind"]),
             "outbox": str(outbox_path(run_dir)),
-            "destination": target_config["topic"],
-            "target": target_config,
+            "destination": client_config["topic"],
+            "target": client_config,
             "seed": scenario.seed,
             "users": scenario.load.users,
             "rate": scenario.load.rate,

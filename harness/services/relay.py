@@ -27,13 +27,13 @@ def outbox_path(run_dir: Path) -> Path:
 
 
 class OutboxRelay:
-    def __init__(self, scenario: Scenario, target_config: dict, run_dir: Path, run_id: str) -> None:
+    def __init__(self, scenario: Scenario, client_config: dict, run_dir: Path, run_id: str) -> None:
         outbox = scenario.producer.outbox
         assert outbox is not None, "only scenarios with producer.outbox have a relay"
         self._ready = run_dir / "producer" / "relay.ready"
         self._log = run_dir / "producer" / "relay.log"
         config = {
-            **target_config,
+            **client_config,
             "producer": scenario.producer.model_dump(mode="python"),
             "outbox": str(outbox_path(run_dir)),
             "batch": outbox.batch,
