@@ -45,7 +45,11 @@ def build(scenario: Scenario, run_id: str, out_dir: Path, proxied: bool, stack: 
     runtime = stack.enter_context(kind.runtime(run_id, network, out_dir))  # removes its containers last
     # The runtime says how it runs a node (as a process, from an image, or already published by
     # someone else); the broker's cluster of that form describes its nodes so.
-    factory = broker(scenario.target.kind).clusters[runtime.node_form]   # validation checked it exists
+    plugin = broker(scenario.target.kind)
+    provide = plugin.provide.get(runtime.node_form)
+    if provide is not None:   # e.g. the release the scenario names, resolved on its first use
+        provide(scenario.target, set_phase)
+    factory = plugin.clusters[runtime.node_form]   # validation checked it exists
     # Link faults: Toxiproxy's placement is known before anything starts, so every client path's proxy
     # is planned with the cluster's listeners (Kafka advertises the proxies) and nothing is rewired later.
     toxiproxy = ToxiproxyServer(runtime, out_dir) if proxied else None

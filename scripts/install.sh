@@ -59,20 +59,11 @@ else
 fi
 
 step "Kafka broker jars (Maven Central)"
-version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' targets/kafka/pom.xml)
-libs="$CACHE/kafka-$version/libs"
-if ls "$libs"/kafka_2.13-"$version".jar >/dev/null 2>&1 && [ -f "$libs/.complete" ]; then
-  echo "kafka $version already in $libs"
-else
-  rm -rf "$libs"
-  mvn -q -B -f targets/kafka/pom.xml dependency:copy-dependencies \
-    -DoutputDirectory="$libs" -DincludeScope=runtime
-  touch "$libs/.complete"
-  echo "kafka $version resolved into $libs ($(ls "$libs" | wc -l) jars)"
-fi
+# The default release (targets/kafka/pom.xml); `aftershock install --kafka VERSION` adds others.
+.venv/bin/python -m harness.brokers.kafka.dist
 
 step "Kafka class-data archive (faster broker start-up)"
-.venv/bin/python -c 'from harness.brokers.kafka.cds import main; main()'
+.venv/bin/python -m harness.brokers.kafka.cds
 
 step "Toxiproxy server (built from source with Go)"
 toxi_version=$(sed -n 's/^TOXIPROXY_VERSION = "\(.*\)"/\1/p' harness/services/toxiproxy.py)

@@ -7,7 +7,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -69,7 +69,7 @@ class ScenarioRules(Protocol):
     """The checks of a scenario that only its broker can make (a broker's spec module is one)."""
 
     def check_consumer(self, scenario: Scenario) -> None: ...
-    def check_compose(self, scenario: Scenario) -> None: ...
+    def check_form(self, scenario: Scenario, form: str) -> None: ...   # rules of the node form the runtime runs
     def check_clients(self, scenario: Scenario) -> None: ...
     def check_leader(self, scenario: Scenario, sel: Selector, where: tuple[str | int, ...]) -> None: ...
 
@@ -92,6 +92,9 @@ class Broker:
     image: Callable[[], str]           # the official image the Docker runtime runs for this kind
     sample: Callable[[int], Any]       # a small valid spec of N nodes (benchmarks)
     has_controller: bool = False       # `controller` names a node (Kafka's KRaft controller)
+    # node form -> what that form needs on this host before its cluster is built, fetched into the
+    # cache now (the release a spec names): (spec, say) where say shows progress. None: nothing.
+    provide: Mapping[str, Callable[[Any, Callable[[str], None]], None]] = field(default_factory=dict)
 
 
 BROKERS: dict[str, Broker] = {}

@@ -183,8 +183,7 @@ class Scenario(Strict):
                                             f" {self.runtime} (use {self._runtimes_with(no_proxies=None)})",
                                             ("nemesis", "kinds"))
         self._check_node_form()
-        if kind.node_form == "published":
-            all_brokers()[self.target.kind].rules.check_compose(self)
+        all_brokers()[self.target.kind].rules.check_form(self, kind.node_form)
         if kind.acts_on_project and self.compose_project is None:
             raise LocatedValueError(f"runtime {self.runtime} acts on the containers of one docker-compose project:"
                                     " name the compose project: add compose_project: NAME or pass"

@@ -25,7 +25,7 @@ INJECTIONS = [{"num.io.threads": "4\nlog.dirs=/etc"}, {"num.io.threads": "4\rlog
 
 
 def _kafka(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: dict) -> KafkaCluster:
-    monkeypatch.setattr(kafka_target, "kafka_classpath", lambda: "/nowhere/*")
+    monkeypatch.setattr(kafka_target, "kafka_classpath", lambda version=None: "/nowhere/*")
     spec = KafkaSpec(kind="kafka", nodes=3).model_copy(update={"broker_config": config})  # no validation
     return KafkaCluster(spec, LocalRuntime("as-unit"), tmp_path)
 

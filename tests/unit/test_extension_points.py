@@ -36,7 +36,7 @@ PLUGIN = {
 
         class Rules:
             def check_consumer(self, scenario): pass
-            def check_compose(self, scenario): pass
+            def check_form(self, scenario, form): pass
             def check_clients(self, scenario): pass
             def check_leader(self, scenario, sel, where): pass
 

@@ -14,7 +14,7 @@ from harness.runtimes.local import LocalRuntime
 
 @pytest.fixture
 def cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> KafkaCluster:
-    monkeypatch.setattr(kafka_target, "kafka_classpath", lambda: "/nowhere/*")
+    monkeypatch.setattr(kafka_target, "kafka_classpath", lambda version=None: "/nowhere/*")
     spec = KafkaSpec(kind="kafka", nodes=3, broker_config={"min.insync.replicas": 2,
                                                              "unclean.leader.election.enable": False})
     return KafkaCluster(spec, LocalRuntime("as-unit"), tmp_path)

@@ -17,7 +17,7 @@ def test_a_failed_format_ends_the_other_nodes_formats_and_each_dies_with_its_par
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cluster = object.__new__(KafkaCluster)   # only what formatting reads
     cluster.nodes, cluster.dir, cluster.jvm_extra = {1: None, 2: None}, tmp_path, []
-    cluster.classpath, cluster.cluster_id = "", "x"
+    cluster.classpath, cluster.cluster_id, cluster.log_flags = "", "x", []
     for i in (1, 2):
         (tmp_path / f"kafka-{i}").mkdir()
     started: list[tuple[subprocess.Popen, dict]] = []

@@ -100,7 +100,7 @@ def test_the_proxies_are_planned_with_the_cluster_and_kafka_advertises_them(tmp_
     cluster plans its listeners, so what clients dial and what Kafka advertises are final at once."""
     from harness.brokers.kafka import cluster as kafka
 
-    monkeypatch.setattr(kafka, "kafka_classpath", lambda: "/nowhere/*")
+    monkeypatch.setattr(kafka, "kafka_classpath", lambda version=None: "/nowhere/*")
     runtime = LocalRuntime("as-unit")
     proxies = ProxyNet(runtime, {})
     built = kafka.KafkaCluster(KafkaSpec(kind="kafka", nodes=3), runtime, tmp_path, client_groups(1), proxies.via)
@@ -121,7 +121,7 @@ def test_without_link_faults_clients_dial_the_nodes_themselves(tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     from harness.brokers.kafka import cluster as kafka
 
-    monkeypatch.setattr(kafka, "kafka_classpath", lambda: "/nowhere/*")
+    monkeypatch.setattr(kafka, "kafka_classpath", lambda version=None: "/nowhere/*")
     built = kafka.KafkaCluster(KafkaSpec(kind="kafka", nodes=3), LocalRuntime("as-unit"), tmp_path, client_groups(1))
     assert built.client_listeners == {}
     assert built.routes.dial("consumer1") == [f"127.0.0.1:{built.broker_ports[n]}" for n in (1, 2, 3)]

@@ -17,6 +17,7 @@ from run_standins import BROKER, KIND, StandinSpec
 from harness.brokers import all_brokers
 from harness.brokers.base import BROKERS
 from harness.brokers.kafka import cluster as kafka_processes
+from harness.brokers.kafka.dist import kafka_version
 from harness.brokers.kafka.image import DATA_DIR, property_env
 from harness.brokers.kafka.image_cluster import KafkaImageCluster
 from harness.brokers.kafka.spec import KafkaSpec
@@ -78,7 +79,7 @@ def test_the_built_in_brokers_bring_a_cluster_for_every_form_a_runtime_runs() ->
 @pytest.mark.filterwarnings("ignore:(read|open)_text is deprecated:DeprecationWarning")   # kafka-python's import
 def test_kafka_forms_describe_the_same_node_the_image_by_its_variables(tmp_path: Path,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(kafka_processes, "kafka_classpath", lambda: "/nowhere/*")
+    monkeypatch.setattr(kafka_processes, "kafka_classpath", lambda version=None: "/nowhere/*")
     monkeypatch.setattr(kafka_processes.cds, "jvm_flags", lambda version: [])
     spec = KafkaSpec(kind="kafka", nodes=3, broker_config={"min.insync.replicas": 2})
     host = kafka_processes.KafkaCluster(spec, FixedRuntime("process"), tmp_path / "p")   # type: ignore[arg-type]
@@ -96,13 +97,13 @@ def test_kafka_forms_describe_the_same_node_the_image_by_its_variables(tmp_path:
         assert contract.env[property_env("node.id")] == str(i) and contract.env["CLUSTER_ID"] == image.cluster_id
         assert contract.env[property_env("log.dirs")] == DATA_DIR
         assert contract.mounts == {DATA_DIR: image.dir / f"kafka-{i}" / "data"}
-    assert host.versions()["kafka"] == kafka_processes.kafka_version()
+    assert host.versions()["kafka"] == spec.version == kafka_version()
     assert image.versions()["kafka"] == "image aftershock/test:1"
 
 
 def test_the_image_form_prepares_by_opening_its_data_dirs_the_process_form_by_formatting(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(kafka_processes, "kafka_classpath", lambda: "/nowhere/*")
+    monkeypatch.setattr(kafka_processes, "kafka_classpath", lambda version=None: "/nowhere/*")
     formatted: list[str] = []
     monkeypatch.setattr(kafka_processes.KafkaCluster, "_format", lambda self: formatted.append("format"))
     spec = KafkaSpec(kind="kafka", nodes=1, topic={"replication_factor": 1})

@@ -22,7 +22,7 @@ RABBITMQ_TUNABLE = {"cluster_partition_handling", "log.console.level"}
 
 def test_every_kafka_setting_the_harness_writes_is_owned_or_a_tuning_default(tmp_path: Path,
                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(kafka_target, "kafka_classpath", lambda: "/nowhere/*")
+    monkeypatch.setattr(kafka_target, "kafka_classpath", lambda version=None: "/nowhere/*")
     cluster = kafka_target.KafkaCluster(KafkaSpec(kind="kafka", nodes=3), LocalRuntime("as-unit"), tmp_path,
                                         groups=("producer", "consumer"), via=lambda path, at: ("127.0.0.1", 1))
     written = set(cluster.node_properties(1))

@@ -3,6 +3,7 @@ lifecycle, scenario spec and producer users, registered as `kind: kafka`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from harness.brokers.base import Broker, Cluster, register_broker
@@ -29,13 +30,20 @@ def _attach(*args: Any, **kwargs: Any) -> Cluster:
     return KafkaAttached(*args, **kwargs)
 
 
+def _release(spec: KafkaSpec, say: Callable[[str], None]) -> None:
+    """The spec's release in the cache, resolved from Maven Central on its first use."""
+    from harness.brokers.kafka.dist import resolve
+
+    resolve(spec.version, say)
+
+
 def _sample(nodes: int) -> KafkaSpec:
     return KafkaSpec(kind="kafka", nodes=nodes, topic={"replication_factor": min(3, nodes)})
 
 
 KAFKA = register_broker(Broker(
     kind="kafka", spec=KafkaSpec, rules=rules,
-    clusters={"process": _processes, "image": _containers, "published": _attach},
+    clusters={"process": _processes, "image": _containers, "published": _attach}, provide={"process": _release},
     users={"kafka-python": "harness.brokers.kafka.users:KafkaProducerUser",            # the default
            "confluent-kafka": "harness.brokers.kafka.confluent_user:ConfluentProducerUser"},  # librdkafka, faster
     image=official_image, sample=_sample, has_controller=True))

@@ -20,9 +20,10 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from harness.brokers.kafka.dist import LOG4J, kafka_classpath, kafka_version
+from harness.brokers.kafka.dist import kafka_classpath, kafka_version, logging_flags
 from harness.paths import cache_dir
 
 BUILD_TIMEOUT = 120.0
@@ -48,7 +49,7 @@ def jvm_flags(kafka_version: str) -> list[str]:
     return [f"-XX:SharedArchiveFile={archive}"] if archive.exists() else []
 
 
-def build(kafka_version: str, classpath: str, log4j: Path) -> Path:
+def build(kafka_version: str, classpath: str, log_flags: list[str]) -> Path:
     """Start a single-node KRaft broker in a scratch directory with the archive flag, wait until it
     has started, stop it cleanly (the archive is written as the JVM exits) and move it in place."""
     archive = archive_path(kafka_version)
@@ -67,7 +68,7 @@ def build(kafka_version: str, classpath: str, log4j: Path) -> Path:
             "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
             f"log.dirs={work / 'data'}", "offsets.topic.replication.factor=1",
             "transaction.state.log.replication.factor=1", "transaction.state.log.min.isr=1", ""]))
-        java = ["java", "-Xmx384m", "-XX:+UseG1GC", f"-Dlog4j.configuration=file:{log4j}",
+        java = ["java", "-Xmx384m", "-XX:+UseG1GC", *log_flags,
                 f"-Dkafka.logs.dir={work / 'logs'}", "-cp", classpath]
         subprocess.run([*java, "kafka.tools.StorageTool", "format", "--cluster-id=q1Sh-9_ISia_zwGINzRvyQ",
                         f"--config={props}"], check=True, capture_output=True, timeout=BUILD_TIMEOUT)
@@ -109,12 +110,21 @@ def _free_ports(n: int) -> list[int]:
             s.close()
 
 
-def main() -> int:
-    version = kafka_version()
+def ensure(version: str, say: Callable[[str], None] = print) -> Path:
+    """The release's archive, built now unless it is there already."""
     if archive_path(version).exists():
-        print(f"class-data archive already at {archive_path(version)}")
-        return 0
+        say(f"class-data archive already at {archive_path(version)}")
+        return archive_path(version)
     started = time.monotonic()
-    archive = build(version, kafka_classpath(), LOG4J)
-    print(f"class-data archive for Kafka {version} built in {time.monotonic() - started:.0f}s: {archive}")
+    archive = build(version, kafka_classpath(version), logging_flags(version))
+    say(f"class-data archive for Kafka {version} built in {time.monotonic() - started:.0f}s: {archive}")
+    return archive
+
+
+def main() -> int:
+    """`python -m harness.brokers.kafka.cds [VERSION...]` (default: the pom's release)."""
+    import sys
+
+    for version in sys.argv[1:] or [kafka_version()]:
+        ensure(version)
     return 0

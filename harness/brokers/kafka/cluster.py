@@ -1,5 +1,6 @@
 """A Kafka cluster of local processes (node form "process"): each node a JVM started from the jars
-in the cache, with the host's class-data archive, its storage formatted before its first start."""
+of the spec's release in the cache, with the host's class-data archive for that release and the
+logging config of its backend, its storage formatted before its first start."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import subprocess
 
 from harness.brokers.kafka import cds
 from harness.brokers.kafka.common import READY_TIMEOUT, KafkaClusterBase, _cluster_id
-from harness.brokers.kafka.dist import LOG4J, kafka_classpath, kafka_version
+from harness.brokers.kafka.dist import kafka_classpath, logging_flags
 from harness.errors import ClusterError
 from harness.runtimes.base import ProcessSpec
 from harness.runtimes.local import _die_with_parent
@@ -20,8 +21,9 @@ log = logging.getLogger("aftershock")
 
 class KafkaCluster(KafkaClusterBase):
     def _plan_listeners(self, ids: range) -> dict[int, tuple[str, int]]:
-        self.classpath = kafka_classpath()
-        self.jvm_extra = cds.jvm_flags(kafka_version())
+        self.classpath = kafka_classpath(self.spec.version)
+        self.jvm_extra = cds.jvm_flags(self.spec.version)
+        self.log_flags = logging_flags(self.spec.version)
         return super()._plan_listeners(ids)
 
     def _node_spec(self, i: int) -> ProcessSpec:
@@ -30,7 +32,7 @@ class KafkaCluster(KafkaClusterBase):
         argv = [
             "java", *self.jvm_extra, f"-Xms{heap}", f"-Xmx{heap}", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
             "-XX:ParallelGCThreads=1", "-XX:ConcGCThreads=1", "-XX:+ExitOnOutOfMemoryError",
-            "-Djava.awt.headless=true", f"-Dlog4j.configuration=file:{LOG4J}",
+            "-Djava.awt.headless=true", *self.log_flags,
             f"-Dkafka.logs.dir={node_dir / 'logs'}", "-cp", self.classpath,
             "kafka.Kafka", str(node_dir / "server.properties"),
         ]
@@ -45,8 +47,7 @@ class KafkaCluster(KafkaClusterBase):
         for i in self.nodes:
             node_dir = self.dir / f"kafka-{i}"
             props = node_dir / "server.properties"
-            argv = ["java", *self.jvm_extra, "-Xmx256m", "-XX:TieredStopAtLevel=1",
-                    f"-Dlog4j.configuration=file:{LOG4J}",
+            argv = ["java", *self.jvm_extra, "-Xmx256m", "-XX:TieredStopAtLevel=1", *self.log_flags,
                     "-cp", self.classpath, "kafka.tools.StorageTool", "format", f"--cluster-id={self.cluster_id}",
                     f"--config={props}"]
             log.info("format kafka-%d: %s", i, " ".join(argv))
@@ -74,4 +75,4 @@ class KafkaCluster(KafkaClusterBase):
                 out.close()
 
     def _kafka_version(self) -> str:
-        return kafka_version()
+        return self.spec.version

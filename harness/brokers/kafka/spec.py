@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from harness.brokers.base import Scenario
+from harness.brokers.kafka.dist import kafka_version, release_tuple
 from harness.scenario.broker_settings import DATA, IDENTITY, LISTENERS, check_broker_config
 from harness.scenario.located import LocatedValueError
 from harness.scenario.numbers import Whole
@@ -72,6 +73,17 @@ class KafkaSpec(Strict):
     broker_config: dict[str, Scalar] = Field(default_factory=dict)
     topic: TopicSpec = TopicSpec()
     heap: str = Field("384m", pattern=r"^\d{1,9}[mg]$", description="JVM -Xmx/-Xms per node")
+    version: str = Field(default_factory=kafka_version,
+                         description="the Kafka release the nodes run (3.9 and later, from Maven Central)")
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _a_release(cls, value: object) -> object:
+        if isinstance(value, int | float):   # YAML reads 4.1 as a number
+            raise ValueError(f"Kafka version {value}: give the whole release, MAJOR.MINOR.PATCH (e.g. 4.1.1)")
+        if isinstance(value, str):
+            release_tuple(value)
+        return value
 
     @field_validator("heap")
     @classmethod
@@ -115,14 +127,40 @@ def check_consumer(scenario: Scenario) -> None:
         raise LocatedValueError("the dead-letter topic must differ from the main topic", (*where, "topic"))
 
 
-def check_compose(scenario: Scenario) -> None:
+def check_form(scenario: Scenario, form: str) -> None:
+    """What the node form the runtime runs (runtimes.base.NODE_FORMS) allows of the spec."""
+    FORM_RULES.get(form, _any_form)(scenario)
+
+
+def _any_form(scenario: Scenario) -> None:
+    """A cluster the harness launches as local processes takes every release and setting."""
+
+
+def _image_rules(scenario: Scenario) -> None:
+    """The Docker runtime runs apache/kafka (or its stand-in) of the default release only, so far."""
+    spec = _spec(scenario)
+    if spec.version != kafka_version():
+        raise LocatedValueError(f"version {spec.version}: on runtime: docker the nodes run the image of the default"
+                                f" release ({kafka_version()}) only, so far: remove version, or run it on"
+                                " runtime: local", ("target", "version"))
+
+
+def _compose_rules(scenario: Scenario) -> None:
     """A compose-managed cluster takes its broker settings from its compose file: only topic settings apply."""
-    fixed = sorted(set(_spec(scenario).broker_config) - set(KAFKA_TOPIC_LEVEL))
+    spec = _spec(scenario)
+    if spec.version != kafka_version():
+        raise LocatedValueError(f"version {spec.version}: a compose-managed cluster runs the release its compose"
+                                " file's image holds: remove version (or run it on runtime: local)",
+                                ("target", "version"))
+    fixed = sorted(set(spec.broker_config) - set(KAFKA_TOPIC_LEVEL))
     if fixed:
         raise LocatedValueError(
             f"broker_config {', '.join(fixed)}: a compose-managed cluster takes its broker settings"
             " from docker-compose.yml (KAFKA_<KEY> variables); only topic-level keys"
             f" ({', '.join(KAFKA_TOPIC_LEVEL)}) apply here", ("target", "broker_config"))
+
+
+FORM_RULES = {"image": _image_rules, "published": _compose_rules}
 
 
 def check_clients(scenario: Scenario) -> None:

@@ -104,7 +104,13 @@ def check_consumer(scenario: Scenario) -> None:
                                 where)
 
 
-def check_compose(scenario: Scenario) -> None:
+def check_form(scenario: Scenario, form: str) -> None:
+    """What the node form the runtime runs (runtimes.base.NODE_FORMS) allows of the spec."""
+    if form in FORM_RULES:
+        FORM_RULES[form](scenario)
+
+
+def _compose_rules(scenario: Scenario) -> None:
     """A compose-managed RabbitMQ takes its settings from its own config file."""
     spec = _spec(scenario)
     defaults = RabbitSpec.model_fields
@@ -116,6 +122,9 @@ def check_compose(scenario: Scenario) -> None:
             f"{', '.join(sorted(settable) + fixed)}: a compose-managed RabbitMQ takes its settings from"
             " targets/rabbitmq/compose.conf; remove them here (cluster_partition_handling may stay:"
             " the run checks the cluster has it)", ("target", sorted(settable)[0] if settable else "broker_config"))
+
+
+FORM_RULES = {"published": _compose_rules}
 
 
 def check_clients(scenario: Scenario) -> None:
