@@ -38,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="run each variant N times with seeds derived from the scenario's (reports the pass rate)")
     report = sub.add_parser("report", help="regenerate report.html (and the run index) from a run directory")
     report.add_argument("run_dir", type=Path)
+    install = sub.add_parser("install", help="fetch broker releases into the cache ahead of their first run")
+    install.add_argument("releases", nargs="+", metavar="KIND=VERSION",
+                         help="e.g. kafka=4.1.1 (what `target: {kind: KIND, version: VERSION}` runs)")
     clean = sub.add_parser("cleanup", help="end processes left behind by killed runs")
     clean.add_argument("--all", action="store_true", help="also end processes of runs that are still alive")
     return parser
@@ -157,6 +160,30 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
     return EXIT_PASS
 
 
+def cmd_install(args: argparse.Namespace, console: Console) -> int:
+    """Each release as a run on this host would fetch it on first use (the process form's needs)."""
+    from pydantic import ValidationError
+
+    from harness.brokers import all_brokers
+
+    brokers = all_brokers()
+    for release in args.releases:
+        kind, _, version = release.partition("=")
+        if kind not in brokers or not version:
+            raise AftershockError(f"{release}: give KIND=VERSION with KIND one of {', '.join(brokers)}"
+                                  " (e.g. kafka=4.1.1)")
+        provide = brokers[kind].provide.get("process")
+        if provide is None:
+            raise AftershockError(f"{release}: {kind} fetches nothing ahead of a run")
+        try:
+            spec = brokers[kind].spec.model_validate({"kind": kind, "version": version})
+        except ValidationError as exc:
+            raise AftershockError(f"{release}: {exc.errors()[0]['msg']}") from None
+        provide(spec, lambda line: console.print(escape(line)))
+        console.print(f"[green]ok[/] {escape(release)}")
+    return EXIT_PASS
+
+
 def cmd_cleanup(args: argparse.Namespace, console: Console) -> int:
     from harness.cleanup import cleanup
 
@@ -167,7 +194,8 @@ def cmd_cleanup(args: argparse.Namespace, console: Console) -> int:
     return EXIT_PASS
 
 
-COMMANDS = {"validate": cmd_validate, "plan": cmd_plan, "run": cmd_run, "report": cmd_report, "cleanup": cmd_cleanup}
+COMMANDS = {"validate": cmd_validate, "plan": cmd_plan, "run": cmd_run, "report": cmd_report, "install": cmd_install,
+            "cleanup": cmd_cleanup}
 
 if __name__ == "__main__":
     sys.exit(main())

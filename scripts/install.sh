@@ -59,7 +59,7 @@ else
 fi
 
 step "Kafka broker jars (Maven Central)"
-# The default release (targets/kafka/pom.xml); `aftershock install --kafka VERSION` adds others.
+# The default release (targets/kafka/pom.xml); `aftershock install kafka=VERSION` adds others.
 .venv/bin/python -m harness.brokers.kafka.dist
 
 step "Kafka class-data archive (faster broker start-up)"

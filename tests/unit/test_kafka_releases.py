@@ -121,5 +121,32 @@ def test_a_release_the_registry_cannot_serve_says_why_and_leaves_nothing_half_re
                                                  " to execute goal: connect-api:jar:4.4.4 was not found"):
         dist.resolve("4.4.4", lambda _: None)
     assert not dist.libs_dir("4.4.4").exists() and not dist.is_resolved("4.4.4")
-    with pytest.raises(EnvironmentProblem, match=r"aftershock install --kafka 4.4.4"):
+    with pytest.raises(EnvironmentProblem, match=r"aftershock install kafka=4.4.4"):
         dist.kafka_classpath("4.4.4")
+
+
+@pytest.mark.parametrize("release,says", [
+    ("kafka", "give KIND=VERSION with KIND one of kafka, rabbitmq"),
+    ("nope=1.0.0", "give KIND=VERSION with KIND one of"),
+    ("kafka=4.1", "give a release as MAJOR.MINOR.PATCH"),
+    ("kafka=3.8.0", "Aftershock runs Kafka 3.9 and later"),
+])
+def test_install_refuses_what_it_cannot_fetch_and_says_how_to_write_it(
+        release: str, says: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from harness.cli import main
+
+    assert main(["install", release]) == 2
+    assert says in capsys.readouterr().err
+
+
+def test_install_fetches_a_release_as_a_first_run_would(stand_in_mvn: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    from harness.brokers.kafka import cds
+    from harness.cli import main
+
+    built: list[str] = []
+    monkeypatch.setattr(cds, "ensure", lambda version, say: built.append(version))
+    assert main(["install", "kafka=4.1.1"]) == 0
+    out = capsys.readouterr().out
+    assert "resolving Kafka 4.1.1 from Maven Central" in out and "ok kafka=4.1.1" in out
+    assert dist.is_resolved("4.1.1") and built == ["4.1.1"]

@@ -2,7 +2,7 @@
 cache (its jars, and the SLF4J backend its logging needs), and the logging config its JVMs run with.
 
 `targets/kafka/pom.xml` names the default release. A release is resolved on first use (a run says
-so in its progress) or ahead of time by `aftershock install --kafka VERSION`; a half-resolved one
+so in its progress) or ahead of time by `aftershock install kafka=VERSION`; a half-resolved one
 is never used: the jars land in `libs.partial` and become `libs` only when complete.
 """
 
@@ -112,7 +112,7 @@ def kafka_classpath(version: str | None = None) -> str:
         raise EnvironmentProblem("java not found on PATH: install a JDK 17+ (Debian: openjdk-17-jre-headless)")
     if not is_resolved(version):
         raise EnvironmentProblem(f"Kafka {version} jars not found in {libs_dir(version)}: run `aftershock install"
-                                 f" --kafka {version}` (or `make install` for the default)")
+                                 f" kafka={version}` (or `make install` for the default)")
     return f"{libs_dir(version)}/*"
 
 
