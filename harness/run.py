@@ -31,6 +31,7 @@ from harness.ledger.journal import JOURNAL, FaultJournal
 from harness.ledger.tail import LedgerTail
 from harness.plan import Schedule, plan
 from harness.progress import Progress
+from harness.provenance import harness_versions
 from harness.report import write_reports
 from harness.results import RunResult, machine_environment
 from harness.scenario.fault_specs import TOXIC_ACTIONS
@@ -116,7 +117,7 @@ class Run:
             self._phase(progress, f"starting {scenario.target.kind} cluster ({scenario.target.nodes} nodes)")
             stack.enter_context(cluster)
             self.watchdog.watch_all(cluster.nodes.values(), "broker")
-            self.versions = cluster.versions()
+            self.versions = {**harness_versions(), **cluster.versions(), **topo.versions}
             self._phase(progress, f"starting {scenario.consumer.instances} consumer(s)")
             if scenario.consumer.dead_letter is not None:
                 cluster.add_destination(scenario.consumer.dead_letter.destination)

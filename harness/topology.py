@@ -29,6 +29,7 @@ class Topology:
     cluster: Cluster                    # built, not started: the orchestrator starts it as a phase
     proxies: ProxyNet | None = None
     downstream_urls: dict[int, str] = field(default_factory=dict)   # consumer instance -> service URL
+    versions: dict[str, str] = field(default_factory=dict)          # of the services beside the cluster
 
 
 def build(scenario: Scenario, run_id: str, out_dir: Path, proxied: bool, stack: contextlib.ExitStack,
@@ -83,5 +84,6 @@ def _links(topology: Topology, scenario: Scenario, out_dir: Path, toxiproxy: Tox
         return
     set_phase("starting Toxiproxy")
     stack.enter_context(toxiproxy)
+    topology.versions["toxiproxy"] = toxiproxy.version
     watch([toxiproxy.process], "toxiproxy")
     proxies.create(toxiproxy.client)

@@ -68,12 +68,15 @@ step "Kafka class-data archive (faster broker start-up)"
 step "Toxiproxy server (built from source with Go)"
 toxi_version=$(sed -n 's/^TOXIPROXY_VERSION = "\(.*\)"/\1/p' harness/services/toxiproxy.py)
 toxi="$CACHE/bin/toxiproxy-server-$toxi_version"
-if [ -x "$toxi" ]; then
+# Built with its version stamped in, as Toxiproxy's own releases are (a plain `go install` reports "git").
+if [ -x "$toxi" ] && "$toxi" -version 2>&1 | grep -q "version $toxi_version\$"; then
   echo "toxiproxy $toxi_version already at $toxi"
 else
   command -v go >/dev/null || { echo "error: go not found: install Go to build Toxiproxy" >&2; exit 2; }
   mkdir -p "$CACHE/bin" "$CACHE/go-build"
-  GOBIN="$CACHE/go-build" GOFLAGS=-modcacherw go install "github.com/Shopify/toxiproxy/v2/cmd/server@v$toxi_version"
+  GOBIN="$CACHE/go-build" GOFLAGS=-modcacherw go install \
+    -ldflags "-X github.com/Shopify/toxiproxy/v2.Version=$toxi_version" \
+    "github.com/Shopify/toxiproxy/v2/cmd/server@v$toxi_version"
   mv "$CACHE/go-build/server" "$toxi"
   echo "toxiproxy $toxi_version built into $toxi"
 fi

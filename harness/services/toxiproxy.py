@@ -3,6 +3,7 @@ adapter through which the harness talks to its HTTP API."""
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,12 @@ class ToxiproxyClient:
         return response.json() if response.content else None
 
     def version(self) -> str:
-        return self.http.get(f"{self.base}/version", timeout=self.timeout).text.strip()
+        """The server's own version (JSON from 2.x on: {"version": ...})."""
+        text = self.http.get(f"{self.base}/version", timeout=self.timeout).text.strip()
+        try:
+            return str(json.loads(text)["version"])
+        except (ValueError, KeyError, TypeError):
+            return text
 
     def create_proxy(self, name: str, listen: str, upstream: str) -> None:
         self._call("POST", "/proxies", {"name": name, "listen": listen, "upstream": upstream, "enabled": True})
@@ -86,6 +92,7 @@ class ToxiproxyServer:
         self.log_path = log_path
         self.process: NodeProcess = runtime.process(spec)
         self.client = ToxiproxyClient(f"http://{self.dial_host}:{self.port}")
+        self.version = ""   # the server's own, once it answers
 
     def __enter__(self) -> ToxiproxyServer:
         self.process.start()
@@ -95,7 +102,8 @@ class ToxiproxyServer:
         except BaseException:
             self.process.terminate(timeout=5)
             raise
-        log.info("toxiproxy %s at %s:%d", self.client.version(), self.dial_host, self.port)
+        self.version = self.client.version()
+        log.info("toxiproxy %s at %s:%d", self.version, self.dial_host, self.port)
         return self
 
     def __exit__(self, *exc: object) -> None:

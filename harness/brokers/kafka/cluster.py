@@ -9,7 +9,7 @@ import subprocess
 
 from harness.brokers.kafka import cds
 from harness.brokers.kafka.common import READY_TIMEOUT, KafkaClusterBase, _cluster_id
-from harness.brokers.kafka.dist import kafka_classpath, logging_flags
+from harness.brokers.kafka.dist import java_version, kafka_classpath, logging_flags
 from harness.errors import ClusterError
 from harness.runtimes.base import ProcessSpec
 from harness.runtimes.local import _die_with_parent
@@ -76,3 +76,6 @@ class KafkaCluster(KafkaClusterBase):
 
     def _kafka_version(self) -> str:
         return self.spec.version
+
+    def versions(self) -> dict[str, str]:
+        return {**super().versions(), "java": java_version()}

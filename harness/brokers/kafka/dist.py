@@ -8,6 +8,7 @@ is never used: the jars land in `libs.partial` and become `libs` only when compl
 
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 import subprocess
@@ -21,6 +22,9 @@ POM = REPO / "targets" / "kafka" / "pom.xml"
 LOG4J = REPO / "targets" / "kafka" / "log4j.properties"     # reload4j (log4j 1.x syntax)
 LOG4J2 = REPO / "targets" / "kafka" / "log4j2.properties"
 OLDEST = (3, 9, 0)   # KRaft with static voters and the StorageTool as the harness drives them
+# The releases the suite runs (tests/integration/test_kafka_versions.py), the default among them:
+# the newest of each line Maven Central serves whole here (4.0.1 and 4.0.2 lack connect-api).
+TESTED = ("3.9.1", "4.0.0", "4.1.1", "4.4.0")
 RESOLVE_TIMEOUT = 900.0
 _VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 
@@ -114,6 +118,17 @@ def kafka_classpath(version: str | None = None) -> str:
         raise EnvironmentProblem(f"Kafka {version} jars not found in {libs_dir(version)}: run `aftershock install"
                                  f" kafka={version}` (or `make install` for the default)")
     return f"{libs_dir(version)}/*"
+
+
+@functools.lru_cache(maxsize=1)
+def java_version() -> str:
+    """The JDK the nodes run on, as `java -version` names it (17.0.15), or 'unknown'."""
+    try:
+        said = subprocess.run(["java", "-version"], capture_output=True, text=True, timeout=30).stderr
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    match = re.search(r'version "([^"]+)"', said)
+    return match.group(1) if match else "unknown"
 
 
 def official_image(version: str | None = None) -> str:

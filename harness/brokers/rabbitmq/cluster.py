@@ -13,7 +13,7 @@ import subprocess
 
 from harness.brokers.rabbitmq.common import READY_TIMEOUT, RabbitClusterBase
 from harness.brokers.rabbitmq.config import erlang_ip, render_conf
-from harness.brokers.rabbitmq.dist import RABBIT_BIN, rabbitmq_version
+from harness.brokers.rabbitmq.dist import RABBIT_BIN, erlang_version, rabbitmq_version
 from harness.errors import ClusterError
 from harness.runtimes.base import ProcessSpec
 from harness.wait import wait_until
@@ -111,3 +111,6 @@ class RabbitCluster(RabbitClusterBase):
 
     def _rabbit_version(self) -> str:
         return self.version
+
+    def versions(self) -> dict[str, str]:
+        return {**super().versions(), "erlang": erlang_version()}

@@ -11,6 +11,12 @@ from harness.errors import EnvironmentProblem
 RABBIT_BIN = Path(os.environ.get("AFTERSHOCK_RABBITMQ_BIN", "/usr/lib/rabbitmq/bin"))
 
 
+def erlang_version() -> str:
+    """The OTP release the nodes run on (its OTP_VERSION file), or 'unknown'."""
+    found = sorted(Path("/usr/lib/erlang/releases").glob("*/OTP_VERSION"))
+    return found[-1].read_text().strip() if found else "unknown"
+
+
 def rabbitmq_version() -> str:
     lib = RABBIT_BIN.parent / "lib"
     found = sorted(lib.glob("rabbitmq_server-*"))
