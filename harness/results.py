@@ -32,6 +32,8 @@ class RunResult:
     load_start_ns: int | None = None   # time zero of every series and of the fault times
     environment: dict[str, str] = field(default_factory=dict)   # the machine it ran on
     process_exits: list[dict[str, Any]] = field(default_factory=list)   # unplanned exits (harness.watchdog)
+    variant: str = ""          # the matrix variant it ran ("version=4.1.1, acks=all"), "" without a matrix
+    variant_why: str = ""      # why that variant's expectations differ from the scenario's (matrix_expect)
 
     @property
     def counts(self) -> dict[str, Any]:
@@ -60,6 +62,8 @@ class RunResult:
             "load_start_ns": self.load_start_ns,
             "environment": self.environment,
             "process_exits": self.process_exits,
+            "variant": self.variant,
+            "variant_why": self.variant_why,
         }
 
     @classmethod
@@ -74,7 +78,8 @@ class RunResult:
             samples=data.get("samples", {}), checker_errors=data.get("checker_errors", {}),
             load_stats=data.get("load_stats"), versions=data.get("versions", {}), error=data.get("error"),
             load_start_ns=data.get("load_start_ns"), environment=data.get("environment", {}),
-            process_exits=data.get("process_exits", []),
+            process_exits=data.get("process_exits", []), variant=data.get("variant", ""),
+            variant_why=data.get("variant_why", ""),
         )
 
 

@@ -52,8 +52,10 @@ def new_run_id() -> str:
 class Run:
     """One execution of one scenario into one output directory."""
 
-    def __init__(self, scenario: Scenario, out_dir: Path, console: Console, source: Path | None = None) -> None:
+    def __init__(self, scenario: Scenario, out_dir: Path, console: Console, source: Path | None = None,
+                 variant: str = "", variant_why: str = "") -> None:
         self.scenario = scenario
+        self.variant, self.variant_why = variant, variant_why
         self.out_dir = out_dir.resolve()  # absolute: containers mount it at the same path
         self.console = console
         self.source = source
@@ -209,5 +211,6 @@ class Run:
             samples=samples, checker_errors={f.checker: f.error for f in findings if f.error},
             load_stats=self.load_stats, versions=self.versions, error=error,
             load_start_ns=self.load_started_ns, environment=machine_environment(),
-            process_exits=[exit.as_json() for exit in self.watchdog.exits],
+            process_exits=[exit.as_json() for exit in self.watchdog.exits], variant=self.variant,
+            variant_why=self.variant_why,
         )

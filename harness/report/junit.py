@@ -40,10 +40,12 @@ def expectation_table(result: RunResult) -> str:
 
 def _case(result: RunResult) -> ET.Element:
     case = ET.Element("testcase", {
-        "classname": f"aftershock.{result.scenario}", "name": result.scenario,
+        "classname": f"aftershock.{result.scenario}",
+        "name": f"{result.scenario}[{result.variant}]" if result.variant else result.scenario,
         "time": f"{result.duration_s:.1f}", "assertions": str(len(result.verdict.expectations))})
     props = ET.SubElement(case, "properties")
-    for name, value in (("seed", result.seed), ("run_id", result.run_id), ("out_dir", result.out_dir),
+    variant = (("variant", result.variant), ("variant.why", result.variant_why)) if result.variant else ()
+    for name, value in (*variant, ("seed", result.seed), ("run_id", result.run_id), ("out_dir", result.out_dir),
                         *((f"version.{k}", v) for k, v in sorted(result.versions.items()))):
         ET.SubElement(props, "property", {"name": name, "value": str(value)})
     verdict = result.verdict.verdict

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator
 
 from harness.scenario.located import LocatedValueError
+from harness.scenario.sections import Bound, ExpectBound
 
 SIGNED_COUNTS = ("max_consumer_lag", "final_consumer_lag")
 
@@ -61,3 +65,34 @@ def check_expectation(metric: str, exact: float | None, low: float | None, high:
         which = ("min", low) if low is not None else ("max", high)
         raise LocatedValueError(f"{which[0]} {which[1]:g} holds for every run ({metric} is {domain.describe()}),"
                                 " so it can never fail: tighten it or remove it", (which[0],))
+
+
+def _no_booleans(value: object) -> object:
+    if isinstance(value, dict):
+        for name, bound in value.items():
+            if isinstance(bound, bool):
+                raise LocatedValueError(f"{bound!r} is not a bound: write a number, or {{min: N}} / {{max: N}}",
+                                        (name,))
+    return value
+
+
+def _known_metrics(value: dict[str, Any]) -> dict[str, Any]:
+    """Every figure named is one a checker reports, and every bound can decide something."""
+    from harness.check import METRICS
+
+    unknown = sorted(set(value) - set(METRICS))
+    if unknown:
+        raise ValueError(f"unknown figure(s) {', '.join(unknown)}: expect takes {', '.join(METRICS)}")
+    for name, bound in value.items():
+        try:
+            if isinstance(bound, Bound):
+                check_expectation(name, None, bound.min, bound.max)
+            else:
+                check_expectation(name, bound, None, None)
+        except LocatedValueError as exc:
+            raise LocatedValueError(str(exc), (name, *exc.loc)) from None
+    return value
+
+
+Expectations = Annotated[dict[str, ExpectBound], BeforeValidator(_no_booleans), AfterValidator(_known_metrics)]
+"""`expect:` (and a variant's own): figure -> a number it must equal, or {min, max}."""

@@ -26,6 +26,7 @@ class Variant:
     settings: dict[str, Any]
     scenario: Any              # harness.scenario.model.Scenario
     repeat: int = 0            # 0-based run number of this variant
+    why: str = ""              # why its expectations differ from the scenario's (matrix_expect), if they do
 
     @property
     def slug(self) -> str:
@@ -102,7 +103,7 @@ def _is_mapping(annotation: Any) -> bool:
 def variants(scenario: Any, repeat: int = 1) -> list[Variant]:
     """Every combination of the matrix (in the order written), each run `repeat` times."""
     model = type(scenario)
-    base = scenario.model_dump(mode="json", exclude={"matrix"})
+    base = scenario.model_dump(mode="json", exclude={"matrix", "matrix_expect"})
     keys = list(scenario.matrix)
     combos = list(itertools.product(*(scenario.matrix[k] for k in keys))) if keys else [()]
     out = []
@@ -111,6 +112,10 @@ def variants(scenario: Any, repeat: int = 1) -> list[Variant]:
         settings = dict(zip(keys, combo))
         for key, value in settings.items():
             set_setting(data, key, value, model)
+        matching = [o for o in scenario.matrix_expect if all(settings.get(k) == v for k, v in o.when.items())]
+        for override in matching:   # later entries win
+            data["expect"] = {**data["expect"], **override.model_dump(mode="json")["expect"]}
+        why = "; ".join(o.why for o in matching if o.why)
         try:
             variant = model.model_validate(data)
         except ValidationError as exc:
@@ -123,7 +128,7 @@ def variants(scenario: Any, repeat: int = 1) -> list[Variant]:
         label = ", ".join(f"{_setting_name(k)}={v}" for k, v in settings.items())
         for n in range(repeat):
             seeded = variant.model_copy(update={"seed": derive_seed(variant.seed, n)})
-            out.append(Variant(label, settings, seeded, n))
+            out.append(Variant(label, settings, seeded, n, why))
     return out
 
 

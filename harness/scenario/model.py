@@ -9,17 +9,15 @@ from pydantic import Field, field_validator, model_validator
 
 from harness.brokers import all_brokers
 from harness.scenario.broker_settings import check_setting
-from harness.scenario.expectations import check_expectation
+from harness.scenario.expectations import Expectations
 from harness.scenario.fault_specs import TOXIC_ACTIONS, FaultSpec
 from harness.scenario.located import LocatedValueError
 from harness.scenario.numbers import Whole
 from harness.scenario.sections import (  # noqa: F401  (DEFAULT_KAFKA_CLIENT and the sections: re-exported)
     DEFAULT_KAFKA_CLIENT,
     MIN_NEMESIS_STEP,
-    Bound,
     ConsumerSpec,
     DrainSpec,
-    ExpectBound,
     LoadSpec,
     NemesisSpec,
     NetworkSpec,
@@ -42,6 +40,15 @@ if TYPE_CHECKING:
         nodes: int
 else:
     TargetSpec = tagged_union((broker.spec for broker in all_brokers().values()), "kind")
+class VariantExpect(Strict):
+    """Expectations of the variants whose settings match `when` (every key): the same scenario may
+    rightly lose on one broker version or setting and not on another. Later entries win."""
+
+    when: dict[str, Scalar] = Field(min_length=1)
+    expect: Expectations
+    why: str = Field("", max_length=500, description="why these variants expect otherwise (shown beside them)")
+
+
 class Scenario(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
     description: str = ""
@@ -60,9 +67,11 @@ class Scenario(Strict):
     faults: list[FaultSpec] = Field(default_factory=list, max_length=MAX_FAULTS)
     nemesis: NemesisSpec | None = None
     drain: DrainSpec = DrainSpec()
-    expect: dict[str, ExpectBound] = Field(default_factory=dict)
+    expect: Expectations = Field(default_factory=dict)
     matrix: dict[str, list[Scalar]] = Field(
         default_factory=dict, description="dotted setting -> values; every combination is run as a variant")
+    matrix_expect: list[VariantExpect] = Field(
+        default_factory=list, description="expectations of the variants whose settings match `when`, over `expect`")
 
     @field_validator("matrix")
     @classmethod
@@ -77,34 +86,6 @@ class Scenario(Strict):
             combos *= len(values)
         if combos > MAX_VARIANTS:
             raise ValueError(f"{combos} variants: at most {MAX_VARIANTS} per scenario file")
-        return value
-
-    @field_validator("expect", mode="before")
-    @classmethod
-    def _no_booleans(cls, value: object) -> object:
-        if isinstance(value, dict):
-            for name, bound in value.items():
-                if isinstance(bound, bool):
-                    raise LocatedValueError(f"{bound!r} is not a bound: write a number, or {{min: N}} / {{max: N}}",
-                                            (name,))
-        return value
-
-    @field_validator("expect")
-    @classmethod
-    def _known_metrics(cls, value: dict[str, object]) -> dict[str, object]:
-        from harness.check import METRICS
-
-        unknown = sorted(set(value) - set(METRICS))
-        if unknown:
-            raise ValueError(f"unknown figure(s) {', '.join(unknown)}: expect takes {', '.join(METRICS)}")
-        for name, bound in value.items():
-            try:
-                if isinstance(bound, Bound):
-                    check_expectation(name, None, bound.min, bound.max)
-                else:
-                    check_expectation(name, bound, None, None)  # type: ignore[arg-type]
-            except LocatedValueError as exc:
-                raise LocatedValueError(str(exc), (name, *exc.loc)) from None
         return value
 
     @model_validator(mode="after")
@@ -142,7 +123,17 @@ class Scenario(Strict):
 
     @model_validator(mode="after")
     def _variants_valid(self) -> Scenario:
-        """Every combination must be a valid scenario itself, checked before anything runs."""
+        """Every combination must be a valid scenario itself, checked before anything runs; a variant's
+        own expectations name settings and values the matrix has."""
+        for i, override in enumerate(self.matrix_expect):
+            for key, value in override.when.items():
+                if key not in self.matrix:
+                    raise LocatedValueError(f"{key} is not a matrix setting (the matrix has"
+                                            f" {', '.join(self.matrix) or 'none'})", ("matrix_expect", i, "when", key))
+                if value not in self.matrix[key]:
+                    raise LocatedValueError(f"{key}={value} is not among the matrix's values for it"
+                                            f" ({', '.join(map(str, self.matrix[key]))})",
+                                            ("matrix_expect", i, "when", key))
         if self.matrix:
             from harness.scenario.matrix import variants
 
