@@ -50,6 +50,10 @@ class Cluster(Protocol):
     def positions(self) -> list[dict[str, Any]]:
         """Per partition of a log-based broker: topic, partition, committed, end (empty for queues)."""
         ...
+    def replicas(self) -> dict[str, Any]:
+        """Where each topic's or queue's replicas stand now, as the broker says (leaders, in-sync and
+        eligible replicas): recorded when the drain ends, so a verdict can be read against it."""
+        ...
 
 
 class Scenario(Protocol):

@@ -180,6 +180,9 @@ class StandinCluster:
         STAGE.record("positions")
         return [{"topic": "orders", "partition": 0, "end": 0, "committed": 0}]
 
+    def replicas(self) -> dict[str, Any]:
+        return {"orders": [{"partition": 0, "leader": 1, "isr": [1, 2, 3], "elr": []}]}
+
 
 class StandinNetwork:
     def __enter__(self) -> StandinNetwork:

@@ -147,6 +147,17 @@ class KafkaAdmin:
             total += position["end"] - position["committed"]
         return total
 
+    def replica_state(self, topic: str) -> list[dict[str, Any]]:
+        """Per partition: leader, epoch, replicas, in-sync replicas and, where the release keeps them
+        (KIP-966, on by default for new clusters from 4.1), the eligible leader replicas and the
+        last known ones: which replicas a clean election may still pick once the ISR has shrunk."""
+        described = self.query(lambda a: a.describe_topic_partitions([topic]))
+        return [{"partition": p["partition_index"], "leader": p["leader_id"], "leader_epoch": p["leader_epoch"],
+                 "replicas": p["replica_nodes"], "isr": p["isr_nodes"],
+                 "elr": p["eligible_leader_replicas"] or [], "last_known_elr": p["last_known_elr"] or [],
+                 "offline": p["offline_replicas"]}
+                for t in described["topics"] if t["name"] == topic for p in t["partitions"]]
+
     def positions(self) -> list[dict[str, Any]]:
         """Per partition of every topic the harness reads: the log end and its group's committed offset
         (0 before any commit). What lies between them the broker holds and no consumer has taken."""

@@ -188,6 +188,10 @@ class KafkaClusterBase:
     def positions(self) -> list[dict[str, Any]]:
         return self.admin.positions()
 
+    def replicas(self) -> dict[str, Any]:
+        """The run's topics' partitions as the brokers see them now (ELR included)."""
+        return {topic: self.admin.replica_state(topic) for topic in self.admin.readers}
+
     def assignable_partitions(self) -> int | None:
         return self.spec.topic.partitions
 

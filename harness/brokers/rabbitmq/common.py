@@ -244,6 +244,15 @@ class RabbitClusterBase:
         """Queues have no log positions: only their count (backlog) tells what they still hold."""
         return []
 
+    def replicas(self) -> dict[str, Any]:
+        """Each queue's type, leader, members and the members online, as the first node that answers
+        says (a classic queue has a home node and no members)."""
+        for _, out in self._answers("list_queues", "name", "type", "leader", "members", "online",
+                                    "--formatter", "json"):
+            return {q["name"]: {key: q.get(key) for key in ("type", "leader", "members", "online")}
+                    for q in json.loads(out)}
+        raise ClusterError("no RabbitMQ node answered")
+
     def controller(self) -> int:
         raise ClusterError("RabbitMQ has no controller: use node(i) or leader(queue)")
 
