@@ -60,10 +60,10 @@ fi
 
 step "Kafka broker jars (Maven Central)"
 # The default release (targets/kafka/pom.xml); `aftershock install kafka=VERSION` adds others.
-.venv/bin/python -m harness.brokers.kafka.dist
+.venv/bin/python -c 'from harness.brokers.kafka.dist import main; main()'
 
 step "Kafka class-data archive (faster broker start-up)"
-.venv/bin/python -m harness.brokers.kafka.cds
+.venv/bin/python -c 'from harness.brokers.kafka.cds import main; main()'
 
 step "Toxiproxy server (built from source with Go)"
 toxi_version=$(sed -n 's/^TOXIPROXY_VERSION = "\(.*\)"/\1/p' harness/services/toxiproxy.py)

@@ -131,7 +131,7 @@ def test_rabbitmq_forms_share_the_config_and_differ_in_naming_and_where_rabbitmq
         assert contract.hostname == f"rabbit-{i}"
         assert contract.mounts == {CONF_D: image.dir / f"rabbit-{i}" / "rabbitmq.conf"}
         assert contract.env["RABBITMQ_ERLANG_COOKIE"] == image.cookie
-    assert host._ctl_program() == str(RABBIT_BIN / "rabbitmqctl") and image._ctl_program() == "rabbitmqctl"
+    assert host._ctl_command(1) == [str(RABBIT_BIN / "rabbitmqctl")] and image._ctl_command(1) == ["rabbitmqctl"]
     warned = "WARNING: RABBITMQ_ERLANG_COOKIE env variable support is deprecated\n[]\n"
     assert image._ctl_output(warned) == "[]\n" and host._ctl_output(warned) == warned
     assert host._env(1)["ERL_EPMD_PORT"] == str(host.epmd_port) and image._env(1) == {}

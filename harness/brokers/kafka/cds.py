@@ -122,7 +122,7 @@ def ensure(version: str, say: Callable[[str], None] = print) -> Path:
 
 
 def main() -> int:
-    """`python -m harness.brokers.kafka.cds [VERSION...]` (default: the pom's release)."""
+    """Build the archives of the releases given as arguments (default: the pom's); install.sh calls it."""
     import sys
 
     for version in sys.argv[1:] or [kafka_version()]:

@@ -137,7 +137,7 @@ def official_image(version: str | None = None) -> str:
 
 
 def main() -> int:
-    """`python -m harness.brokers.kafka.dist [VERSION...]`: resolve releases (default: the pom's)."""
+    """Resolve releases given as arguments (default: the pom's); scripts/install.sh calls it."""
     import sys
 
     for version in sys.argv[1:] or [kafka_version()]:
@@ -147,6 +147,3 @@ def main() -> int:
             resolve(version)
     return 0
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())

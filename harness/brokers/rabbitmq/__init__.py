@@ -3,6 +3,7 @@ lifecycle, scenario spec and producer users, registered as `kind: rabbitmq`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from harness.brokers.base import Broker, Cluster, register_broker
@@ -12,10 +13,24 @@ from harness.brokers.rabbitmq.spec import RabbitSpec
 OFFICIAL_IMAGE = "rabbitmq:3-management"
 
 
-def _processes(*args: Any, **kwargs: Any) -> Cluster:
+def _processes(spec: RabbitSpec, *args: Any, **kwargs: Any) -> Cluster:
     from harness.brokers.rabbitmq.cluster import RabbitCluster  # pika loads only when a cluster runs
+    from harness.brokers.rabbitmq.dist import RELEASES
+    from harness.brokers.rabbitmq.rooted import RabbitRootCluster
 
-    return RabbitCluster(*args, **kwargs)
+    if RELEASES[spec.version].suite is None:   # the host's own packages
+        return RabbitCluster(spec, *args, **kwargs)
+    return RabbitRootCluster(spec, *args, **kwargs)
+
+
+def _release(spec: RabbitSpec, say: Callable[[str], None]) -> None:
+    """A release the host cannot install runs from a Debian root, built on its first use."""
+    from harness.brokers.rabbitmq.dist import RELEASES
+    from harness.brokers.rabbitmq.roots import build
+
+    suite = RELEASES[spec.version].suite
+    if suite is not None:
+        build(suite, say)
 
 
 def _containers(*args: Any, **kwargs: Any) -> Cluster:
@@ -32,6 +47,6 @@ def _attach(*args: Any, **kwargs: Any) -> Cluster:
 
 RABBITMQ = register_broker(Broker(
     kind="rabbitmq", spec=RabbitSpec, rules=rules,
-    clusters={"process": _processes, "image": _containers, "published": _attach},
+    clusters={"process": _processes, "image": _containers, "published": _attach}, provide={"process": _release},
     users={"pika": "harness.brokers.rabbitmq.users:RabbitProducerUser"},
     image=lambda: OFFICIAL_IMAGE, sample=lambda nodes: RabbitSpec(kind="rabbitmq", nodes=nodes)))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
+from pathlib import Path
 
 from harness.brokers.rabbitmq.common import READY_TIMEOUT, RabbitClusterBase
 from harness.brokers.rabbitmq.config import erlang_ip, render_conf
@@ -29,7 +30,7 @@ class RabbitCluster(RabbitClusterBase):
     def _plan_nodes(self, ids: range) -> None:
         """Each node's name, version and AMQP endpoint, its distribution port, and the run's epmd."""
         runtime = self.runtime
-        self.version = rabbitmq_version()
+        self.version = self._release_version()
         tag = runtime.run_id.replace("-", "")
         # In namespaces each node is known by its own address (long names); locally by localhost.
         host = runtime.address if runtime.isolated else (lambda i: "localhost")
@@ -43,7 +44,7 @@ class RabbitCluster(RabbitClusterBase):
         """What the rabbitmq processes beside node i (the node, its epmd, rabbitmqctl) share:
         epmd and every Erlang distribution listener (the node's, and rabbitmqctl's own) on loopback,
         or in a namespace on the node's address and loopback: never on all interfaces."""
-        return {"HOME": str(self.home), "ERL_EPMD_PORT": str(self.epmd_port),
+        return {"HOME": self._inside(self.home), "ERL_EPMD_PORT": str(self.epmd_port),
                 "RABBITMQ_USE_LONGNAME": "true" if self.runtime.isolated else "false",
                 "ERL_EPMD_ADDRESS": f"{self.runtime.address(i)},127.0.0.1" if self.runtime.isolated else "127.0.0.1",
                 "RABBITMQ_CTL_ERL_ARGS": f"-kernel inet_dist_use_interface {erlang_ip('127.0.0.1')}"}
@@ -56,17 +57,28 @@ class RabbitCluster(RabbitClusterBase):
             "RABBITMQ_NODE_IP_ADDRESS": self.runtime.address(i),
             "RABBITMQ_NODE_PORT": str(self.amqp_ports[i]),
             "RABBITMQ_DIST_PORT": str(self.dist_ports[i]),
-            "RABBITMQ_MNESIA_BASE": str(node_dir / "mnesia"),
-            "RABBITMQ_LOG_BASE": str(node_dir / "logs"),
-            "RABBITMQ_CONFIG_FILE": str(node_dir / "rabbitmq"),  # without .conf, as the scripts expect
-            "RABBITMQ_ENABLED_PLUGINS_FILE": str(node_dir / "enabled_plugins"),
-            "RABBITMQ_ADVANCED_CONFIG_FILE": str(node_dir / "advanced.config"),
-            "RABBITMQ_PID_FILE": str(node_dir / "rabbit.pid"),
+            "RABBITMQ_MNESIA_BASE": self._inside(node_dir / "mnesia"),
+            "RABBITMQ_LOG_BASE": self._inside(node_dir / "logs"),
+            "RABBITMQ_CONFIG_FILE": self._inside(node_dir / "rabbitmq"),  # without .conf, as the scripts expect
+            "RABBITMQ_ENABLED_PLUGINS_FILE": self._inside(node_dir / "enabled_plugins"),
+            "RABBITMQ_ADVANCED_CONFIG_FILE": self._inside(node_dir / "advanced.config"),
+            "RABBITMQ_PID_FILE": self._inside(node_dir / "rabbit.pid"),
             "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": self._erl_args()
             + f" -kernel inet_dist_use_interface {erlang_ip(self.runtime.address(i))}",
         }
-        return ProcessSpec(name=f"rabbit-{i}", argv=[str(RABBIT_BIN / "rabbitmq-server")],
+        return ProcessSpec(name=f"rabbit-{i}", argv=self._command(i, str(RABBIT_BIN / "rabbitmq-server")),
                            log_path=node_dir / "node.log", env=env, node=i)
+
+    def _release_version(self) -> str:
+        return rabbitmq_version()
+
+    def _inside(self, path: Path) -> str:
+        """A path of the run's as the node sees it (the same on the host)."""
+        return str(path)
+
+    def _command(self, i: int, program: str) -> list[str]:
+        """How a RabbitMQ program runs beside node i (the node itself, rabbitmqctl)."""
+        return [program]
 
     def _write_files(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
@@ -83,8 +95,8 @@ class RabbitCluster(RabbitClusterBase):
             (node_dir / "advanced.config").write_text(
                 f"[{{syslog, [{{protocol, {{rfc3164, udp, [{{ip, {erlang_ip(self.runtime.address(i))}}}]}}}}]}}].\n")
 
-    def _ctl_program(self) -> str:
-        return str(RABBIT_BIN / "rabbitmqctl")
+    def _ctl_command(self, i: int) -> list[str]:
+        return self._command(i, str(RABBIT_BIN / "rabbitmqctl"))
 
     def _after_stop(self) -> None:
         self._stop_epmd()

@@ -142,7 +142,7 @@ class RabbitClusterBase:
     def ctl(self, i: int, *args: str, check: bool = True,
             timeout: float = CTL_TIMEOUT) -> subprocess.CompletedProcess[str]:
         """rabbitmqctl against node i, as this run (its cookie, its epmd)."""
-        argv = [*self.runtime.exec_prefix(i, self._env(i)), self._ctl_program(), "-n", self.node_names[i], *args]
+        argv = [*self.runtime.exec_prefix(i, self._env(i)), *self._ctl_command(i), "-n", self.node_names[i], *args]
         log.info("run %s", " ".join(argv))
         env = {**os.environ, **self._env(i), **run_env(self.runtime.run_id)}
         try:
@@ -154,8 +154,8 @@ class RabbitClusterBase:
         done.stdout = self._ctl_output(done.stdout)
         return done
 
-    def _ctl_program(self) -> str:
-        """rabbitmqctl, as the command beside a node finds it."""
+    def _ctl_command(self, i: int) -> list[str]:
+        """rabbitmqctl, as a command beside node i runs it."""
         raise NotImplementedError
 
     def _ctl_output(self, stdout: str) -> str:

@@ -1,9 +1,11 @@
-"""RabbitMQ's distribution: Debian's rabbitmq-server, whose scripts in /usr/lib/rabbitmq/bin the
-harness runs directly (the /usr/sbin wrappers switch user)."""
+"""RabbitMQ's distributions: Debian's rabbitmq-server, whose scripts in /usr/lib/rabbitmq/bin the
+harness runs directly (the /usr/sbin wrappers switch user): the host's own (Debian 12: 3.10), or a
+newer Debian's from a root filesystem built for it (roots.py)."""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import EnvironmentProblem
@@ -11,10 +13,31 @@ from harness.errors import EnvironmentProblem
 RABBIT_BIN = Path(os.environ.get("AFTERSHOCK_RABBITMQ_BIN", "/usr/lib/rabbitmq/bin"))
 
 
-def erlang_version() -> str:
+@dataclass(frozen=True)
+class Release:
+    """A RabbitMQ release series as Debian ships it: on the host, or in a root of `suite`."""
+
+    series: str
+    suite: str | None      # None: the host's own packages
+    debian: str            # whose package it is, for messages
+
+
+RELEASES = {"3.10": Release("3.10", None, "Debian 12"), "4.0": Release("4.0", "trixie", "Debian 13")}
+DEFAULT_RELEASE = "3.10"
+
+
+def erlang_version(root: Path = Path("/")) -> str:
     """The OTP release the nodes run on (its OTP_VERSION file), or 'unknown'."""
-    found = sorted(Path("/usr/lib/erlang/releases").glob("*/OTP_VERSION"))
+    found = sorted((root / "usr/lib/erlang/releases").glob("*/OTP_VERSION"))
     return found[-1].read_text().strip() if found else "unknown"
+
+
+def installed_version(root: Path) -> str:
+    """The rabbitmq_server release a root holds (the host's is rabbitmq_version())."""
+    found = sorted((root / "usr/lib/rabbitmq/lib").glob("rabbitmq_server-*"))
+    if not found:
+        raise EnvironmentProblem(f"no RabbitMQ in the root {root}: remove it to have it built again")
+    return found[-1].name.removeprefix("rabbitmq_server-")
 
 
 def rabbitmq_version() -> str:

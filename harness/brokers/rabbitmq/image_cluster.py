@@ -16,8 +16,8 @@ class RabbitContainers(RabbitClusterBase):
 
     runtime: RunsImages
 
-    def _ctl_program(self) -> str:
-        return "rabbitmqctl"   # the image's own, on its PATH
+    def _ctl_command(self, i: int) -> list[str]:
+        return ["rabbitmqctl"]   # the image's own, on its PATH
 
     def _ctl_output(self, stdout: str) -> str:
         """The image's RABBITMQ_ERLANG_COOKIE reaches `docker exec` too, and rabbitmqctl warns about

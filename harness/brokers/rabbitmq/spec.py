@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from harness.brokers.base import Scenario
+from harness.brokers.rabbitmq.dist import DEFAULT_RELEASE, RELEASES
 from harness.scenario.broker_settings import DATA, LISTENERS, check_broker_config
 from harness.scenario.durations import Duration
 from harness.scenario.located import LocatedValueError
@@ -73,6 +74,19 @@ class RabbitSpec(Strict):
     dead_letter_confirm_timeout: Duration | None = Field(
         None, description="how long a quorum queue's at-least-once dead-letter worker waits for the"
                           " dead-letter queue to confirm before sending again (broker default 180 s)")
+    version: str = Field(DEFAULT_RELEASE, description="the RabbitMQ release series: 3.10 (Debian 12, the"
+                         " host's) or 4.0 (Debian 13, from a root filesystem built on first use)")
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _a_release(cls, value: object) -> object:
+        known = ", ".join(f"{r.series} ({r.debian})" for r in RELEASES.values())
+        if isinstance(value, int | float) and not isinstance(value, bool):   # 3.10 would read as 3.1
+            raise ValueError(f"RabbitMQ version {value}: YAML reads it as a number; quote the series,"
+                             f" e.g. version: '4.0' (Aftershock runs {known})")
+        if isinstance(value, str) and value not in RELEASES:
+            raise ValueError(f"RabbitMQ version {value}: Aftershock runs {known}")
+        return value
 
     @model_validator(mode="after")
     def _settings_fit(self) -> RabbitSpec:
@@ -110,8 +124,18 @@ def check_form(scenario: Scenario, form: str) -> None:
         FORM_RULES[form](scenario)
 
 
+def _default_release_only(scenario: Scenario) -> None:
+    """The Docker runtime and compose run the image's release, so far."""
+    spec = _spec(scenario)
+    if spec.version != DEFAULT_RELEASE:
+        raise LocatedValueError(f"version {spec.version}: on runtime: {scenario.runtime} the nodes run the image's"
+                                f" release ({DEFAULT_RELEASE}) only, so far: remove version, or run it on"
+                                " runtime: local", ("target", "version"))
+
+
 def _compose_rules(scenario: Scenario) -> None:
     """A compose-managed RabbitMQ takes its settings from its own config file."""
+    _default_release_only(scenario)
     spec = _spec(scenario)
     defaults = RabbitSpec.model_fields
     settable = {name for name in ("net_ticktime", "dead_letter_confirm_timeout")
@@ -124,7 +148,7 @@ def _compose_rules(scenario: Scenario) -> None:
             " the run checks the cluster has it)", ("target", sorted(settable)[0] if settable else "broker_config"))
 
 
-FORM_RULES = {"published": _compose_rules}
+FORM_RULES = {"image": _default_release_only, "published": _compose_rules}
 
 
 def check_clients(scenario: Scenario) -> None:
