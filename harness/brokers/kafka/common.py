@@ -151,7 +151,7 @@ class KafkaClusterBase:
             return len(self.admin.client().describe_cluster()["brokers"]) == self.spec.nodes
 
         wait_until(brokers_registered, what=f"{self.spec.nodes} Kafka brokers to register",
-                   timeout=READY_TIMEOUT, interval=1.0, logs=logs)
+                   timeout=READY_TIMEOUT, interval=0.25, logs=logs)
         self.admin.create_topic(topic.name, topic.partitions)
 
         def fully_replicated() -> bool:
@@ -161,10 +161,10 @@ class KafkaClusterBase:
                 p["leader"] >= 0 and len(p["isr"]) == topic.replication_factor for p in parts)
 
         wait_until(fully_replicated, what=f"topic {topic.name} to be fully replicated",
-                   timeout=READY_TIMEOUT, interval=0.5, logs=logs)
+                   timeout=READY_TIMEOUT, interval=0.25, logs=logs)
         wait_until(lambda: self.admin.brokers_agree(topic.name, topic.partitions),
                    what=f"every broker to know topic {topic.name} as created", timeout=READY_TIMEOUT,
-                   interval=0.5, logs=logs, give_up_on=())
+                   interval=0.25, logs=logs, give_up_on=())
         log.info("kafka cluster ready: %s", self.bootstrap)
 
     def _check_alive(self) -> None:
