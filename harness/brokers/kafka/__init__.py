@@ -34,8 +34,9 @@ def _release(spec: KafkaSpec, say: Callable[[str], None]) -> None:
     """The spec's release in the cache, resolved from Maven Central on its first use, and its
     class-data archive (faster broker start-ups from then on)."""
     from harness.brokers.kafka import cds
-    from harness.brokers.kafka.dist import resolve
+    from harness.brokers.kafka.dist import require_java, resolve
 
+    require_java()   # the nodes, the storage format and the archive all run on it
     resolve(spec.version, say)
     if not cds.archive_path(spec.version).exists():
         say(f"building the class-data archive of Kafka {spec.version} (first use)")

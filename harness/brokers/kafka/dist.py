@@ -110,10 +110,14 @@ def logging_flags(version: str) -> list[str]:
     return [f"-Dlog4j.configuration=file:{LOG4J}"]
 
 
-def kafka_classpath(version: str | None = None) -> str:
-    version = version or kafka_version()
+def require_java() -> None:
     if shutil.which("java") is None:
         raise EnvironmentProblem("java not found on PATH: install a JDK 17+ (Debian: openjdk-17-jre-headless)")
+
+
+def kafka_classpath(version: str | None = None) -> str:
+    version = version or kafka_version()
+    require_java()
     if not is_resolved(version):
         raise EnvironmentProblem(f"Kafka {version} jars not found in {libs_dir(version)}: run `aftershock install"
                                  f" kafka={version}` (or `make install` for the default)")
