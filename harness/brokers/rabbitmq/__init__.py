@@ -28,9 +28,9 @@ def _release(spec: RabbitSpec, say: Callable[[str], None]) -> None:
     from harness.brokers.rabbitmq.dist import RELEASES
     from harness.brokers.rabbitmq.roots import build
 
-    suite = RELEASES[spec.version].suite
-    if suite is not None:
-        build(suite, say)
+    release = RELEASES[spec.version]
+    if release.suite is not None:
+        build(release.suite, say, release.script)
 
 
 def _containers(*args: Any, **kwargs: Any) -> Cluster:

@@ -34,6 +34,7 @@ class RabbitAttached(RabbitContainers):
         wait_until(self._all_running, what=f"{self.spec.nodes} RabbitMQ nodes running in one cluster",
                    timeout=READY_TIMEOUT, interval=1.0, give_up_on=())
         self.ctl(1, "enable_feature_flag", "all")
+        self.metadata_store = self._running_store()
         self._check_settings()
         self._delete_queue(self.spec.queue.name)
         self._declare_queue()

@@ -20,6 +20,7 @@ from typing import Any, Self
 
 from harness.brokers.base import harness_last
 from harness.brokers.rabbitmq.config import DEFAULTS, OWNED_PREFIXES, node_of_pid
+from harness.brokers.rabbitmq.dist import removed_setting
 from harness.brokers.rabbitmq.queues import declare_dead_letter_queue, declare_queue
 from harness.brokers.rabbitmq.spec import RabbitSpec
 from harness.brokers.routes import ClientRoutes, Via
@@ -43,6 +44,7 @@ class RabbitClusterBase:
     node_names: dict[int, str]                 # planned by the form (_plan_nodes)
     amqp_ports: dict[int, int]
     endpoints: dict[int, tuple[str, int]]
+    metadata_store = "unknown"                 # read back from the nodes once they run
 
     def __init__(self, spec: RabbitSpec, runtime: Runtime, run_dir: Path, groups: Sequence[str] = ("producer",),
                  via: Via | None = None) -> None:
@@ -72,7 +74,8 @@ class RabbitClusterBase:
         if extra:
             raise ScenarioError(f"rabbitmq broker_config {extra[0]}: the harness owns the nodes' listeners"
                                 " (each node listens on its own loopback or namespace address): remove it")
-        return harness_last(DEFAULTS, self.spec.broker_config, owned, "rabbitmq")
+        defaults = {k: v for k, v in DEFAULTS.items() if removed_setting(self.spec.release, k) is None}
+        return harness_last(defaults, self.spec.broker_config, owned, "rabbitmq")
 
     def _env(self, i: int) -> dict[str, str]:
         """What the rabbitmq processes beside node i (the node, rabbitmqctl) share."""
@@ -104,6 +107,7 @@ class RabbitClusterBase:
             with ThreadPoolExecutor(max_workers=len(self.nodes)) as pool:   # each join waits on its own node
                 list(pool.map(self._join_first, list(self.nodes)[1:]))
             self.ctl(1, "enable_feature_flag", "all")  # quorum and stream queues need them
+            self._choose_store()
             wait_until(self._all_running, what=f"{self.spec.nodes} RabbitMQ nodes running in one cluster",
                        timeout=READY_TIMEOUT, interval=1.0, logs=self._logs())
             self._declare_queue()
@@ -119,6 +123,24 @@ class RabbitClusterBase:
         self.ctl(i, "stop_app")
         self.ctl(i, "join_cluster", self.node_names[1])
         self.ctl(i, "start_app")
+
+    def _choose_store(self) -> None:
+        """Khepri where the scenario asks for it and the release's default is Mnesia (4.0: the
+        khepri_db flag, which `all` leaves off, migrates the metadata once enabled); then the store the
+        nodes really run with is read back: a store that did not take is an error, never a silent default."""
+        wanted = self.spec.store
+        if wanted == "khepri" and self.spec.release.stores[0] != "khepri":
+            self.ctl(1, "enable_feature_flag", "--opt-in", "khepri_db")   # 4.0 asks for the opt-in
+        self.metadata_store = self._running_store()
+        if self.metadata_store != wanted:
+            raise ClusterError(f"the nodes keep their metadata in {self.metadata_store}; the scenario asks for"
+                               f" {wanted}")
+        log.info("metadata store: %s", self.metadata_store)
+
+    def _running_store(self) -> str:
+        flags = json.loads(self.ctl(1, "list_feature_flags", "name", "state", "--formatter", "json").stdout)
+        khepri = next((flag for flag in flags if flag.get("name") == "khepri_db"), None)
+        return "khepri" if khepri is not None and khepri.get("state") == "enabled" else "mnesia"
 
     def _delete_queue(self, name: str) -> None:
         self.ctl(1, "delete_queue", name, check=False)
@@ -276,7 +298,8 @@ class RabbitClusterBase:
     def versions(self) -> dict[str, str]:
         import pika
 
-        return {"rabbitmq": self._rabbit_version(), "pika": pika.__version__}
+        return {"rabbitmq": self._rabbit_version(), "pika": pika.__version__,
+                "metadata_store": self.metadata_store}
 
     def _rabbit_version(self) -> str:
         raise NotImplementedError

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from harness.brokers.base import Scenario
-from harness.brokers.rabbitmq.dist import DEFAULT_RELEASE, RELEASES
+from harness.brokers.rabbitmq.dist import DEFAULT_RELEASE, RELEASES, Release, removed_setting
 from harness.scenario.broker_settings import DATA, LISTENERS, check_broker_config
 from harness.scenario.durations import Duration
 from harness.scenario.located import LocatedValueError
@@ -75,7 +75,11 @@ class RabbitSpec(Strict):
         None, description="how long a quorum queue's at-least-once dead-letter worker waits for the"
                           " dead-letter queue to confirm before sending again (broker default 180 s)")
     version: str = Field(DEFAULT_RELEASE, description="the RabbitMQ release series: 3.10 (Debian 12, the"
-                         " host's) or 4.0 (Debian 13, from a root filesystem built on first use)")
+                         " host's), 4.0 (Debian 13) or 4.3 (Debian testing), the last two from a root"
+                         " filesystem built on first use")
+    metadata_store: Literal["mnesia", "khepri"] | None = Field(
+        None, description="where the nodes keep users, queues and bindings: mnesia or khepri (Raft);"
+                          " default: the release's (Mnesia before 4.3; 4.0 offers both; 4.3 only Khepri)")
 
     @field_validator("version", mode="before")
     @classmethod
@@ -87,6 +91,36 @@ class RabbitSpec(Strict):
         if isinstance(value, str) and value not in RELEASES:
             raise ValueError(f"RabbitMQ version {value}: Aftershock runs {known}")
         return value
+
+    @property
+    def release(self) -> Release:
+        return RELEASES[self.version]
+
+    @property
+    def store(self) -> str:
+        """The metadata store the nodes run with: the scenario's, or the release's default."""
+        return self.metadata_store or self.release.stores[0]
+
+    @model_validator(mode="after")
+    def _fits_the_release(self) -> RabbitSpec:
+        """What the release no longer does, or not yet, is refused for it, saying what replaced it."""
+        release = self.release
+        if self.metadata_store is not None and self.metadata_store not in release.stores:
+            offered = " and ".join(r.series for r in RELEASES.values() if self.metadata_store in r.stores)
+            raise LocatedValueError(
+                f"RabbitMQ {release.series} keeps its metadata in {' or '.join(release.stores)} only:"
+                f" {self.metadata_store} is offered by {offered}; set version, or remove metadata_store",
+                ("metadata_store",))
+        for key in self.broker_config:
+            why = removed_setting(release, key)
+            if why is not None:
+                raise LocatedValueError(f"{key} on RabbitMQ {release.series}: {why}", ("broker_config", key))
+        if not release.transient_queues and self.queue.type == "classic" and not self.queue.durable:
+            raise LocatedValueError(
+                f"RabbitMQ {release.series} refuses non-durable queues by default (the deprecated feature"
+                " transient_nonexcl_queues is off from 4.3): make the queue durable (remove durable: false)"
+                " or use an older version", ("queue", "durable"))
+        return self
 
     @model_validator(mode="after")
     def _settings_fit(self) -> RabbitSpec:
