@@ -125,6 +125,7 @@ class Run:
                 cluster.add_destination(scenario.consumer.dead_letter.destination)
             consumers = stack.enter_context(ConsumerGroup(
                 cluster, scenario.consumer, self.out_dir, self.run_id, scenario.seed, topo.downstream_urls))
+            self.versions.update(consumers.facts)
             self.watchdog.watch_all(consumers.instances.values(), "consumer")
             self.watchdog.watch_all(consumers.readers.values(), "dlq-reader")
             relay = None

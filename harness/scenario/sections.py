@@ -83,6 +83,12 @@ class LoadSpec(Strict):
 
 class ConsumerSpec(Strict):
     group: str = Field("aftershock", pattern=NAME)
+    # Kafka
+    client: Literal["kafka-python", "confluent-kafka"] = Field(
+        DEFAULT_KAFKA_CLIENT, description="the consumer services' client library")
+    group_protocol: Literal["classic", "consumer"] = Field(
+        "classic", description="the group protocol: classic (client-side assignment, stop-the-world"
+                               " rebalances) or consumer (KIP-848: the broker assigns; Kafka 4.0+, confluent-kafka)")
     instances: Whole = Field(2, ge=0, le=32)
     ack: Literal["manual", "auto"] = Field("manual", description="RabbitMQ: ack after ledgering, or on delivery")
     prefetch: Whole = Field(50, ge=1, le=65535)
@@ -97,6 +103,10 @@ class ConsumerSpec(Strict):
 
     @model_validator(mode="after")
     def _patterns_fit(self) -> ConsumerSpec:
+        if self.group_protocol == "consumer" and self.client != "confluent-kafka":
+            raise LocatedValueError(f"group_protocol consumer (KIP-848) needs a client that speaks it, and"
+                                    f" {self.client} does not: set consumer.client: confluent-kafka",
+                                    ("group_protocol",))
         if self.circuit_breaker is not None and self.downstream is None:
             raise LocatedValueError("circuit_breaker guards the downstream call: add downstream:", ("circuit_breaker",))
         if self.fallback == "skip-to-dlq" and self.circuit_breaker is not None and self.dead_letter is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from importlib import metadata
 from pathlib import Path
 
 from harness.brokers.base import Cluster
@@ -22,6 +23,8 @@ class ConsumerGroup:
     def __init__(self, cluster: Cluster, consumer: ConsumerSpec, run_dir: Path, run_id: str, seed: int = 0,
                  downstream_urls: dict[int, str] | None = None) -> None:
         runtime = LocalRuntime(run_id)  # consumers are clients: always local processes
+        self.cluster, self.spec = cluster, consumer
+        self.facts: dict[str, str] = {}      # the group's protocol and client, once they joined
         self.ledger_dir = run_dir / "ledger"
         patterns = run_dir / "consumers" / "patterns.json"
         patterns.parent.mkdir(parents=True, exist_ok=True)
@@ -49,10 +52,24 @@ class ConsumerGroup:
             wait_until(self._all_joined,
                        what="every consumer instance to join its group and every partition to have an owner",
                        timeout=READY_TIMEOUT, logs=self._logs)
+            self._check_protocol()
         except BaseException:
             self.__exit__()
             raise
         return self
+
+    def _check_protocol(self) -> None:
+        """The group protocol the broker says the group runs must be the one asked for: a setting that
+        did not take (a client falling back to classic) would judge another system than the scenario's."""
+        if not self.instances:
+            return
+        running = self.cluster.group_protocol(self.spec.group)
+        if running is not None and running != self.spec.group_protocol:
+            raise ClusterError(f"consumer group {self.spec.group} runs the {running} protocol; the scenario"
+                               f" asks for {self.spec.group_protocol}")
+        if running is not None:   # a broker with groups: its consumers run the scenario's client
+            client = self.spec.client
+            self.facts = {"group_protocol": running, "consumer": f"{client} {metadata.version(client)}"}
 
     def _all_joined(self) -> bool:
         for i, proc in self.instances.items():

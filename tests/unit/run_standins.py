@@ -172,6 +172,9 @@ class StandinCluster:
     def assignable_partitions(self) -> int | None:
         return None
 
+    def group_protocol(self, group: str) -> str | None:
+        return None
+
     def backlog(self) -> int | None:
         STAGE.record("backlog")
         return None   # cannot tell: a drain never ends on it

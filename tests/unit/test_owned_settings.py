@@ -16,7 +16,9 @@ from harness.scenario.broker_settings import owner_reason
 
 KAFKA_TUNABLE = {"auto.create.topics.enable", "offsets.topic.replication.factor", "offsets.topic.num.partitions",
                  "transaction.state.log.replication.factor", "transaction.state.log.min.isr",
-                 "group.initial.rebalance.delay.ms", "num.network.threads", "num.io.threads"}
+                 "group.initial.rebalance.delay.ms", "num.network.threads", "num.io.threads",
+                 "group.consumer.min.session.timeout.ms", "group.consumer.session.timeout.ms",
+                 "group.consumer.min.heartbeat.interval.ms", "group.consumer.heartbeat.interval.ms"}
 RABBITMQ_TUNABLE = {"cluster_partition_handling", "log.console.level"}
 
 

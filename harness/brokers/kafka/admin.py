@@ -177,6 +177,23 @@ class KafkaAdmin:
                               "end": ends[tp].offset})
         return found
 
+    def group_protocol(self, group: str) -> str:
+        """The group's protocol as its coordinator says (confluent-kafka's admin client, whose
+        description carries the group type; kafka-python's does not): 'classic' or 'consumer'."""
+        from confluent_kafka import ConsumerGroupType
+        from confluent_kafka.admin import AdminClient
+
+        admin = AdminClient({"bootstrap.servers": self._responsive_bootstrap(), "socket.timeout.ms": 5000})
+        try:
+            described = admin.describe_consumer_groups([group], request_timeout=10)[group].result(timeout=15)
+        except Exception as exc:  # noqa: BLE001 - whatever stops the question leaves the protocol unknown
+            raise ClusterError(f"could not ask which protocol consumer group {group} runs: {exc}") from None
+        kinds = {ConsumerGroupType.CLASSIC: "classic", ConsumerGroupType.CONSUMER: "consumer"}
+        if described.type not in kinds:
+            raise ClusterError(f"the broker did not say which protocol consumer group {group} runs"
+                               f" ({described.type}, state {described.state})")
+        return kinds[described.type]
+
     def partitions(self, topic: str) -> list[dict[str, Any]]:
         """[{partition, leader, replicas, isr}] as the cluster reports them now."""
         described = self.query(lambda a: a.describe_topics([topic]))

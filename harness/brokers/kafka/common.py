@@ -28,6 +28,8 @@ from harness.wait import wait_until
 log = logging.getLogger("aftershock")
 
 CONSUMER_APP = REPO / "targets" / "consumers" / "kafka_consumer.py"
+CONSUMER_APPS = {"kafka-python": CONSUMER_APP,   # the sample service, by the client library it runs on
+                 "confluent-kafka": REPO / "targets" / "consumers" / "kafka_confluent_consumer.py"}
 READY_TIMEOUT = 120.0
 
 
@@ -195,6 +197,9 @@ class KafkaClusterBase:
     def assignable_partitions(self) -> int | None:
         return self.spec.topic.partitions
 
+    def group_protocol(self, group: str) -> str | None:
+        return self.admin.group_protocol(group)
+
     def controller(self) -> int:
         """The active KRaft controller: the leader of the highest epoch any voter has recorded.
 
@@ -224,9 +229,12 @@ class KafkaClusterBase:
     def consumer_spec(self, instance: int, ledger: Path, log_path: Path, consumer: ConsumerSpec) -> ProcessSpec:
         """The sample consumer; its patterns (processing time included) come from --patterns."""
         self.admin.readers[self.spec.topic.name] = consumer.group
-        argv = [sys.executable, str(CONSUMER_APP), "--bootstrap", ",".join(self.routes.dial(f"consumer{instance}")),
+        app = CONSUMER_APPS[consumer.client]
+        argv = [sys.executable, str(app), "--bootstrap", ",".join(self.routes.dial(f"consumer{instance}")),
                 "--topic", self.spec.topic.name, "--group", consumer.group,
                 "--instance", str(instance), "--ledger", str(ledger)]
+        if consumer.group_protocol != "classic":
+            argv += ["--group-protocol", consumer.group_protocol]
         return ProcessSpec(name=f"consumer-{instance}", argv=argv, log_path=log_path)
 
     def add_destination(self, name: str) -> None:

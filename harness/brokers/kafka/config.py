@@ -17,6 +17,12 @@ def defaults(nodes: int) -> dict[str, Any]:
         "transaction.state.log.replication.factor": min(3, nodes),
         "transaction.state.log.min.isr": min(2, nodes),
         "group.initial.rebalance.delay.ms": 0,
+        # KIP-848 members: the broker holds their session and heartbeat timeouts (45 s and 5 s by
+        # default, at least as long by its minimums); the classic members' own are 10 s and 1 s here.
+        "group.consumer.min.session.timeout.ms": 10000,
+        "group.consumer.session.timeout.ms": 10000,
+        "group.consumer.min.heartbeat.interval.ms": 1000,
+        "group.consumer.heartbeat.interval.ms": 1000,
         "num.network.threads": 2,
         "num.io.threads": 4,
     }

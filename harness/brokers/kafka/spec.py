@@ -164,7 +164,12 @@ FORM_RULES = {"image": _image_rules, "published": _compose_rules}
 
 
 def check_clients(scenario: Scenario) -> None:
-    """With an outbox the relay publishes, with the default client: no other client may be named."""
+    """With an outbox the relay publishes, with the default client: no other client may be named.
+    KIP-848's consumer group protocol is generally available, and on by default, from Kafka 4.0."""
+    if scenario.consumer.group_protocol == "consumer" and release_tuple(_spec(scenario).version) < (4, 0, 0):
+        raise LocatedValueError(f"group_protocol consumer (KIP-848) needs Kafka 4.0 or later (on"
+                                f" {_spec(scenario).version} it is an early-access preview, off by default):"
+                                " set target.version, or use group_protocol: classic", ("consumer", "group_protocol"))
     client = scenario.producer.client
     if client != DEFAULT_KAFKA_CLIENT and scenario.producer.outbox is not None:
         raise LocatedValueError(f"client {client}: with an outbox the relay publishes (with"

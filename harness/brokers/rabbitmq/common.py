@@ -250,6 +250,9 @@ class RabbitClusterBase:
     def assignable_partitions(self) -> int | None:
         return None
 
+    def group_protocol(self, group: str) -> str | None:
+        return None
+
     def backlog(self) -> int | None:
         """Messages the queues still hold, ready or delivered and not yet acknowledged, as the first
         node that answers counts them; None when that cannot be told (a stream keeps what it was

@@ -191,6 +191,11 @@ def check_clients(scenario: Scenario) -> None:
     if client != DEFAULT_KAFKA_CLIENT:
         raise LocatedValueError(f"client {client} is a Kafka client: RabbitMQ producers use pika;"
                                 " remove producer.client", ("producer", "client"))
+    consumer = scenario.consumer
+    for name, default in (("client", DEFAULT_KAFKA_CLIENT), ("group_protocol", "classic")):
+        if getattr(consumer, name) != default:
+            raise LocatedValueError(f"consumer.{name} is a Kafka setting: RabbitMQ consumers use pika;"
+                                    f" remove consumer.{name}", ("consumer", name))
     if scenario.producer.outbox is not None:
         raise LocatedValueError("producer outbox: not supported for RabbitMQ yet (Kafka only for now)",
                                 ("producer", "outbox"))
