@@ -8,7 +8,6 @@ protocol, where the broker assigns partitions incrementally and a member heartbe
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 import time
@@ -20,7 +19,7 @@ from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from harness.ledger.writer import LedgerWriter
 from harness.patterns.supervisor import IdleWatch, Supervisor
 
-from sample_service import StopFlag, base_parser, build_pipeline, decode
+from sample_service import StopFlag, build_pipeline, decode, kafka_parser, mark_assignment
 
 # What a broker fault can make the client raise out of consume() or commit(); librdkafka retries
 # most transport errors itself and reports them through error_cb.
@@ -45,17 +44,11 @@ class Assignment:
         self._write()
 
     def _write(self) -> None:
-        print(f"assignment now {sorted(self.partitions)}", flush=True)
-        staged = self.marker.with_suffix(".staged")
-        staged.write_text(json.dumps(sorted(self.partitions)))
-        staged.replace(self.marker)   # never read half-written
+        mark_assignment(self.marker, sorted(self.partitions))
 
 
 def main() -> int:
-    parser = base_parser(__doc__)
-    parser.add_argument("--bootstrap", required=True)
-    parser.add_argument("--topic", required=True)
-    parser.add_argument("--group", required=True)
+    parser = kafka_parser(__doc__)
     parser.add_argument("--group-protocol", choices=("classic", "consumer"), default="classic")
     args = parser.parse_args()
     stopping = StopFlag()

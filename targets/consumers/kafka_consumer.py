@@ -10,7 +10,6 @@ errors (a broker restarting under it) are retried with backoff, the client rebui
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 import time
@@ -24,7 +23,7 @@ from kafka.errors import KafkaError
 from harness.ledger.writer import LedgerWriter
 from harness.patterns.supervisor import IdleWatch, Supervisor
 
-from sample_service import StopFlag, base_parser, build_pipeline, decode
+from sample_service import StopFlag, build_pipeline, decode, kafka_parser, mark_assignment
 
 # What a broker fault can make kafka-python raise out of poll() or commit(): connection refused by a
 # restarting broker (KafkaConnectionError), timeouts, a coordinator moving. Anything else is a bug.
@@ -45,18 +44,11 @@ class Ready(ConsumerRebalanceListener):
         pass
 
     def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        partitions = sorted(tp.partition for tp in assigned)
-        print(f"assigned {partitions}", flush=True)
-        staged = self.marker.with_suffix(".staged")
-        staged.write_text(json.dumps(partitions))
-        staged.replace(self.marker)  # never read half-written
+        mark_assignment(self.marker, sorted(tp.partition for tp in assigned))
 
 
 def main() -> int:
-    parser = base_parser(__doc__)
-    parser.add_argument("--bootstrap", required=True)
-    parser.add_argument("--topic", required=True)
-    parser.add_argument("--group", required=True)
+    parser = kafka_parser(__doc__)
     parser.add_argument("--dlq-reader", action="store_true",
                         help="read the dead-letter topic into a dlq ledger instead of processing")
     args = parser.parse_args()

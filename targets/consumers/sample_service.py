@@ -26,6 +26,23 @@ def base_parser(description: str | None) -> argparse.ArgumentParser:
     return parser
 
 
+def kafka_parser(description: str | None) -> argparse.ArgumentParser:
+    """What every Kafka sample service is told: where the cluster is, which topic, which group."""
+    parser = base_parser(description)
+    parser.add_argument("--bootstrap", required=True)
+    parser.add_argument("--topic", required=True)
+    parser.add_argument("--group", required=True)
+    return parser
+
+
+def mark_assignment(marker: Path, partitions: list[int]) -> None:
+    """The member's partitions now, as the JSON list the harness waits for (assigned markers)."""
+    print(f"assigned {partitions}", flush=True)
+    staged = marker.with_suffix(".staged")
+    staged.write_text(json.dumps(partitions))
+    staged.replace(marker)  # never read half-written
+
+
 class StopFlag:
     """Set by SIGTERM or Ctrl-C: the service finishes its batch, records it, and leaves cleanly."""
 
