@@ -1,5 +1,6 @@
-"""The confluent-kafka (librdkafka) producer path end to end on a real 3-broker KRaft cluster,
-through the real CLI: nothing acknowledged lost across leader kills, the client recorded. (Its
+"""The confluent-kafka (librdkafka) producer and consumer service end to end on a real 3-broker
+KRaft cluster, through the real CLI: nothing acknowledged lost across leader kills, the clients and
+the consumers' group protocol (classic, as the broker says) recorded. (Its
 settings mapping and the answer to every send at finish are unit-tested without a broker.)"""
 
 from __future__ import annotations
@@ -28,3 +29,5 @@ def test_confluent_kafka_acks_all_leader_kill_loses_nothing(tmp_path: Path) -> N
     assert client["producer"] == "confluent-kafka" and client["confluent-kafka"].startswith("2.")
     assert client["librdkafka"].startswith("2.")
     assert results["load_stats"]["client"]["producer"] == "confluent-kafka"
+    assert results["versions"]["consumer"].startswith("confluent-kafka 2.")
+    assert results["versions"]["group_protocol"] == "classic"

@@ -1,7 +1,9 @@
 """Each tested Kafka release beside the default, as a user would run it: fetched with `aftershock
 install`, then a run with a leader kill and a leader partition on acks=all, min.insync.replicas=2
 (nothing acknowledged may be lost), every fault applied and healed, the node logs as full as on the
-default release (its logging backend found), the release recorded in the results."""
+default release (its logging backend found), the release recorded in the results. On the newest
+tested release the consumers are the confluent-kafka service on KIP-848's group protocol, as a user
+of 4.x would run them: one is killed too, and the protocol the broker says the group ran is recorded."""
 
 from __future__ import annotations
 
@@ -9,10 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from harness.brokers.kafka.dist import TESTED, kafka_version, libs_dir
+from harness.brokers.kafka.dist import TESTED, kafka_version, libs_dir, release_tuple
 from tests.integration.conftest import evidence, run_cli, run_scenario
 
 pytestmark = pytest.mark.usefixtures("kafka_available")
+
+NEWEST = max(TESTED, key=release_tuple)
 
 SCENARIO = """\
 name: kafka-release-{slug}
@@ -26,9 +30,9 @@ target:
 network: {{isolation: namespaces}}
 producer: {{acks: all, enable_idempotence: true}}
 load: {{users: 2, rate: 300, duration: 20s}}
-consumer: {{group: orders-svc, instances: 1}}
+consumer: {consumer}
 faults:
-  - {{at: 3s, action: kill, target: "leader(orders, 0)", heal_after: 4s}}
+  - {{at: 3s, action: kill, target: "leader(orders, 0)", heal_after: 4s}}{consumer_kill}
   - {{at: 11s, action: partition, mode: isolate, target: "leader(orders, 1)", heal_after: 5s}}
 expect: {{lost: 0, unexpected: 0}}
 """
@@ -40,12 +44,25 @@ def test_a_release_is_installed_and_survives_a_leader_kill_and_a_partition(versi
     assert installed.returncode == 0, installed.stdout[-2000:] + installed.stderr[-2000:]
     assert f"ok kafka={version}" in installed.stdout and any(libs_dir(version).glob(f"kafka_2.13-{version}.jar"))
     scenario = tmp_path / "release.yaml"
-    scenario.write_text(SCENARIO.format(version=version, slug=version.replace(".", "-")))
+    kip848 = version == NEWEST
+    consumer = ("{group: orders-svc, instances: 2, client: confluent-kafka, group_protocol: consumer}" if kip848
+                else "{group: orders-svc, instances: 1}")
+    consumer_kill = '\n  - {at: 7s, action: kill, target: "consumer(1)", heal_after: 3s}' if kip848 else ""
+    scenario.write_text(SCENARIO.format(version=version, slug=version.replace(".", "-"), consumer=consumer,
+                                        consumer_kill=consumer_kill))
     code, results = run_scenario(scenario, tmp_path / "run")
     assert results["verdict"] == "pass" and code == 0, (results["expectations"], results["error"],
                                                          evidence(tmp_path / "run"))
     assert results["versions"]["kafka"] == version
-    assert [f["action"] for f in results["faults"]] == ["kill", "partition"]
+    # the schedule runs in time order: the consumer kill (7 s) between the leader kill and the partition
+    assert [(f["action"], f["target"].split("(")[0]) for f in results["faults"]] == [
+        ("kill", "leader"), *([("kill", "consumer")] if kip848 else []), ("partition", "isolate leader")]
+    versions = results["versions"]
+    assert versions["group_protocol"] == ("consumer" if kip848 else "classic")   # as the broker says
+    assert versions["consumer"].split()[0] == ("confluent-kafka" if kip848 else "kafka-python")
+    if kip848:   # the other member took over the killed one's partitions, incrementally
+        log = (tmp_path / "run" / "consumers" / "consumer-2.log").read_text()
+        assert log.count("assigned [") >= 2, log[-2000:]
     assert all(f["error"] is None and f["healed_s"] > f["started_s"] for f in results["faults"])
     for i in (1, 2, 3):
         node_log = (tmp_path / "run" / "nodes" / f"kafka-{i}" / "node.log").read_text()
