@@ -15,6 +15,8 @@ from harness.faults.base import FAULTS, Fault, FaultEnv
 from harness.ledger.journal import FaultJournal, FaultRecord
 from harness.plan import PlannedFault, Schedule
 
+LATE_S = 1.0   # a fault that takes effect later than this after its time is reported as late
+
 log = logging.getLogger("aftershock")
 
 __all__ = ["FaultInjector", "FaultRecord"]
@@ -25,6 +27,7 @@ class _Active:
     planned: PlannedFault
     fault: Fault
     record: FaultRecord
+    heal_at: float | None = None   # the planned heal, moved by as much as the fault took effect late
 
 
 class FaultInjector:
@@ -68,8 +71,8 @@ class FaultInjector:
 
     # ------------------------------------------------------------------------------------
     def _heal_due(self, by: float) -> None:
-        due = [a for a in self.active if a.planned.heal_at is not None and a.planned.heal_at <= by]
-        for active in sorted(due, key=lambda a: a.planned.heal_at or 0.0):
+        due = [a for a in self.active if a.heal_at is not None and a.heal_at <= by]
+        for active in sorted(due, key=lambda a: a.heal_at or 0.0):
             self._heal(active)
 
     def _elapsed(self) -> float:
@@ -90,16 +93,27 @@ class FaultInjector:
             self.on_event(f"[red]fault failed[/] {escape(planned.action)} {escape(planned.what)}:"
                           f" {escape(record.error)}")
             # whatever it managed to do before failing is still undone at heal time
-            self.active.append(_Active(planned, fault, record))
+            self.active.append(_Active(planned, fault, record, planned.heal_at))
             if isinstance(exc, (Interrupted, KeyboardInterrupt)):
                 raise  # Ctrl-C or SIGTERM (the run's handler raises Interrupted right here): the run unwinds
             return  # any other failure: the run goes on
+        # In force from now: resolving the target (asking the cluster for a leader) can take seconds
+        # while the cluster is hurt, and the record must say when the fault bit, not when it was asked for.
+        record.started_ns = time.time_ns()
+        record.started_s = round(self._elapsed(), 3)
+        late = record.started_s - planned.at
         resolved = ", ".join(record.resolved)
+        if late > LATE_S:
+            log.warning("fault %s took effect %.1fs late (resolving its target took that long)", planned.describe(),
+                        late)
+            self.on_event(f"[yellow]{escape(planned.action)} {escape(planned.what)} took effect {late:.1f}s late[/]"
+                          " (resolving its target took that long); it lasts its planned time from then")
         log.info("fault %s -> %s", planned.describe(), resolved)
         self._journal("inject", record)
         self.on_event(f"[yellow]{escape(planned.action)}[/] {escape(planned.what)} -> {escape(resolved)}")
         if fault.heals:
-            self.active.append(_Active(planned, fault, record))
+            heal_at = None if planned.heal_at is None else planned.heal_at + max(0.0, late)
+            self.active.append(_Active(planned, fault, record, heal_at))
         else:
             record.healed_ns, record.healed_s = record.started_ns, record.started_s
 

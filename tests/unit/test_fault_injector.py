@@ -366,3 +366,26 @@ def test_progress_hears_of_each_injection_failure_and_heal(rig_for) -> None:
                           "[green]heal[/] kill kafka-1",
                           "[red]fault failed[/] pause node(2): OSError: no permission",
                           "[green]heal[/] pause node(2)"]
+
+
+def test_a_fault_whose_target_takes_seconds_to_resolve_is_recorded_when_it_bit_and_lasts_its_time(rig_for) -> None:
+    """Seen on RabbitMQ 4.3: leader(orders) took 17 s of rabbitmqctl timeouts to resolve after a kill,
+    the partition then bit at 33 s of a 30 s load, was healed 0.25 s later as already due, and the
+    record said 16 s to 33 s."""
+    rig = rig_for("at: 16s, action: kill, target: 'leader(orders, 0)', heal_after: 9s")
+    rig.cluster.leaders[("orders", "0")] = 2
+    asked = rig.cluster.leader_of
+
+    def slow_leader_of(*args: str) -> int:
+        rig.now_ns += 7 * 10**9   # the cluster takes 7 s to say who leads
+        return asked(*args)
+
+    rig.cluster.leader_of = slow_leader_of
+    rig.tick_at(16.0)
+    (record,) = rig.injector.records
+    assert (record.planned_at, record.started_s) == (16.0, 23.0)   # when it bit, not when it was asked for
+    assert any("took effect 7.0s late" in event for event in rig.events), rig.events
+    rig.tick_at(31.999)
+    assert record.healed_s is None                                  # its 9 s run from when it bit
+    rig.tick_at(32.0)
+    assert record.healed_s == 32.0
