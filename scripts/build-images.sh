@@ -48,7 +48,16 @@ build_compose_images() {
   toxi_version=$(sed -n 's/^TOXIPROXY_VERSION = "\(.*\)"/\1/p' harness/services/toxiproxy.py)
   [ -d "$CACHE/kafka-$version/libs" ] || { echo "error: Kafka jars missing: run make install" >&2; exit 2; }
   mkdir -p "$CACHE/images"
-  build_compose_image aftershock/kafka:local targets/kafka/image "$CACHE/kafka-$version/libs" targets/kafka/log4j.properties
+  # The default release as aftershock/kafka:local (docker-compose.yml's), and every release as
+  # aftershock/kafka:<release>: the default's and KAFKA_RELEASES' (each resolved into the cache first,
+  # by `aftershock install kafka=<release>`), which the Docker runtime runs for target.version.
+  local release
+  for release in $version ${KAFKA_RELEASES:-}; do
+    [ -d "$CACHE/kafka-$release/libs" ] || { echo "error: Kafka $release jars missing: run aftershock install kafka=$release" >&2; exit 2; }
+    build_compose_image "aftershock/kafka:$release" targets/kafka/image "$CACHE/kafka-$release/libs" \
+      targets/kafka/log4j.properties targets/kafka/log4j2.properties
+  done
+  docker tag "aftershock/kafka:$version" aftershock/kafka:local
   build_compose_image aftershock/rabbitmq:local targets/rabbitmq/image
   local toxi_ctx; toxi_ctx=$(mktemp -d "$CACHE/images/toxiproxy.XXXXXX")
   cp -p "$CACHE/bin/toxiproxy-server-$toxi_version" "$toxi_ctx/toxiproxy"

@@ -97,7 +97,8 @@ class Broker:
     rules: ScenarioRules
     clusters: Mapping[str, ClusterFactory]   # node form (runtimes.base.NODE_FORMS) -> the cluster of that form
     users: Mapping[str, str]           # producer client -> "module:Class" of its Locust user; first: default
-    image: Callable[[], str]           # the official image the Docker runtime runs for this kind
+    image: Callable[..., str]          # the official image the Docker runtime runs for this kind; given a
+                                       # release (a node whose contract names one), the image at that release
     sample: Callable[[int], Any]       # a small valid spec of N nodes (benchmarks)
     has_controller: bool = False       # `controller` names a node (Kafka's KRaft controller)
     # node form -> what that form needs on this host before its cluster is built, fetched into the

@@ -18,6 +18,7 @@ class ImageContract:
     hosts: dict[str, str] = field(default_factory=dict)        # extra /etc/hosts entries: name -> address
     hostname: str | None = None                                # None: the spec's name
     command: list[str] | None = None                           # arguments to the entrypoint; None: the image's
+    release: str = ""                                          # the broker release it must run; "": the image's
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from harness.errors import ClusterError, EnvironmentProblem
 from harness.network.containers import PROXY_NODE
 from harness.ownership import HOST_LABEL, LABEL, OWNER_LABEL, owner_alive, run_labels, this_host
 from harness.runtimes.base import ImageContract, ProcessSpec
-from harness.runtimes.images import image_set, require_image
+from harness.runtimes.images import image_for, image_set, require_image
 from harness.runtimes.local import LocalRuntime
 
 log = logging.getLogger("aftershock")
@@ -210,7 +210,7 @@ class DockerRuntime:
         if spec.image is None or spec.image.role not in self.images:
             raise ClusterError(f"{spec.name}: the docker runtime runs nodes from their broker's image"
                                f" ({', '.join(self.images)}); this node names none of them")
-        image = self.images[spec.image.role]
+        image = image_for(spec.image.role, spec.image.release)
         if image not in self._checked:   # before any container starts: a missing image fails the run at once
             require_image(self.client, image)
             log.info("%s nodes run from image %s", spec.image.role, image)
@@ -225,7 +225,7 @@ class DockerRuntime:
         contract: ImageContract = spec.image  # type: ignore[assignment]  # process() checked it
         binds = [f"{host.resolve()}:{path}:rw" for path, host in contract.mounts.items()]
         created = api.create_container(
-            self.images[contract.role], command=contract.command, environment=contract.env,
+            image_for(contract.role, contract.release), command=contract.command, environment=contract.env,
             name=f"as-{self.network.tag}-{spec.name}", hostname=contract.hostname or spec.name,
             labels=run_labels(self.run_id),
             host_config=api.create_host_config(binds=binds, init=False, cap_add=["NET_ADMIN"],
@@ -247,7 +247,9 @@ class DockerRuntime:
 
     def image(self, node: int) -> str:
         """The image node i runs from."""
-        return self.images[self.network.member(node).spec.image.role]
+        contract = self.network.member(node).spec.image
+        assert contract is not None, "process() runs only nodes with an image contract"
+        return image_for(contract.role, contract.release)
 
     def free_port(self) -> int:
         """Every container has its own address: ports never collide across nodes or runs."""

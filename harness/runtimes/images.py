@@ -36,6 +36,21 @@ def image_set(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
     return {role: environ.get(f"AFTERSHOCK_{role.upper()}_IMAGE", image) for role, image in images.items()}
 
 
+def image_for(role: str, release: str, environ: Mapping[str, str] = os.environ) -> str:
+    """The image a node of `role` runs to run `release` ("": the set's own image for the role):
+    AFTERSHOCK_<ROLE>_IMAGE if set; else the official image at that release (apache/kafka:4.1.1), or
+    the local stand-in built for it (aftershock/kafka:4.1.1)."""
+    chosen = image_set(environ)
+    override = environ.get(f"AFTERSHOCK_{role.upper()}_IMAGE")
+    if override or not release:
+        return chosen[role]
+    if environ.get("AFTERSHOCK_IMAGES", "official") == "local":
+        return f"aftershock/{role}:{release}"
+    from harness.brokers import broker
+
+    return broker(role).image(release)
+
+
 def require_image(client: Any, image: str, environ: Mapping[str, str] = os.environ) -> None:
     """Exit 2 with the way to get `image` when the engine does not have it: the harness never pulls."""
     from docker.errors import ImageNotFound
@@ -45,7 +60,8 @@ def require_image(client: Any, image: str, environ: Mapping[str, str] = os.envir
     except ImageNotFound:
         where = environ.get("DOCKER_HOST", "the default Docker socket")
         if image.startswith("aftershock/"):
-            how = "run `make images` (builds the local stand-ins offline, DOCKER_HOST selecting the engine)"
+            how = ("run `make images` (builds the local stand-ins offline, DOCKER_HOST selecting the engine;"
+                   " KAFKA_RELEASES=\"4.1.1 ...\" builds Kafka's for those releases too)")
         else:
             how = (f"pull it (`docker pull {image}`), or, without a registry, run `make images` and set"
                    " AFTERSHOCK_IMAGES=local")

@@ -13,7 +13,7 @@ from docker.errors import ImageNotFound
 from harness.brokers.kafka.dist import kafka_version
 from harness.brokers.kafka.image import DATA_DIR, kafka_contract, property_env, property_name
 from harness.errors import EnvironmentProblem, ScenarioError
-from harness.runtimes.images import image_set, require_image
+from harness.runtimes.images import image_for, image_set, require_image
 from harness.services.toxiproxy import TOXIPROXY_VERSION
 
 ENTRYPOINT = Path(__file__).resolve().parents[2] / "targets" / "kafka" / "image" / "entrypoint.sh"
@@ -94,3 +94,44 @@ def test_a_missing_official_image_says_to_pull_it_or_build_the_stand_ins() -> No
 def test_a_missing_stand_in_says_make_images() -> None:
     with pytest.raises(EnvironmentProblem, match=r"aftershock/kafka:local not found .*`make images`"):
         require_image(_engine_without_images(), "aftershock/kafka:local", {})
+
+
+def test_a_node_runs_the_image_of_its_release() -> None:
+    """apache/kafka:<release>, or the stand-in built for that release; an override still wins."""
+    assert image_for("kafka", "4.1.1", {}) == "apache/kafka:4.1.1"
+    assert image_for("kafka", "4.1.1", {"AFTERSHOCK_IMAGES": "local"}) == "aftershock/kafka:4.1.1"
+    assert image_for("kafka", "4.1.1", {"AFTERSHOCK_KAFKA_IMAGE": "mine/kafka:x"}) == "mine/kafka:x"
+    assert image_for("rabbitmq", "", {"AFTERSHOCK_IMAGES": "local"}) == "aftershock/rabbitmq:local"
+
+
+def test_a_kafka_node_names_the_release_the_scenario_asks_for(tmp_path: Path) -> None:
+    from harness.brokers.kafka.image_cluster import KafkaImageCluster
+    from harness.brokers.kafka.spec import KafkaSpec
+
+    runtime = SimpleNamespace(address=lambda i: f"10.0.0.{i}", free_port=lambda: 9092, isolated=True,
+                              run_id="as-unit", client_host="10.0.0.1", proxy_node=None)
+    cluster = KafkaImageCluster.__new__(KafkaImageCluster)
+    spec = KafkaSpec(kind="kafka", nodes=1, version="4.1.1", topic={"replication_factor": 1})
+    cluster.spec, cluster.runtime, cluster.dir, cluster.cluster_id = spec, runtime, tmp_path, "AAAAAAAAAAAAAAAAAAAAAA"
+    cluster.node_properties = lambda i: {"node.id": str(i)}   # type: ignore[method-assign]  # only its naming here
+    assert cluster._node_spec(1).image.release == "4.1.1"
+
+
+@pytest.mark.parametrize("jars,flag", [
+    (["kafka_2.13-3.9.1.jar", "slf4j-reload4j-1.7.36.jar"],
+     "-Dlog4j.configuration=file:/opt/kafka/config/log4j.properties"),
+    (["kafka_2.13-4.1.1.jar", "log4j-slf4j-impl-2.24.3.jar"],
+     "-Dlog4j2.configurationFile=/opt/kafka/config/log4j2.properties"),
+])
+def test_the_stand_in_logs_through_the_backend_its_release_brings(tmp_path: Path, jars: list[str], flag: str) -> None:
+    """The entrypoint's choice, run with the jars of a release (the same rule as dist.logging_flags)."""
+    libs = tmp_path / "opt" / "kafka" / "libs"
+    libs.mkdir(parents=True)
+    for jar in jars:
+        (libs / jar).touch()
+    script = ENTRYPOINT.read_text()
+    start = script.index("if ls /opt/kafka/libs")
+    choice = script[start:script.index("fi\n", start) + 3]
+    done = subprocess.run(["sh", "-c", choice.replace("/opt/kafka/libs", str(libs)) + 'printf %s "$log4j"'],
+                          capture_output=True, text=True, check=True)
+    assert done.stdout == flag

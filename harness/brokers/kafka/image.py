@@ -31,8 +31,10 @@ def property_name(env: str) -> str:
     return key.replace("___", "-").replace("__", "_").lower()
 
 
-def kafka_contract(props: dict[str, str], cluster_id: str, heap: str, data_dir: Path) -> ImageContract:
-    """The node's variables; a property the image could not read back unchanged is a scenario error."""
+def kafka_contract(props: dict[str, str], cluster_id: str, heap: str, data_dir: Path,
+                   release: str = "") -> ImageContract:
+    """The node's variables; a property the image could not read back unchanged is a scenario error.
+    `release`: the Kafka release, whose image (apache/kafka:<release>, or its stand-in) the node runs."""
     env = {}
     for name, value in props.items():
         var = property_env(name)
@@ -41,4 +43,4 @@ def kafka_contract(props: dict[str, str], cluster_id: str, heap: str, data_dir: 
                                 " (its KAFKA_* naming would read it as another name): use runtime: local")
         env[var] = value
     env |= {"CLUSTER_ID": cluster_id, "KAFKA_HEAP_OPTS": f"-Xms{heap} -Xmx{heap}", "KAFKA_OPTS": JVM_OPTS}
-    return ImageContract(role="kafka", env=env, mounts={DATA_DIR: data_dir})
+    return ImageContract(role="kafka", env=env, mounts={DATA_DIR: data_dir}, release=release)

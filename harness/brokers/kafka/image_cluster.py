@@ -18,7 +18,8 @@ class KafkaImageCluster(KafkaClusterBase):
 
     def _node_spec(self, i: int) -> ProcessSpec:
         node_dir = self.dir / f"kafka-{i}"
-        contract = kafka_contract(self.node_properties(i), self.cluster_id, self.spec.heap, node_dir / "data")
+        contract = kafka_contract(self.node_properties(i), self.cluster_id, self.spec.heap, node_dir / "data",
+                                  self.spec.version)
         return ProcessSpec(name=f"kafka-{i}", argv=[], log_path=node_dir / "node.log", node=i, image=contract)
 
     def _write_properties(self) -> None:

@@ -136,15 +136,6 @@ def _any_form(scenario: Scenario) -> None:
     """A cluster the harness launches as local processes takes every release and setting."""
 
 
-def _image_rules(scenario: Scenario) -> None:
-    """The Docker runtime runs apache/kafka (or its stand-in) of the default release only, so far."""
-    spec = _spec(scenario)
-    if spec.version != kafka_version():
-        raise LocatedValueError(f"version {spec.version}: on runtime: docker the nodes run the image of the default"
-                                f" release ({kafka_version()}) only, so far: remove version, or run it on"
-                                " runtime: local", ("target", "version"))
-
-
 def _compose_rules(scenario: Scenario) -> None:
     """A compose-managed cluster takes its broker settings from its compose file: only topic settings apply."""
     spec = _spec(scenario)
@@ -160,7 +151,8 @@ def _compose_rules(scenario: Scenario) -> None:
             f" ({', '.join(KAFKA_TOPIC_LEVEL)}) apply here", ("target", "broker_config"))
 
 
-FORM_RULES = {"image": _image_rules, "published": _compose_rules}
+# The Docker runtime runs apache/kafka:<version>, or the stand-in built for it: any release.
+FORM_RULES = {"published": _compose_rules}
 
 
 def check_clients(scenario: Scenario) -> None:

@@ -16,7 +16,13 @@ env | while IFS='=' read -r key value; do
 done
 grep -q '^log.dirs=' "$config" || echo "log.dirs=/tmp/kraft-combined-logs" >> "$config"
 cp=/opt/kafka/libs/*
-log4j="-Dlog4j.configuration=file:/opt/kafka/config/log4j.properties"
+# The logging backend the release was resolved with: log4j2 where its jars bring log4j-core's SLF4J
+# binding (4.1 on), reload4j before (as the local runtime chooses, harness/brokers/kafka/dist.py).
+if ls /opt/kafka/libs/log4j-slf4j*-impl-*.jar >/dev/null 2>&1; then
+  log4j="-Dlog4j2.configurationFile=/opt/kafka/config/log4j2.properties"
+else
+  log4j="-Dlog4j.configuration=file:/opt/kafka/config/log4j.properties"
+fi
 java -Xmx256m -XX:TieredStopAtLevel=1 "$log4j" -cp "$cp" kafka.tools.StorageTool format \
   --cluster-id "${CLUSTER_ID:?set CLUSTER_ID (any base64 UUID, the same on every node)}" \
   --config "$config" --ignore-formatted
