@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -151,7 +152,7 @@ class Scenario(Strict):
         form = RUNTIME_KINDS[self.runtime].node_form
         forms = all_brokers()[self.target.kind].clusters
         if form not in forms:
-            others = " or ".join(f"runtime: {name}" for name, kind in RUNTIME_KINDS.items() if kind.node_form in forms)
+            others = self._runtimes_where(lambda kind: kind.node_form in forms)
             raise LocatedValueError(
                 f"runtime {self.runtime} {NODE_FORMS[form]}, which this broker cannot ({self.target.kind} brings"
                 f" no cluster of the {form} form): use {others or 'another broker'}", ("runtime",))
@@ -185,13 +186,17 @@ class Scenario(Strict):
                 f" {self._runtimes_with(acts_on_project=True)} acts on (this runtime is {self.runtime}): remove it"
                 f" or set {self._runtimes_with(acts_on_project=True)}", ("compose_project",))
 
-    @staticmethod
-    def _runtimes_with(**declared: object) -> str:
+    @classmethod
+    def _runtimes_with(cls, **declared: object) -> str:
         """'runtime: a or runtime: b': the runtimes whose kinds declare these capabilities."""
+        return cls._runtimes_where(lambda kind: all(getattr(kind, key) == value for key, value in declared.items()))
+
+    @staticmethod
+    def _runtimes_where(test: Callable[[Any], bool]) -> str:
+        """'runtime: a or runtime: b': the runtimes whose kinds pass `test`."""
         from harness.runtimes import RUNTIME_KINDS
 
-        return " or ".join(f"runtime: {name}" for name, kind in RUNTIME_KINDS.items()
-                           if all(getattr(kind, key) == value for key, value in declared.items()))
+        return " or ".join(f"runtime: {name}" for name, kind in RUNTIME_KINDS.items() if test(kind))
 
     def _check_selector(self, sel: Selector, where: tuple[str | int, ...]) -> None:
         nodes = self.target.nodes
