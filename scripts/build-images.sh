@@ -24,9 +24,9 @@ docker info >/dev/null 2>&1 || { echo "error: no Docker engine at ${DOCKER_HOST:
 # DIR's Dockerfile and scripts and the payload into a context and builds NAME on the node image.
 build_compose_image() {
   local name=$1 dir=$2; shift 2
-  local source base=${BASE_IMAGE:-$IMAGE}
+  local source
   source=$( (cat "$dir"/*; for f in "$@"; do if [ -d "$f" ]; then ls -l "$f"; else stat -c '%s %Y' "$f"; fi; done
-            docker image inspect -f '{{.Id}}' "$base") | sha256sum | cut -c1-16)
+            docker image inspect -f '{{.Id}}' "$IMAGE") | sha256sum | cut -c1-16)
   if [ "$(docker image inspect -f '{{index .Config.Labels "dev.aftershock.source"}}' "$name" 2>/dev/null)" = "$source" ]; then
     echo "$name already built"; return
   fi
@@ -34,7 +34,7 @@ build_compose_image() {
   cp -r "$dir"/. "$ctx"/
   for f in "$@"; do cp -r "$f" "$ctx"/; done
   # The classic builder: it needs no buildx plugin and no registry (the base is local).
-  if ! DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$base" --label "dev.aftershock.source=$source" \
+  if ! DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$IMAGE" --label "dev.aftershock.source=$source" \
        -t "$name" "$ctx" >/dev/null 2>"$ctx.log"; then
     cat "$ctx.log" >&2; rm -rf "$ctx" "$ctx.log"; echo "error: building $name failed" >&2; exit 1
   fi
@@ -59,22 +59,6 @@ build_compose_images() {
   done
   docker tag "aftershock/kafka:$version" aftershock/kafka:local
   build_compose_image aftershock/rabbitmq:local targets/rabbitmq/image
-  # A release the host's Debian lacks, as aftershock/rabbitmq:<series>: its Debian root (built by the
-  # harness, harness/brokers/rabbitmq/roots.py) imported as the base, the same contract on top.
-  # RABBITMQ_RELEASES="4.0=<root> ...".
-  local entry series root stamp
-  for entry in ${RABBITMQ_RELEASES:-}; do
-    series=${entry%%=*} root=${entry#*=}
-    [ -f "$root/.complete" ] || { echo "error: no complete RabbitMQ root at $root: run aftershock install rabbitmq=$series" >&2; exit 2; }
-    stamp=$(stat -c '%Y' "$root/.complete")
-    if [ "$(docker image inspect -f '{{index .Config.Labels "dev.aftershock.root"}}' "aftershock/rabbitmq-root:$series" 2>/dev/null)" != "$stamp" ]; then
-      tar -C "$root" --exclude=./.complete -c . | docker import \
-        --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' --change 'ENV LANG=C.UTF-8' \
-        --change "LABEL dev.aftershock.root=$stamp" - "aftershock/rabbitmq-root:$series" >/dev/null
-      echo "aftershock/rabbitmq-root:$series imported from $root"
-    fi
-    BASE_IMAGE="aftershock/rabbitmq-root:$series" build_compose_image "aftershock/rabbitmq:$series" targets/rabbitmq/image
-  done
   local toxi_ctx; toxi_ctx=$(mktemp -d "$CACHE/images/toxiproxy.XXXXXX")
   cp -p "$CACHE/bin/toxiproxy-server-$toxi_version" "$toxi_ctx/toxiproxy"
   build_compose_image aftershock/toxiproxy:local targets/toxiproxy/image "$toxi_ctx/toxiproxy"

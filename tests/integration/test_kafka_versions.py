@@ -3,8 +3,7 @@ install`, then a run with a leader kill and a leader partition on acks=all, min.
 (nothing acknowledged may be lost), every fault applied and healed, the node logs as full as on the
 default release (its logging backend found), the release recorded in the results. On the newest
 tested release the consumers are the confluent-kafka service on KIP-848's group protocol, as a user
-of 4.x would run them: one is killed too, and the protocol the broker says the group ran is recorded.
-One release runs on the Docker runtime, from the image of that release."""
+of 4.x would run them: one is killed too, and the protocol the broker says the group ran is recorded."""
 
 from __future__ import annotations
 
@@ -18,8 +17,6 @@ from tests.integration.conftest import evidence, run_cli, run_scenario
 pytestmark = pytest.mark.usefixtures("kafka_available")
 
 NEWEST = max(TESTED, key=release_tuple)
-# Run on the Docker runtime, from the image built for it (a log4j2 release: the stand-in's other backend).
-ON_DOCKER = max((v for v in TESTED if v not in (kafka_version(), NEWEST)), key=release_tuple)
 
 SCENARIO = """\
 name: kafka-release-{slug}
@@ -42,11 +39,7 @@ expect: {{lost: 0, unexpected: 0}}
 
 
 @pytest.mark.parametrize("version", [v for v in TESTED if v != kafka_version()])
-def test_a_release_is_installed_and_survives_a_leader_kill_and_a_partition(version: str, tmp_path: Path,
-                                                                          request: pytest.FixtureRequest) -> None:
-    docker = version == ON_DOCKER
-    if docker:
-        request.getfixturevalue("docker_engine")
+def test_a_release_is_installed_and_survives_a_leader_kill_and_a_partition(version: str, tmp_path: Path) -> None:
     installed = run_cli(["install", f"kafka={version}"], timeout=900)
     assert installed.returncode == 0, installed.stdout[-2000:] + installed.stderr[-2000:]
     assert f"ok kafka={version}" in installed.stdout and any(libs_dir(version).glob(f"kafka_2.13-{version}.jar"))
@@ -57,10 +50,10 @@ def test_a_release_is_installed_and_survives_a_leader_kill_and_a_partition(versi
     consumer_kill = '\n  - {at: 7s, action: kill, target: "consumer(1)", heal_after: 3s}' if kip848 else ""
     scenario.write_text(SCENARIO.format(version=version, slug=version.replace(".", "-"), consumer=consumer,
                                         consumer_kill=consumer_kill))
-    code, results = run_scenario(scenario, tmp_path / "run", extra=["--runtime", "docker"] if docker else [])
+    code, results = run_scenario(scenario, tmp_path / "run")
     assert results["verdict"] == "pass" and code == 0, (results["expectations"], results["error"],
                                                          evidence(tmp_path / "run"))
-    assert results["versions"]["kafka"] == (f"image aftershock/kafka:{version}" if docker else version)
+    assert results["versions"]["kafka"] == version
     # the schedule runs in time order: the consumer kill (7 s) between the leader kill and the partition
     assert [(f["action"], f["target"].split("(")[0]) for f in results["faults"]] == [
         ("kill", "leader"), *([("kill", "consumer")] if kip848 else []), ("partition", "isolate leader")]
@@ -74,5 +67,5 @@ def test_a_release_is_installed_and_survives_a_leader_kill_and_a_partition(versi
     for i in (1, 2, 3):
         node_log = (tmp_path / "run" / "nodes" / f"kafka-{i}" / "node.log").read_text()
         assert "Kafka Server started" in node_log, node_log[-2000:]
-        assert f"Kafka version: {version}" in node_log   # the release itself says so, in a container too
+        assert f"Kafka version: {version}" in node_log   # the release itself says so
         assert "SLF4J: Defaulting to no-operation" not in node_log

@@ -36,21 +36,14 @@ expect: {{lost: 0, unexpected: 0}}
 """
 
 
-# On the Docker runtime, from the image made of its root (4.0's rooted local path runs in the Khepri test).
-ON_DOCKER = "4.0"
-
-
 @pytest.mark.parametrize("version", [v for v, r in RELEASES.items() if r.suite is not None])
-def test_a_rooted_release_survives_a_leader_kill_and_a_partition(version: str, tmp_path: Path,
-                                                                 request: pytest.FixtureRequest) -> None:
-    if version == ON_DOCKER:
-        request.getfixturevalue("docker_engine")
+def test_a_rooted_release_survives_a_leader_kill_and_a_partition(version: str, tmp_path: Path) -> None:
     release = RELEASES[version]
     # Mnesia's partition handling where the release has it (4.3 removed both: Khepri's majority decides).
     handling = "  broker_config: {cluster_partition_handling: pause_minority}\n"
     settings = "" if release.stores == ("khepri",) else handling
     results = _run_release(version, SCENARIO.format(version=version, slug=version.replace(".", "-"),
-                                                    settings=settings), tmp_path, docker=version == ON_DOCKER)
+                                                    settings=settings), tmp_path)
     assert results["versions"]["metadata_store"] == release.stores[0]
     assert [f["action"] for f in results["faults"]] == ["kill", "partition"]
 
@@ -79,27 +72,20 @@ def test_khepri_is_opted_into_on_4_0_and_a_leader_kill_loses_nothing(tmp_path: P
     assert [f["action"] for f in results["faults"]] == ["kill"]
 
 
-def _run_release(version: str, text: str, tmp_path: Path, docker: bool = False) -> dict:
-    """The release installed (built on first use), the scenario run on it (on Docker: from the image
-    made of its root, built on first use too): a pass, faults healed, the release's own RabbitMQ and
-    Erlang recorded, nothing left mounted into the root."""
+def _run_release(version: str, text: str, tmp_path: Path) -> dict:
+    """The release installed (built on first use), the scenario run on it: a pass, faults healed,
+    the release's own RabbitMQ and Erlang recorded, nothing left mounted into the root."""
     installed = run_cli(["install", f"rabbitmq={version}"], timeout=1800)
     assert installed.returncode == 0, installed.stdout[-2000:] + installed.stderr[-2000:]
     suite = RELEASES[version].suite
     assert suite is not None and (root_dir(suite) / ".complete").exists()
     scenario = tmp_path / "release.yaml"
     scenario.write_text(text)
-    code, results = run_scenario(scenario, tmp_path / "run", extra=["--runtime", "docker"] if docker else [])
+    code, results = run_scenario(scenario, tmp_path / "run")
     assert results["verdict"] == "pass" and code == 0, (results["expectations"], results["error"],
                                                          evidence(tmp_path / "run"))
-    if docker:   # the image's name, and the release itself in each node's log
-        assert results["versions"]["rabbitmq"] == f"image aftershock/rabbitmq:{version}"
-        for i in (1, 2, 3):
-            node_log = (tmp_path / "run" / "nodes" / f"rabbit-{i}" / "node.log").read_text()
-            assert f"Starting RabbitMQ {version}." in node_log, node_log[-2000:]
-    else:
-        assert results["versions"]["rabbitmq"].startswith(f"{version}.")
-        assert results["versions"]["erlang"] == erlang_version(root_dir(suite)) != erlang_version()
+    assert results["versions"]["rabbitmq"].startswith(f"{version}.")
+    assert results["versions"]["erlang"] == erlang_version(root_dir(suite)) != erlang_version()
     assert all(f["error"] is None and f["healed_s"] > f["started_s"] for f in results["faults"])
     mounts = subprocess.run(["findmnt", "-rn", "-o", "TARGET"], capture_output=True, text=True).stdout
     assert str(root_dir(suite)) not in mounts, "a mount into the root outlived the run"

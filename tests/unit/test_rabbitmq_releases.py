@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -40,28 +39,11 @@ def test_a_release_it_cannot_run_is_refused_at_its_line(line: str, says: str) ->
     assert "v.yaml:4:" in str(refused.value) and says in str(refused.value)
 
 
-def test_a_compose_project_refuses_another_release_than_its_images() -> None:
+@pytest.mark.parametrize("runtime", ["docker", "compose"])
+def test_runtimes_running_images_refuse_another_release_so_far(runtime: str) -> None:
+    extra = f"runtime: {runtime}\n" + ("compose_project: p\n" if runtime == "compose" else "")
     with pytest.raises(ScenarioError, match=r"v.yaml:4:.*version 4.0: .*runtime: local"):
-        parse_scenario(rabbit("version: '4.0'", "runtime: compose\ncompose_project: p\n"), "v.yaml")
-
-
-def test_the_docker_runtime_runs_the_image_of_the_release() -> None:
-    """rabbitmq:<series>-management, or the stand-in made of the release's Debian root; the default
-    release keeps the image set's own (rabbitmq:3-management, aftershock/rabbitmq:local)."""
-    from harness.brokers import broker
-    from harness.brokers.rabbitmq.image_cluster import RabbitImageCluster
-    from harness.runtimes.images import image_for
-
-    assert parse_scenario(rabbit("version: '4.3'", "runtime: docker\n"), "v.yaml").target.version == "4.3"
-    assert broker("rabbitmq").image("4.0") == "rabbitmq:4.0-management"
-    assert broker("rabbitmq").image() == "rabbitmq:3-management"
-    assert image_for("rabbitmq", "4.3", {"AFTERSHOCK_IMAGES": "local"}) == "aftershock/rabbitmq:4.3"
-    runtime = SimpleNamespace(address=lambda i: f"10.0.0.{i}", free_port=lambda: 5672, run_id="as-unit")
-    for version, release in (("4.0", "4.0"), ("3.10", "")):
-        cluster = RabbitImageCluster.__new__(RabbitImageCluster)
-        cluster.spec, cluster.runtime, cluster.dir, cluster.cookie = (
-            RabbitSpec(kind="rabbitmq", version=version), runtime, Path("/nowhere"), "C")
-        assert cluster._contract(1).release == release
+        parse_scenario(rabbit("version: '4.0'", extra), "v.yaml")
 
 
 def test_a_rooted_node_runs_chrooted_with_the_runs_files_mounted_inside(tmp_path: Path,

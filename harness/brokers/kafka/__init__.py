@@ -52,10 +52,8 @@ def _image_release(spec: KafkaSpec, say: Callable[[str], None]) -> None:
     from harness.brokers.kafka.dist import resolve
     from harness.errors import EnvironmentProblem
     from harness.paths import REPO
-    from harness.runtimes.images import image_for
-
-    image = image_for("kafka", spec.version)
-    if os.environ.get("AFTERSHOCK_IMAGES") != "local" or image != f"aftershock/kafka:{spec.version}":
+    image = f"aftershock/kafka:{spec.version}"   # as runtimes.images.image_for names the stand-in
+    if os.environ.get("AFTERSHOCK_IMAGES") != "local" or os.environ.get("AFTERSHOCK_KAFKA_IMAGE"):
         return
     if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode == 0:
         return

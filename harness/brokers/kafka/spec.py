@@ -151,8 +151,17 @@ def _compose_rules(scenario: Scenario) -> None:
             f" ({', '.join(KAFKA_TOPIC_LEVEL)}) apply here", ("target", "broker_config"))
 
 
-# The Docker runtime runs apache/kafka:<version>, or the stand-in built for it: any release.
-FORM_RULES = {"published": _compose_rules}
+def _image_rules(scenario: Scenario) -> None:
+    """The Docker runtime runs the default release only, so far: on 4.1.1 in containers the load
+    process hung at its end after a partition (seen once, not yet understood)."""
+    spec = _spec(scenario)
+    if spec.version != kafka_version():
+        raise LocatedValueError(f"version {spec.version}: on runtime: docker the nodes run the image of the default"
+                                f" release ({kafka_version()}) only, so far: remove version, or run it on"
+                                " runtime: local", ("target", "version"))
+
+
+FORM_RULES = {"image": _image_rules, "published": _compose_rules}
 
 
 def check_clients(scenario: Scenario) -> None:

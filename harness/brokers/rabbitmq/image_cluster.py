@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from harness.brokers.rabbitmq.common import RabbitClusterBase
 from harness.brokers.rabbitmq.config import render_conf
-from harness.brokers.rabbitmq.dist import DEFAULT_RELEASE
 from harness.runtimes.base import ImageContract, ProcessSpec, RunsImages
 
 CONF_D = "/etc/rabbitmq/conf.d/90-aftershock.conf"   # read after the image's own defaults
@@ -43,8 +42,7 @@ class RabbitImageCluster(RabbitContainers):
             role="rabbitmq", hostname=f"rabbit-{i}",
             env={"RABBITMQ_ERLANG_COOKIE": self.cookie, "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": self._erl_args()},
             mounts={CONF_D: self.dir / f"rabbit-{i}" / "rabbitmq.conf"},
-            hosts={f"rabbit-{j}": self.runtime.address(j) for j in range(1, self.spec.nodes + 1)},
-            release="" if self.spec.version == DEFAULT_RELEASE else self.spec.version)
+            hosts={f"rabbit-{j}": self.runtime.address(j) for j in range(1, self.spec.nodes + 1)})
 
     def _write_files(self) -> None:
         for i in self.nodes:

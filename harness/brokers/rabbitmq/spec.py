@@ -159,7 +159,7 @@ def check_form(scenario: Scenario, form: str) -> None:
 
 
 def _default_release_only(scenario: Scenario) -> None:
-    """A compose project runs the release its images hold."""
+    """The Docker runtime and compose run the image's release, so far."""
     spec = _spec(scenario)
     if spec.version != DEFAULT_RELEASE:
         raise LocatedValueError(f"version {spec.version}: on runtime: {scenario.runtime} the nodes run the image's"
@@ -182,8 +182,7 @@ def _compose_rules(scenario: Scenario) -> None:
             " the run checks the cluster has it)", ("target", sorted(settable)[0] if settable else "broker_config"))
 
 
-# The Docker runtime runs rabbitmq:<series>-management, or the stand-in built for it: any release.
-FORM_RULES = {"published": _compose_rules}
+FORM_RULES = {"image": _default_release_only, "published": _compose_rules}
 
 
 def check_clients(scenario: Scenario) -> None:
