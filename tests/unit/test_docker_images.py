@@ -104,7 +104,7 @@ def test_a_node_runs_the_image_of_its_release() -> None:
     assert image_for("rabbitmq", "", {"AFTERSHOCK_IMAGES": "local"}) == "aftershock/rabbitmq:local"
 
 
-def test_a_kafka_node_names_the_release_the_scenario_asks_for(tmp_path: Path) -> None:
+def test_a_kafka_node_names_a_release_other_than_the_default(tmp_path: Path) -> None:
     from harness.brokers.kafka.image_cluster import KafkaImageCluster
     from harness.brokers.kafka.spec import KafkaSpec
 
@@ -115,6 +115,8 @@ def test_a_kafka_node_names_the_release_the_scenario_asks_for(tmp_path: Path) ->
     cluster.spec, cluster.runtime, cluster.dir, cluster.cluster_id = spec, runtime, tmp_path, "AAAAAAAAAAAAAAAAAAAAAA"
     cluster.node_properties = lambda i: {"node.id": str(i)}   # type: ignore[method-assign]  # only its naming here
     assert cluster._node_spec(1).image.release == "4.1.1"
+    cluster.spec = KafkaSpec(kind="kafka", nodes=1, topic={"replication_factor": 1})
+    assert cluster._node_spec(1).image.release == ""   # the default release: the image set's own
 
 
 @pytest.mark.parametrize("jars,flag", [

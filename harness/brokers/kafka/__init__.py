@@ -49,11 +49,13 @@ def _image_release(spec: KafkaSpec, say: Callable[[str], None]) -> None:
     import os
     import subprocess
 
-    from harness.brokers.kafka.dist import resolve
+    from harness.brokers.kafka.dist import kafka_version, resolve
     from harness.errors import EnvironmentProblem
     from harness.paths import REPO
+
     image = f"aftershock/kafka:{spec.version}"   # as runtimes.images.image_for names the stand-in
-    if os.environ.get("AFTERSHOCK_IMAGES") != "local" or os.environ.get("AFTERSHOCK_KAFKA_IMAGE"):
+    if (os.environ.get("AFTERSHOCK_IMAGES") != "local" or os.environ.get("AFTERSHOCK_KAFKA_IMAGE")
+            or spec.version == kafka_version()):   # the default release runs aftershock/kafka:local
         return
     if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode == 0:
         return

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.brokers.kafka.common import KafkaClusterBase
+from harness.brokers.kafka.dist import kafka_version
 from harness.brokers.kafka.image import DATA_DIR, kafka_contract
 from harness.runtimes.base import ProcessSpec, RunsImages
 
@@ -18,8 +19,10 @@ class KafkaImageCluster(KafkaClusterBase):
 
     def _node_spec(self, i: int) -> ProcessSpec:
         node_dir = self.dir / f"kafka-{i}"
+        # The default release runs the image set's own (apache/kafka:<default>, aftershock/kafka:local).
+        release = "" if self.spec.version == kafka_version() else self.spec.version
         contract = kafka_contract(self.node_properties(i), self.cluster_id, self.spec.heap, node_dir / "data",
-                                  self.spec.version)
+                                  release)
         return ProcessSpec(name=f"kafka-{i}", argv=[], log_path=node_dir / "node.log", node=i, image=contract)
 
     def _write_properties(self) -> None:
