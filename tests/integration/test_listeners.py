@@ -159,3 +159,40 @@ def test_a_kafka_run_listens_only_on_loopback_and_its_namespaces(tmp_path: Path,
 def test_a_rabbitmq_run_listens_only_on_loopback_and_its_namespaces(tmp_path: Path, isolation: str) -> None:
     _, seen = run_and_watch_listeners(tmp_path, RABBIT.format(isolation=isolation))
     assert_nothing_exposed(seen, ["beam", "epmd", "toxiproxy"])
+
+
+@pytest.mark.usefixtures("rabbitmq_available")
+def test_an_erlang_vm_started_beside_a_local_node_listens_on_loopback(tmp_path: Path) -> None:
+    """The node spawns a short-lived `erl -sname` at boot to make sure epmd runs: it inherits only the
+    node's environment, not its arguments, and once listened on 0.0.0.0 (seen by the test above in
+    fresh-ci, 1 sample in ~100 runs). Any Erlang VM given a node's environment must listen on loopback."""
+    from harness.brokers.rabbitmq.cluster import RabbitCluster
+    from harness.brokers.rabbitmq.spec import RabbitSpec
+    from harness.runtimes.local import LocalRuntime
+
+    cluster = RabbitCluster(RabbitSpec(kind="rabbitmq", nodes=1), LocalRuntime("as-listen"), tmp_path)
+    env = {**os.environ, **cluster._env(1)}
+    Path(env["HOME"]).mkdir(parents=True, exist_ok=True)   # where erl keeps its cookie
+    probe = subprocess.Popen(["erl", "-sname", f"probe{os.getpid()}", "-noinput", "-eval",
+                              "timer:sleep(20000), halt()."], env=env)
+    try:
+        deadline, found = time.monotonic() + 15, []
+        while not found and time.monotonic() < deadline:
+            found = [s for p in [probe.pid, *_children(probe.pid)] for s in listening_sockets(p)
+                     if s[0].startswith("tcp")]
+            time.sleep(0.1)
+        assert found, "the probe VM never listened"
+        assert [s for s in found if exposed(s[1])] == [], f"an Erlang VM beside a node listened on {found}"
+    finally:
+        probe.kill()
+        probe.wait()
+        subprocess.run(["epmd", "-port", env["ERL_EPMD_PORT"], "-kill"], capture_output=True, timeout=10)
+
+
+def _children(pid: int) -> list[int]:
+    """erl's launcher may exec beam.smp in place or run it as a child."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(c) for c in f.read().split()]
+    except OSError:
+        return []

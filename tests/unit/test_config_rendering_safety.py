@@ -4,7 +4,9 @@ listener of a local RabbitMQ node is told its interface."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -14,9 +16,9 @@ from harness.brokers.kafka.config import render_properties
 from harness.brokers.kafka.spec import KafkaSpec
 from harness.brokers.rabbitmq import cluster as rabbit_target
 from harness.brokers.rabbitmq.cluster import RabbitCluster
-from harness.brokers.rabbitmq.config import render_conf
+from harness.brokers.rabbitmq.config import render_conf, render_inetrc
 from harness.brokers.rabbitmq.spec import RabbitSpec
-from harness.errors import ScenarioError
+from harness.errors import ClusterError, ScenarioError
 from harness.runtimes.local import LocalRuntime
 
 INJECTIONS = [{"num.io.threads": "4\nlog.dirs=/etc"}, {"num.io.threads": "4\rlog.dirs=/etc"},
@@ -87,7 +89,30 @@ def test_local_rabbitmq_binds_epmd_and_distribution_to_loopback(tmp_path: Path,
     cluster = _rabbit(tmp_path, monkeypatch, {})
     env = cluster.nodes[1].spec.env  # type: ignore[attr-defined]  # a local process keeps its spec
     assert env["ERL_EPMD_ADDRESS"] == "127.0.0.1"
-    assert "-kernel inet_dist_use_interface {127,0,0,1}" in env["RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS"]
-    assert env["RABBITMQ_CTL_ERL_ARGS"] == "-kernel inet_dist_use_interface {127,0,0,1}"   # rabbitmqctl's own
+    # Every Erlang VM beside the node reads ERL_ZFLAGS: the node, rabbitmqctl, the node's epmd starter.
+    assert env["ERL_ZFLAGS"] == "-kernel inet_dist_use_interface {127,0,0,1}"
+    assert "inet_dist_use_interface" not in env["RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS"]   # said once
     cluster._write_files()
     assert "{ip, {127,0,0,1}}" in (tmp_path / "nodes" / "rabbit-1" / "advanced.config").read_text()
+
+
+def test_each_namespace_gives_rabbitmqctl_a_domain_every_node_resolves_to_its_address() -> None:
+    rc = render_inetrc(2, "asab", "ci-box", {1: "198.18.1.11", 2: "198.18.1.12"})
+    assert rc.splitlines() == ['{domain, "n2.asab"}.',
+                               '{host, {198,18,1,11}, ["ci-box.n1.asab"]}.',
+                               '{host, {198,18,1,12}, ["ci-box.n2.asab"]}.',
+                               "{lookup, [file, native]}."]
+
+
+def test_a_listing_some_queues_never_answered_is_no_answer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """rabbitmqctl exits 0 with the rows that came back and a badrpc line: counting a backlog or
+    finding a leader from that would be a guess, so the next node is asked instead."""
+    cluster = _rabbit(tmp_path, monkeypatch, {})
+    answers = {1: "orders\tquorum\t0\n{:badrpc, {:timeout, 5.0, \"Some queue(s) are unresponsive\"}}\n",
+               2: "orders\tquorum\t7\n"}
+    monkeypatch.setattr(cluster, "nodes", {i: SimpleNamespace(alive=True, paused=False) for i in (1, 2)})
+    monkeypatch.setattr(cluster, "ctl", lambda i, *a, **k: subprocess.CompletedProcess(a, 0, answers[i], ""))
+    assert cluster.backlog() == 7
+    answers[2] = answers[1]
+    with pytest.raises(ClusterError, match="no RabbitMQ node answered"):
+        cluster.replicas()

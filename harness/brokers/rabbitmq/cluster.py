@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import subprocess
 from pathlib import Path
 
 from harness.brokers.rabbitmq.common import READY_TIMEOUT, RabbitClusterBase
-from harness.brokers.rabbitmq.config import erlang_ip, render_conf
+from harness.brokers.rabbitmq.config import erlang_ip, render_conf, render_inetrc
 from harness.brokers.rabbitmq.dist import RABBIT_BIN, erlang_version, rabbitmq_version
 from harness.errors import ClusterError
 from harness.runtimes.base import ProcessSpec
@@ -42,12 +43,18 @@ class RabbitCluster(RabbitClusterBase):
 
     def _env(self, i: int) -> dict[str, str]:
         """What the rabbitmq processes beside node i (the node, its epmd, rabbitmqctl) share:
-        epmd and every Erlang distribution listener (the node's, and rabbitmqctl's own) on loopback,
-        or in a namespace on the node's address and loopback: never on all interfaces."""
+        epmd and every Erlang distribution listener on the node's address (loopback, or its namespace
+        address), never on all interfaces. ERL_ZFLAGS reaches every Erlang VM started beside the node:
+        the node, rabbitmqctl, and the short-lived `erl -sname` the node spawns at boot to make sure
+        epmd runs (rabbit_nodes_common:ensure_epmd), which listens on 0.0.0.0 otherwise."""
         return {"HOME": self._inside(self.home), "ERL_EPMD_PORT": str(self.epmd_port),
                 "RABBITMQ_USE_LONGNAME": "true" if self.runtime.isolated else "false",
                 "ERL_EPMD_ADDRESS": f"{self.runtime.address(i)},127.0.0.1" if self.runtime.isolated else "127.0.0.1",
-                "RABBITMQ_CTL_ERL_ARGS": f"-kernel inet_dist_use_interface {erlang_ip('127.0.0.1')}"}
+                "ERL_ZFLAGS": f"-kernel inet_dist_use_interface {erlang_ip(self.runtime.address(i))}",
+                **({"ERL_INETRC": self._inside(self._inetrc(i))} if self.runtime.isolated else {})}
+
+    def _inetrc(self, i: int) -> Path:
+        return self.dir / f"rabbit-{i}" / "erl_inetrc"
 
     def _node_spec(self, i: int) -> ProcessSpec:
         node_dir = self.dir / f"rabbit-{i}"
@@ -63,8 +70,7 @@ class RabbitCluster(RabbitClusterBase):
             "RABBITMQ_ENABLED_PLUGINS_FILE": self._inside(node_dir / "enabled_plugins"),
             "RABBITMQ_ADVANCED_CONFIG_FILE": self._inside(node_dir / "advanced.config"),
             "RABBITMQ_PID_FILE": self._inside(node_dir / "rabbit.pid"),
-            "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": self._erl_args()
-            + f" -kernel inet_dist_use_interface {erlang_ip(self.runtime.address(i))}",
+            "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": self._erl_args(),
         }
         return ProcessSpec(name=f"rabbit-{i}", argv=self._command(i, str(RABBIT_BIN / "rabbitmq-server")),
                            log_path=node_dir / "node.log", env=env, node=i)
@@ -91,6 +97,10 @@ class RabbitCluster(RabbitClusterBase):
             (node_dir / "logs").mkdir(parents=True, exist_ok=True)
             (node_dir / "rabbitmq.conf").write_text(render_conf(self.node_conf(i)))
             (node_dir / "enabled_plugins").write_text("[].\n")
+            if self.runtime.isolated:
+                tag = self.runtime.run_id.replace("-", "")
+                self._inetrc(i).write_text(render_inetrc(i, tag, socket.gethostname().split(".")[0],
+                                                         {j: self.runtime.address(j) for j in self.nodes}))
             # The bundled syslog application opens a UDP socket at boot, on all interfaces unless told.
             (node_dir / "advanced.config").write_text(
                 f"[{{syslog, [{{protocol, {{rfc3164, udp, [{{ip, {erlang_ip(self.runtime.address(i))}}}]}}}}]}}].\n")

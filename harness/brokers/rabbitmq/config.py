@@ -28,6 +28,25 @@ def erlang_ip(address: str) -> str:
     return "{" + ",".join(str(int(part)) for part in address.split(".")) + "}"
 
 
+def cli_domain(i: int, tag: str) -> str:
+    """The DNS domain rabbitmqctl beside namespaced node i names itself in (see `render_inetrc`)."""
+    return f"n{i}.{tag}"
+
+
+def render_inetrc(i: int, tag: str, host: str, addresses: dict[int, str]) -> str:
+    """Erlang's resolver configuration beside namespaced node i (ERL_INETRC).
+
+    rabbitmqctl names itself `rabbitmqcli-...@<short hostname>.<domain>`, and for list_queues every
+    node sends its rows to it directly: under one hostname shared by every namespace, no other node
+    could resolve or reach it, and each list_queues waited out its timeout (6 s, rows missing). Here
+    each namespace has its own domain, and every node resolves each CLI host to its namespace's address.
+    """
+    lines = [f'{{domain, "{cli_domain(i, tag)}"}}.']
+    lines += [f'{{host, {erlang_ip(address)}, ["{host}.{cli_domain(j, tag)}"]}}.' for j, address in addresses.items()]
+    lines.append("{lookup, [file, native]}.")
+    return "\n".join(lines) + "\n"
+
+
 def node_of_pid(pid: str) -> str:
     """A classic queue's home node from its process id as rabbitmqctl prints it (`<rabbit@host.1.2.3>`).
     With long names the host is an address with dots of its own, so cut the three numbers off the end."""
