@@ -92,6 +92,10 @@ def test_local_rabbitmq_binds_epmd_and_distribution_to_loopback(tmp_path: Path,
     # Every Erlang VM beside the node reads ERL_ZFLAGS: the node, rabbitmqctl, the node's epmd starter.
     assert env["ERL_ZFLAGS"] == "-kernel inet_dist_use_interface {127,0,0,1}"
     assert "inet_dist_use_interface" not in env["RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS"]   # said once
+    # What a dying VM or Mnesia writes stays beside the node, out of the user's working directory.
+    node_dir = tmp_path / "nodes" / "rabbit-1"
+    assert env["ERL_CRASH_DUMP"] == str(node_dir / "erl_crash.dump")
+    assert f'-mnesia core_dir "{node_dir}"' in env["RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS"]
     cluster._write_files()
     assert "{ip, {127,0,0,1}}" in (tmp_path / "nodes" / "rabbit-1" / "advanced.config").read_text()
 

@@ -51,6 +51,8 @@ class RabbitCluster(RabbitClusterBase):
                 "RABBITMQ_USE_LONGNAME": "true" if self.runtime.isolated else "false",
                 "ERL_EPMD_ADDRESS": f"{self.runtime.address(i)},127.0.0.1" if self.runtime.isolated else "127.0.0.1",
                 "ERL_ZFLAGS": f"-kernel inet_dist_use_interface {erlang_ip(self.runtime.address(i))}",
+                # A VM that dies writes its crash dump beside its node, never into the user's directory.
+                "ERL_CRASH_DUMP": self._inside(self.dir / f"rabbit-{i}" / "erl_crash.dump"),
                 **({"ERL_INETRC": self._inside(self._inetrc(i))} if self.runtime.isolated else {})}
 
     def _inetrc(self, i: int) -> Path:
@@ -70,7 +72,8 @@ class RabbitCluster(RabbitClusterBase):
             "RABBITMQ_ENABLED_PLUGINS_FILE": self._inside(node_dir / "enabled_plugins"),
             "RABBITMQ_ADVANCED_CONFIG_FILE": self._inside(node_dir / "advanced.config"),
             "RABBITMQ_PID_FILE": self._inside(node_dir / "rabbit.pid"),
-            "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": self._erl_args(),
+            # Mnesia dumps its core into the working directory unless told (seen: a failed join's).
+            "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": self._erl_args() + f' -mnesia core_dir "{self._inside(node_dir)}"',
         }
         return ProcessSpec(name=f"rabbit-{i}", argv=self._command(i, str(RABBIT_BIN / "rabbitmq-server")),
                            log_path=node_dir / "node.log", env=env, node=i)
