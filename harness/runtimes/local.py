@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -18,6 +19,23 @@ from harness.runtimes.base import ProcessSpec
 log = logging.getLogger("aftershock")
 
 RUN_ID_ENV = "AFTERSHOCK_RUN_ID"
+LISTEN_PORTS_LOW = 20000   # above the registered services people commonly run (databases, brokers)
+
+
+def listen_port_range(path: str = "/proc/sys/net/ipv4/ip_local_port_range") -> tuple[int, int]:
+    """[low, high) of the ports the run's listeners take: outside the kernel's ephemeral range, where
+    outgoing connections pick their local ports (below it where there is room, else above it)."""
+    try:
+        with open(path) as f:
+            first, last = (int(part) for part in f.read().split()[:2])
+    except (OSError, ValueError):
+        first, last = 32768, 60999   # Linux's default
+    if first - LISTEN_PORTS_LOW >= 1000:
+        return LISTEN_PORTS_LOW, first
+    if 65535 - last >= 1000:
+        return last + 1, 65536
+    raise RuntimeError(f"the ephemeral port range {first}-{last} ({path}) leaves fewer than 1000 ports"
+                       f" outside it for the run's listeners: narrow it (sysctl net.ipv4.ip_local_port_range)")
 
 
 def run_env(run_id: str) -> dict[str, str]:
@@ -188,12 +206,23 @@ class LocalRuntime:
         return self.network.address(node) if self.network is not None else self.host
 
     def free_port(self) -> int:
-        """A port free now and not handed out before in this run."""
-        for _ in range(50):
+        """A port free now, not handed out before in this run, and below the kernel's ephemeral range.
+
+        A node that restarts binds its ports again: one from the ephemeral range could meanwhile be
+        the local end of any client's outgoing connection (seen: a RabbitMQ node restarted after a
+        kill refused to boot, `dist_port_already_used ... not_erlang`). Outgoing connections never
+        take a port below the range."""
+        low, high = listen_port_range()
+        rng = random.Random()
+        for _ in range(200):
+            port = rng.randrange(low, high)
+            if port in self._taken:
+                continue
             with socket.socket() as sock:
-                sock.bind((self.host, 0))
-                port = sock.getsockname()[1]
-            if port not in self._taken:
-                self._taken.add(port)
-                return port
-        raise RuntimeError("no free port found")
+                try:
+                    sock.bind((self.host, port))
+                except OSError:
+                    continue
+            self._taken.add(port)
+            return port
+        raise RuntimeError(f"no free port found in {low}-{high - 1}")
