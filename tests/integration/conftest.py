@@ -238,6 +238,18 @@ def run_scenario(scenario: Path, out: Path, timeout: float = 600, extra: list[st
     return proc.returncode, results
 
 
+def assert_every_node_answered(out: Path, queue: str, nodes: int) -> None:
+    """The broker's own account after the drain is whole: what it still holds is a count (not
+    unknown), and the queue's replicas are all listed and online. Beside namespaced nodes,
+    rabbitmqctl once never heard the other nodes' rows: each listing came back partial, the count
+    unknown and the replicas unasked (fixed in 511b540); a run then still passed."""
+    state = json.loads((out / "broker-state.json").read_text())
+    assert state["error"] is None and state["held"] == 0, state
+    assert state["replicas_error"] is None, state
+    replicas = state["replicas"][queue]
+    assert len(replicas["members"]) == nodes and sorted(replicas["online"]) == sorted(replicas["members"]), state
+
+
 def evidence(out: Path) -> str:
     """What a failed verdict's assertion message should carry, since CI keeps no run directory:
     the harness's warnings (the drain's reason among them) and the tail of each consumer's log."""

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from harness.cleanup import tagged_processes
-from tests.integration.conftest import ROOT, network_leftovers, survivors
+from tests.integration.conftest import ROOT, assert_every_node_answered, network_leftovers, survivors
 
 ALLOWED = [ipaddress.ip_network(n) for n in ("127.0.0.0/8", "::1/128", "198.18.0.0/15")]
 TCP_LISTEN, UDP_UNCONNECTED = "0A", "07"
@@ -159,6 +159,7 @@ def test_a_kafka_run_listens_only_on_loopback_and_its_namespaces(tmp_path: Path,
 def test_a_rabbitmq_run_listens_only_on_loopback_and_its_namespaces(tmp_path: Path, isolation: str) -> None:
     _, seen = run_and_watch_listeners(tmp_path, RABBIT.format(isolation=isolation))
     assert_nothing_exposed(seen, ["beam", "epmd", "toxiproxy"])
+    assert_every_node_answered(tmp_path / "run", "orders", 2)   # rabbitmqctl's own listener reachable
 
 
 @pytest.mark.usefixtures("rabbitmq_available")

@@ -13,7 +13,7 @@ import pytest
 
 from harness.brokers.rabbitmq.dist import RELEASES, erlang_version
 from harness.brokers.rabbitmq.roots import root_dir
-from tests.integration.conftest import evidence, run_cli, run_scenario
+from tests.integration.conftest import assert_every_node_answered, evidence, run_cli, run_scenario
 
 pytestmark = pytest.mark.usefixtures("rabbitmq_available")
 
@@ -87,6 +87,7 @@ def _run_release(version: str, text: str, tmp_path: Path) -> dict:
     assert results["versions"]["rabbitmq"].startswith(f"{version}.")
     assert results["versions"]["erlang"] == erlang_version(root_dir(suite)) != erlang_version()
     assert all(f["error"] is None and f["healed_s"] > f["started_s"] for f in results["faults"])
+    assert_every_node_answered(tmp_path / "run", "orders", 3)
     mounts = subprocess.run(["findmnt", "-rn", "-o", "TARGET"], capture_output=True, text=True).stdout
     assert str(root_dir(suite)) not in mounts, "a mount into the root outlived the run"
     return results
