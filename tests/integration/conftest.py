@@ -240,14 +240,15 @@ def run_scenario(scenario: Path, out: Path, timeout: float = 600, extra: list[st
 
 def assert_every_node_answered(out: Path, queue: str, nodes: int) -> None:
     """The broker's own account after the drain is whole: what it still holds is a count (not
-    unknown), and the queue's replicas are all listed and online. Beside namespaced nodes,
+    unknown), and the queue's members are all listed, its leader among those online (a member
+    healed late may still be catching up, which is no failure of the listing). Beside namespaced nodes,
     rabbitmqctl once never heard the other nodes' rows: each listing came back partial, the count
     unknown and the replicas unasked (fixed in 511b540); a run then still passed."""
     state = json.loads((out / "broker-state.json").read_text())
     assert state["error"] is None and state["held"] == 0, state
     assert state["replicas_error"] is None, state
     replicas = state["replicas"][queue]
-    assert len(replicas["members"]) == nodes and sorted(replicas["online"]) == sorted(replicas["members"]), state
+    assert len(replicas["members"]) == nodes and replicas["leader"] in replicas["online"], state
 
 
 def evidence(out: Path) -> str:
