@@ -22,7 +22,7 @@ class RabbitAttached(RabbitContainers):
         self.amqp_ports = {i: port for i, (_, port) in self.endpoints.items()}
 
     def _node_spec(self, i: int) -> ProcessSpec:
-        return ProcessSpec(name=f"rabbitmq-{i}", argv=[], log_path=self.dir / f"rabbit-{i}" / "node.log", node=i)
+        return ProcessSpec(name=f"rabbitmq-{i}", argv=[], log_path=self.node_dir(i) / "node.log", node=i)
 
     def __enter__(self) -> RabbitAttached:
         """A compose-managed cluster: running and clustered already (its config lists its peers);

@@ -32,10 +32,10 @@ class RabbitCluster(RabbitClusterBase):
         """Each node's name, version and AMQP endpoint, its distribution port, and the run's epmd."""
         runtime = self.runtime
         self.version = self._release_version()
-        tag = runtime.run_id.replace("-", "")
+        self.tag = runtime.run_id.replace("-", "")   # node names and the namespaces' resolver domains
         # In namespaces each node is known by its own address (long names); locally by localhost.
         host = runtime.address if runtime.isolated else (lambda i: "localhost")
-        self.node_names = {i: f"{tag}-{i}@{host(i)}" for i in ids}
+        self.node_names = {i: f"{self.tag}-{i}@{host(i)}" for i in ids}
         self.amqp_ports = {i: runtime.free_port() for i in ids}
         self.dist_ports = {i: runtime.free_port() for i in ids}
         self.epmd_port = runtime.free_port()
@@ -52,14 +52,14 @@ class RabbitCluster(RabbitClusterBase):
                 "ERL_EPMD_ADDRESS": f"{self.runtime.address(i)},127.0.0.1" if self.runtime.isolated else "127.0.0.1",
                 "ERL_ZFLAGS": f"-kernel inet_dist_use_interface {erlang_ip(self.runtime.address(i))}",
                 # A VM that dies writes its crash dump beside its node, never into the user's directory.
-                "ERL_CRASH_DUMP": self._inside(self.dir / f"rabbit-{i}" / "erl_crash.dump"),
+                "ERL_CRASH_DUMP": self._inside(self.node_dir(i) / "erl_crash.dump"),
                 **({"ERL_INETRC": self._inside(self._inetrc(i))} if self.runtime.isolated else {})}
 
     def _inetrc(self, i: int) -> Path:
-        return self.dir / f"rabbit-{i}" / "erl_inetrc"
+        return self.node_dir(i) / "erl_inetrc"
 
     def _node_spec(self, i: int) -> ProcessSpec:
-        node_dir = self.dir / f"rabbit-{i}"
+        node_dir = self.node_dir(i)
         env = {
             **self._env(i),
             "RABBITMQ_NODENAME": self.node_names[i],
@@ -96,13 +96,12 @@ class RabbitCluster(RabbitClusterBase):
             cookie.write_text(self.cookie)
             cookie.chmod(0o400)
         for i in self.nodes:
-            node_dir = self.dir / f"rabbit-{i}"
+            node_dir = self.node_dir(i)
             (node_dir / "logs").mkdir(parents=True, exist_ok=True)
             (node_dir / "rabbitmq.conf").write_text(render_conf(self.node_conf(i)))
             (node_dir / "enabled_plugins").write_text("[].\n")
             if self.runtime.isolated:
-                tag = self.runtime.run_id.replace("-", "")
-                self._inetrc(i).write_text(render_inetrc(i, tag, socket.gethostname().split(".")[0],
+                self._inetrc(i).write_text(render_inetrc(i, self.tag, socket.gethostname().split(".")[0],
                                                          {j: self.runtime.address(j) for j in self.nodes}))
             # The bundled syslog application opens a UDP socket at boot, on all interfaces unless told.
             (node_dir / "advanced.config").write_text(

@@ -154,8 +154,12 @@ class RabbitClusterBase:
     def _after_stop(self) -> None:
         """What outlives the nodes and is the run's to stop."""
 
+    def node_dir(self, i: int) -> Path:
+        """Node i's own directory: its config, logs, data and whatever it dumps when it dies."""
+        return self.dir / f"rabbit-{i}"
+
     def _logs(self) -> list[Path]:
-        return [self.dir / f"rabbit-{i}" / "node.log" for i in self.nodes]
+        return [self.node_dir(i) / "node.log" for i in self.nodes]
 
     def _await_startup(self, i: int) -> None:
         def started() -> bool:

@@ -32,7 +32,7 @@ class RabbitImageCluster(RabbitContainers):
         self.endpoints = {i: (self.runtime.address(i), self.amqp_ports[i]) for i in ids}
 
     def _node_spec(self, i: int) -> ProcessSpec:
-        return ProcessSpec(name=f"rabbit-{i}", argv=[], log_path=self.dir / f"rabbit-{i}" / "node.log", node=i,
+        return ProcessSpec(name=f"rabbit-{i}", argv=[], log_path=self.node_dir(i) / "node.log", node=i,
                            image=self._contract(i))
 
     def _contract(self, i: int) -> ImageContract:
@@ -41,13 +41,13 @@ class RabbitImageCluster(RabbitContainers):
         return ImageContract(
             role="rabbitmq", hostname=f"rabbit-{i}",
             env={"RABBITMQ_ERLANG_COOKIE": self.cookie, "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": self._erl_args()},
-            mounts={CONF_D: self.dir / f"rabbit-{i}" / "rabbitmq.conf"},
+            mounts={CONF_D: self.node_dir(i) / "rabbitmq.conf"},
             hosts={f"rabbit-{j}": self.runtime.address(j) for j in range(1, self.spec.nodes + 1)})
 
     def _write_files(self) -> None:
         for i in self.nodes:
-            (self.dir / f"rabbit-{i}").mkdir(parents=True, exist_ok=True)
-            (self.dir / f"rabbit-{i}" / "rabbitmq.conf").write_text(render_conf(self.node_conf(i)))
+            self.node_dir(i).mkdir(parents=True, exist_ok=True)
+            (self.node_dir(i) / "rabbitmq.conf").write_text(render_conf(self.node_conf(i)))
 
     def _rabbit_version(self) -> str:
         return f"image {self.runtime.image(1)}"

@@ -31,7 +31,7 @@ class RabbitRootCluster(RabbitCluster):
 
     def _inside(self, path: Path) -> str:
         nodes = range(1, self.spec.nodes + 1)
-        for mounted, at in ((self.home, "home"), *((self.dir / f"rabbit-{i}", "node") for i in nodes)):
+        for mounted, at in ((self.home, "home"), *((self.node_dir(i), "node") for i in nodes)):
             if path == mounted or mounted in path.parents:
                 return str(INSIDE / at / path.relative_to(mounted))
         raise AssertionError(f"{path} is not mounted in the root")
@@ -39,7 +39,7 @@ class RabbitRootCluster(RabbitCluster):
     def _command(self, i: int, program: str) -> list[str]:
         inside = f"{BIN}/{Path(program).name}"
         return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", CHROOT, "aftershock-root",
-                str(self.root), str(self.dir / f"rabbit-{i}"), str(self.home), inside]
+                str(self.root), str(self.node_dir(i)), str(self.home), inside]
 
     def versions(self) -> dict[str, str]:
         return {**super().versions(), "erlang": erlang_version(self.root), "root": str(self.root)}
