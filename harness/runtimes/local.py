@@ -182,6 +182,8 @@ class LocalRuntime:
         self.network = network      # harness.network.namespaces.NamespaceNetwork | None
         self.isolated = network is not None
         self._taken: set[int] = set()
+        self._ports: tuple[int, int] | None = None   # listen_port_range(), read on first use
+        self._rng = random.Random()   # its own: no seeding elsewhere makes runs pick the same ports
 
     def clients(self) -> LocalRuntime:
         return self
@@ -206,16 +208,17 @@ class LocalRuntime:
         return self.network.address(node) if self.network is not None else self.host
 
     def free_port(self) -> int:
-        """A port free now, not handed out before in this run, and below the kernel's ephemeral range.
+        """A port free now, not handed out before in this run, and outside the kernel's ephemeral range.
 
         A node that restarts binds its ports again: one from the ephemeral range could meanwhile be
         the local end of any client's outgoing connection (seen: a RabbitMQ node restarted after a
         kill refused to boot, `dist_port_already_used ... not_erlang`). Outgoing connections never
-        take a port below the range."""
-        low, high = listen_port_range()
-        rng = random.Random()
+        take a port outside the range."""
+        if self._ports is None:
+            self._ports = listen_port_range()
+        low, high = self._ports
         for _ in range(200):
-            port = rng.randrange(low, high)
+            port = self._rng.randrange(low, high)
             if port in self._taken:
                 continue
             with socket.socket() as sock:
