@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.check.history import History
 from tests.integration.conftest import ROOT, run_scenario
 
 pytestmark = pytest.mark.usefixtures("kafka_available")
@@ -45,6 +46,14 @@ def test_consumer_crashes_redeliver_and_only_idempotency_keeps_one_side_effect(
     assert results["verdict"] == "pass", (results["expectations"], results["error"])
     assert code == 0
     assert metrics["redeliveries"] >= 1 and metrics["lost"] == 0
+    # Every kill bites: the kills are spaced so the group has settled after the last one (the killed
+    # member's session expired), and each finds its consumer mid-batch, delivering.
+    with History(tmp_path / "run" / "ledger") as history:
+        for fault in results["faults"]:
+            instance = int(fault["resolved"][0].split("-")[1])
+            busy = history.sql("SELECT count(*) FROM deliveries WHERE consumer = ? AND ts_ns BETWEEN ? AND ?",
+                               [instance, fault["started_ns"] - 1_000_000_000, fault["started_ns"]])[0][0]
+            assert busy >= 1, (fault["target"], fault["started_s"], "no delivery in the second before the kill")
     if idempotent:
         assert metrics["side_effect_duplicates"] == 0
     else:
