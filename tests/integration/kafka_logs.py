@@ -1,4 +1,4 @@
-"""Kafka's own account of a run: every replica's final log read with kafka.tools.DumpLogSegments.
+"""Kafka's own account of a run: every replica's final log read with Kafka's DumpLogSegments tool.
 
 An independent check of the harness's verdict: an acknowledged id that no replica's final log holds
 is really lost; one that a log holds at two offsets is a log duplicate. The harness must agree.
@@ -9,10 +9,25 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import zipfile
 from collections import defaultdict
 from pathlib import Path
 
-from harness.brokers.kafka.dist import kafka_classpath
+from harness.brokers.kafka.dist import kafka_classpath, kafka_version, libs_dir
+
+# Where a release keeps the tool: kafka-tools from 4.x (moved out of core), kafka.tools before.
+_TOOLS_CLASS = "org/apache/kafka/tools/DumpLogSegments.class"
+
+
+def dump_log_segments_class(version: str | None = None) -> str:
+    """The tool's main class in the release's jars."""
+    version = version or kafka_version()
+    for jar in libs_dir(version).glob(f"kafka-tools-{version}.jar"):
+        with zipfile.ZipFile(jar) as tools:
+            if _TOOLS_CLASS in tools.namelist():
+                return "org.apache.kafka.tools.DumpLogSegments"
+    return "kafka.tools.DumpLogSegments"
+
 
 _RECORD = re.compile(r"\|\s*offset:\s*(\d+)\b.*?payload:\s*(\{.*\})\s*$")
 
@@ -25,7 +40,7 @@ def log_contents(run_dir: Path, topic: str) -> dict[int, set[tuple[int, int]]]:
     assert segments, f"no log segments of {topic} under {run_dir}"
     for chunk in (segments[i:i + 40] for i in range(0, len(segments), 40)):
         out = subprocess.run(
-            ["java", "-Xmx256m", "-cp", kafka_classpath(), "kafka.tools.DumpLogSegments", "--print-data-log",
+            ["java", "-Xmx256m", "-cp", kafka_classpath(), dump_log_segments_class(), "--print-data-log",
              "--files", ",".join(str(s) for s in chunk)],
             capture_output=True, text=True, timeout=300, check=True).stdout
         partition = None
