@@ -58,6 +58,33 @@ def rabbitmq_available() -> None:
 DOCKERD_SOCKET = "/run/aftershock-dockerd.sock"
 
 
+# A release's run: a leader kill and a partition on acks=all, which must lose nothing; {consumer} and
+# {consumer_kill} say who consumes (and whether one of them is killed too).
+RELEASE_SCENARIO = """\
+name: kafka-release-{slug}
+seed: 3
+target:
+  kind: kafka
+  version: "{version}"
+  nodes: 3
+  broker_config: {{min.insync.replicas: 2, unclean.leader.election.enable: false, replica.lag.time.max.ms: 6000}}
+  topic: {{name: orders, partitions: 3, replication_factor: 3}}
+network: {{isolation: namespaces}}
+producer: {{acks: all, enable_idempotence: true}}
+load: {{users: 2, rate: 300, duration: 20s}}
+consumer: {consumer}
+faults:
+  - {{at: 3s, action: kill, target: "leader(orders, 0)", heal_after: 4s}}{consumer_kill}
+  - {{at: 11s, action: partition, mode: isolate, target: "leader(orders, 1)", heal_after: 5s}}
+expect: {{lost: 0, unexpected: 0}}
+"""
+
+
+# The release other than the default that the Docker tests run in containers: the oldest supported,
+# the furthest from the default (reload4j logging, no eligible leader replicas).
+DOCKER_KAFKA_RELEASE = "3.9.1"
+
+
 @pytest.fixture(scope="session")
 def docker_engine() -> Iterator[str]:
     """A Docker engine with the brokers' images: the one DOCKER_HOST names if it answers, else Debian's
@@ -91,8 +118,11 @@ def docker_engine() -> Iterator[str]:
             time.sleep(0.5)
         os.environ["DOCKER_HOST"] = f"unix://{DOCKERD_SOCKET}"
     try:
+        # The stand-ins for the default release and for DOCKER_KAFKA_RELEASE, whose jars come first.
+        installed = run_cli(["install", f"kafka={DOCKER_KAFKA_RELEASE}"], timeout=900)
+        assert installed.returncode == 0, installed.stdout[-2000:] + installed.stderr[-2000:]
         build = subprocess.run([str(ROOT / "scripts" / "build-images.sh")], capture_output=True, text=True,
-                               timeout=1200)
+                               timeout=1200, env={**os.environ, "KAFKA_RELEASES": DOCKER_KAFKA_RELEASE})
         assert build.returncode == 0, f"image build failed:\n{build.stdout[-3000:]}\n{build.stderr[-3000:]}"
         yield os.environ["DOCKER_HOST"] if "DOCKER_HOST" in os.environ else "default"
     finally:

@@ -18,7 +18,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.integration.conftest import ROOT, run_scenario, survivors
+from tests.integration.conftest import DOCKER_KAFKA_RELEASE, RELEASE_SCENARIO, ROOT, evidence, run_scenario, survivors
 
 pytestmark = pytest.mark.usefixtures("docker_engine", "kafka_available")
 
@@ -172,6 +172,24 @@ def test_same_verdict_on_containers_as_on_local_processes(tmp_path: Path, name: 
     assert json.loads((tmp_path / "run" / "scenario.resolved.json").read_text())["runtime"] == "docker"
     broker = name.split("-")[0]
     assert results["versions"][broker].startswith("image "), results["versions"]   # run from the broker's image
+    assert labelled(results["run_id"]) == []
+
+
+def test_a_release_other_than_the_default_runs_in_its_own_image(tmp_path: Path) -> None:
+    """target.version on containers: the nodes run the stand-in built for that release, through a leader
+    kill and a partition, losing nothing, and the brokers themselves say which release they are."""
+    scenario = tmp_path / "release.yaml"
+    scenario.write_text(RELEASE_SCENARIO.format(version=DOCKER_KAFKA_RELEASE, slug="on-containers",
+                                                consumer="{group: orders-svc, instances: 1}", consumer_kill=""))
+    code, results = run_scenario(scenario, tmp_path / "run", extra=["--runtime", "docker"])
+    assert results["verdict"] == "pass" and code == 0, (results["expectations"], results["error"],
+                                                         evidence(tmp_path / "run"))
+    assert results["versions"]["kafka"] == f"image aftershock/kafka:{DOCKER_KAFKA_RELEASE}"
+    assert [f["action"] for f in results["faults"]] == ["kill", "partition"]
+    assert all(f["error"] is None and f["healed_s"] > f["started_s"] for f in results["faults"])
+    for i in (1, 2, 3):
+        node_log = (tmp_path / "run" / "nodes" / f"kafka-{i}" / "node.log").read_text()
+        assert f"Kafka version: {DOCKER_KAFKA_RELEASE}" in node_log, node_log[-2000:]
     assert labelled(results["run_id"]) == []
 
 

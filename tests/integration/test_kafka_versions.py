@@ -12,31 +12,11 @@ from pathlib import Path
 import pytest
 
 from harness.brokers.kafka.dist import TESTED, kafka_version, libs_dir, release_tuple
-from tests.integration.conftest import evidence, run_cli, run_scenario
+from tests.integration.conftest import RELEASE_SCENARIO, evidence, run_cli, run_scenario
 
 pytestmark = pytest.mark.usefixtures("kafka_available")
 
 NEWEST = max(TESTED, key=release_tuple)
-
-SCENARIO = """\
-name: kafka-release-{slug}
-seed: 3
-target:
-  kind: kafka
-  version: "{version}"
-  nodes: 3
-  broker_config: {{min.insync.replicas: 2, unclean.leader.election.enable: false, replica.lag.time.max.ms: 6000}}
-  topic: {{name: orders, partitions: 3, replication_factor: 3}}
-network: {{isolation: namespaces}}
-producer: {{acks: all, enable_idempotence: true}}
-load: {{users: 2, rate: 300, duration: 20s}}
-consumer: {consumer}
-faults:
-  - {{at: 3s, action: kill, target: "leader(orders, 0)", heal_after: 4s}}{consumer_kill}
-  - {{at: 11s, action: partition, mode: isolate, target: "leader(orders, 1)", heal_after: 5s}}
-expect: {{lost: 0, unexpected: 0}}
-"""
-
 
 # Every release but the default (the rest of the suite runs that), and the newest always: it is the one
 # the KIP-848 consumer protocol runs on here, default or not.
@@ -50,7 +30,7 @@ def test_a_release_is_installed_and_survives_a_leader_kill_and_a_partition(versi
     consumer = ("{group: orders-svc, instances: 2, client: confluent-kafka, group_protocol: consumer}" if kip848
                 else "{group: orders-svc, instances: 1}")
     consumer_kill = '\n  - {at: 7s, action: kill, target: "consumer(1)", heal_after: 3s}' if kip848 else ""
-    scenario.write_text(SCENARIO.format(version=version, slug=version.replace(".", "-"), consumer=consumer,
+    scenario.write_text(RELEASE_SCENARIO.format(version=version, slug=version.replace(".", "-"), consumer=consumer,
                                         consumer_kill=consumer_kill))
     code, results = run_scenario(scenario, tmp_path / "run")
     assert results["verdict"] == "pass" and code == 0, (results["expectations"], results["error"],

@@ -50,9 +50,10 @@ def test_a_compose_cluster_refuses_another_release_than_its_own() -> None:
         parse_scenario(kafka("version: 4.1.1", "runtime: compose\ncompose_project: p\n"), "v.yaml")
 
 
-def test_the_docker_runtime_refuses_another_release_so_far() -> None:
-    with pytest.raises(ScenarioError, match=r"v.yaml:4:.*version 4.1.1: on runtime: docker .*runtime: local"):
-        parse_scenario(kafka("version: 4.1.1", "runtime: docker\n"), "v.yaml")
+def test_the_docker_runtime_takes_any_release_the_local_one_does() -> None:
+    assert parse_scenario(kafka("version: 4.1.1", "runtime: docker\n"), "v.yaml").target.version == "4.1.1"
+    with pytest.raises(ScenarioError, match=r"v.yaml:4:.*version 3.8.1: Aftershock runs Kafka 3.9 and later"):
+        parse_scenario(kafka("version: 3.8.1", "runtime: docker\n"), "v.yaml")
 
 
 @pytest.mark.parametrize("jars,profile", [
