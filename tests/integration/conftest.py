@@ -119,8 +119,7 @@ def docker_engine() -> Iterator[str]:
         os.environ["DOCKER_HOST"] = f"unix://{DOCKERD_SOCKET}"
     try:
         # The stand-ins for the default release and for DOCKER_KAFKA_RELEASE, whose jars come first.
-        installed = run_cli(["install", f"kafka={DOCKER_KAFKA_RELEASE}"], timeout=900)
-        assert installed.returncode == 0, installed.stdout[-2000:] + installed.stderr[-2000:]
+        install(f"kafka={DOCKER_KAFKA_RELEASE}")
         build = subprocess.run([str(ROOT / "scripts" / "build-images.sh")], capture_output=True, text=True,
                                timeout=1200, env={**os.environ, "KAFKA_RELEASES": DOCKER_KAFKA_RELEASE})
         assert build.returncode == 0, f"image build failed:\n{build.stdout[-3000:]}\n{build.stderr[-3000:]}"
@@ -248,6 +247,13 @@ def _cmdline(pid: int) -> str:
 def run_cli(args: list[str], timeout: float, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "harness", *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=timeout, env={**os.environ, "COLUMNS": "160", **(env or {})})
+
+
+def install(what: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    """`aftershock install WHAT` (kafka=4.1.1, rabbitmq=4.3), as a user would run it: it must succeed."""
+    installed = run_cli(["install", what], timeout=timeout)
+    assert installed.returncode == 0, installed.stdout[-2000:] + installed.stderr[-2000:]
+    return installed
 
 
 def run_scenario(scenario: Path, out: Path, timeout: float = 600, extra: list[str] = ()) -> tuple[int, dict]:  # type: ignore[assignment]  # () never mutated

@@ -38,9 +38,10 @@ def log_contents(run_dir: Path, topic: str) -> dict[int, set[tuple[int, int]]]:
     found: dict[int, set[tuple[int, int]]] = defaultdict(set)
     segments = sorted(run_dir.glob(f"nodes/kafka-*/data/{topic}-*/*.log"))
     assert segments, f"no log segments of {topic} under {run_dir}"
+    tool = dump_log_segments_class()
     for chunk in (segments[i:i + 40] for i in range(0, len(segments), 40)):
         out = subprocess.run(
-            ["java", "-Xmx256m", "-cp", kafka_classpath(), dump_log_segments_class(), "--print-data-log",
+            ["java", "-Xmx256m", "-cp", kafka_classpath(), tool, "--print-data-log",
              "--files", ",".join(str(s) for s in chunk)],
             capture_output=True, text=True, timeout=300, check=True).stdout
         partition = None

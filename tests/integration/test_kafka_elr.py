@@ -1,7 +1,7 @@
 """Eligible leader replicas (KIP-966) as the brokers report them: a cluster the harness formats on
 4.1 or later keeps them (the default 4.4.0 included); on 4.0 (formatted without) and 3.9 there are
-none. With min.insync.replicas equal to the
-replication factor, a follower stopped cleanly leaves the ISR below min.isr and stays eligible."""
+none. With min.insync.replicas equal to the replication factor, a follower stopped cleanly leaves
+the ISR below min.isr and stays eligible."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from harness.brokers.kafka.dist import TESTED, release_tuple
 from harness.brokers.kafka.spec import KafkaSpec
 from harness.runtimes.local import LocalRuntime
 from harness.wait import wait_until
-from tests.integration.conftest import run_cli, survivors
+from tests.integration.conftest import install, survivors
 
 pytestmark = pytest.mark.usefixtures("kafka_available")
 
@@ -23,8 +23,7 @@ pytestmark = pytest.mark.usefixtures("kafka_available")
 @pytest.mark.parametrize("version", TESTED)
 def test_a_cleanly_stopped_follower_stays_eligible_where_the_release_keeps_elr(tmp_path: Path,
                                                                                version: str) -> None:
-    installed = run_cli(["install", f"kafka={version}"], timeout=900)
-    assert installed.returncode == 0, installed.stdout[-2000:] + installed.stderr[-2000:]
+    install(f"kafka={version}")
     spec = KafkaSpec(kind="kafka", nodes=3, version=version, broker_config={"min.insync.replicas": 3})
     run_id = f"as-test-elr-{version.replace('.', '')}"
     with KafkaCluster(spec, LocalRuntime(run_id), tmp_path) as cluster:

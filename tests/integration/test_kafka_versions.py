@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from harness.brokers.kafka.dist import TESTED, kafka_version, libs_dir, release_tuple
-from tests.integration.conftest import RELEASE_SCENARIO, evidence, run_cli, run_scenario
+from tests.integration.conftest import RELEASE_SCENARIO, evidence, install, run_scenario
 
 pytestmark = pytest.mark.usefixtures("kafka_available")
 
@@ -22,8 +22,7 @@ NEWEST = max(TESTED, key=release_tuple)
 # the KIP-848 consumer protocol runs on here, default or not.
 @pytest.mark.parametrize("version", [v for v in TESTED if v != kafka_version() or v == NEWEST])
 def test_a_release_is_installed_and_survives_a_leader_kill_and_a_partition(version: str, tmp_path: Path) -> None:
-    installed = run_cli(["install", f"kafka={version}"], timeout=900)
-    assert installed.returncode == 0, installed.stdout[-2000:] + installed.stderr[-2000:]
+    installed = install(f"kafka={version}")
     assert f"ok kafka={version}" in installed.stdout and any(libs_dir(version).glob(f"kafka_2.13-{version}.jar"))
     scenario = tmp_path / "release.yaml"
     kip848 = version == NEWEST
@@ -31,7 +30,7 @@ def test_a_release_is_installed_and_survives_a_leader_kill_and_a_partition(versi
                 else "{group: orders-svc, instances: 1}")
     consumer_kill = '\n  - {at: 7s, action: kill, target: "consumer(1)", heal_after: 3s}' if kip848 else ""
     scenario.write_text(RELEASE_SCENARIO.format(version=version, slug=version.replace(".", "-"), consumer=consumer,
-                                        consumer_kill=consumer_kill))
+                                                consumer_kill=consumer_kill))
     code, results = run_scenario(scenario, tmp_path / "run")
     assert results["verdict"] == "pass" and code == 0, (results["expectations"], results["error"],
                                                          evidence(tmp_path / "run"))

@@ -13,7 +13,7 @@ import pytest
 
 from harness.brokers.rabbitmq.dist import RELEASES, erlang_version
 from harness.brokers.rabbitmq.roots import root_dir
-from tests.integration.conftest import assert_every_node_answered, evidence, run_cli, run_scenario
+from tests.integration.conftest import assert_every_node_answered, evidence, install, run_scenario
 
 pytestmark = pytest.mark.usefixtures("rabbitmq_available")
 
@@ -75,8 +75,7 @@ def test_khepri_is_opted_into_on_4_0_and_a_leader_kill_loses_nothing(tmp_path: P
 def _run_release(version: str, text: str, tmp_path: Path) -> dict:
     """The release installed (built on first use), the scenario run on it: a pass, faults healed,
     the release's own RabbitMQ and Erlang recorded, nothing left mounted into the root."""
-    installed = run_cli(["install", f"rabbitmq={version}"], timeout=1800)
-    assert installed.returncode == 0, installed.stdout[-2000:] + installed.stderr[-2000:]
+    install(f"rabbitmq={version}", timeout=1800)
     suite = RELEASES[version].suite
     assert suite is not None and (root_dir(suite) / ".complete").exists()
     scenario = tmp_path / "release.yaml"
