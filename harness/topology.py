@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.brokers import broker
+from harness.brokers import broker, node_count
 from harness.brokers.base import Cluster
 from harness.runtimes import RUNTIME_KINDS
 from harness.runtimes.base import NodeProcess, Runtime
@@ -38,7 +38,7 @@ def build(scenario: Scenario, run_id: str, out_dir: Path, proxied: bool, stack: 
     Toxiproxy in front of every client path. These run before the brokers start: Kafka advertises
     the proxies' addresses."""
     kind = RUNTIME_KINDS[scenario.runtime]
-    nodes = list(range(1, scenario.target.nodes + 1))
+    nodes = list(range(1, node_count(scenario.target) + 1))
     network = kind.network(run_id, scenario.target.kind, nodes, scenario.network.isolation, scenario.compose_project)
     if network is not None:
         set_phase(f"creating the run's network ({type(network).__name__})")

@@ -3,6 +3,8 @@ installed package registers through the `aftershock.brokers` entry point."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from harness.brokers import kafka, rabbitmq  # noqa: F401  (built-in brokers register on import)
 from harness.brokers.base import BROKERS, Broker, Cluster, register_broker
 from harness.plugins import load_entry_points
@@ -18,4 +20,9 @@ def broker(kind: str) -> Broker:
     return all_brokers()[kind]
 
 
-__all__ = ["Broker", "Cluster", "all_brokers", "broker", "register_broker"]
+def node_count(target: Any) -> int:
+    """How many nodes a `target:` runs, numbered 1..n (node(i) and partition groups name them)."""
+    return broker(target.kind).processes(target)
+
+
+__all__ = ["Broker", "Cluster", "all_brokers", "broker", "node_count", "register_broker"]

@@ -26,7 +26,8 @@ class Cluster(Protocol):
     """A broker cluster: brought up and torn down as a context manager."""
 
     kind: str
-    nodes: dict[int, NodeProcess]
+    nodes: dict[int, NodeProcess]   # every node process, by node number
+    brokers: list[int]              # the nodes clients connect to (not a dedicated controller)
     routes: ClientRoutes
 
     def __enter__(self) -> Cluster: ...
@@ -101,6 +102,8 @@ class Broker:
                                        # release (a node whose contract names one), the image at that release
     sample: Callable[[int], Any]       # a small valid spec of N nodes (benchmarks)
     has_controller: bool = False       # `controller` names a node (Kafka's KRaft controller)
+    # every node the spec's cluster runs (Kafka: its brokers and dedicated controllers); default `nodes`
+    processes: Callable[[Any], int] = lambda spec: int(spec.nodes)
     # node form -> what that form needs on this host before its cluster is built, fetched into the
     # cache now (the release a spec names): (spec, say) where say shows progress. None: nothing.
     provide: Mapping[str, Callable[[Any, Callable[[str], None]], None]] = field(default_factory=dict)

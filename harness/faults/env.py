@@ -39,7 +39,7 @@ class RunFaultEnv:
             return wait_until(self.cluster.controller, what="an active controller", timeout=RESOLVE_TIMEOUT,
                               interval=0.5, give_up_on=(Interrupted,))
         if selector.kind == "random":
-            return self.rng.choice(self.node_numbers)
+            return self.rng.choice(sorted(self.cluster.brokers))
         raise ValueError(f"{selector} is not a broker node")
 
     def process(self, selector: Selector) -> tuple[str, NodeProcess]:

@@ -8,6 +8,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
+from harness.brokers import node_count
 from harness.errors import ClusterError
 from harness.faults.base import FaultEntry, FaultEnv, register_entry, register_fault
 from harness.network import grudges
@@ -81,7 +82,7 @@ class PartitionFault(FaultEntry):
 
     def check(self, scenario: Any, where: tuple[str | int, ...]) -> None:
         """Partitions need the nodes in their own namespaces, and enough nodes for their mode."""
-        nodes = scenario.target.nodes
+        nodes = node_count(scenario.target)   # dedicated controllers are nodes to cut off too
         if scenario.network.isolation != "namespaces":
             raise LocatedValueError("partition needs network: {isolation: namespaces} (nodes in their own"
                                     " network namespaces)", (*where, "action"))

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from harness.brokers import all_brokers
+from harness.brokers import all_brokers, node_count
 from harness.scenario.broker_settings import check_setting
 from harness.scenario.expectations import Expectations
 from harness.scenario.fault_specs import TOXIC_ACTIONS, FaultSpec
@@ -199,7 +199,7 @@ class Scenario(Strict):
         return " or ".join(f"runtime: {name}" for name, kind in RUNTIME_KINDS.items() if test(kind))
 
     def _check_selector(self, sel: Selector, where: tuple[str | int, ...]) -> None:
-        nodes = self.target.nodes
+        nodes = node_count(self.target)
         if sel.kind == "controller" and not all_brokers()[self.target.kind].has_controller:
             raise LocatedValueError("controller is a Kafka (KRaft) target: use node(i) or leader(queue)", where)
         if sel.kind == "node" and sel.index > nodes:

@@ -1,10 +1,14 @@
 """Eligible leader replicas (KIP-966) as the brokers report them: a cluster the harness formats on
 4.1 or later keeps them (the default 4.4.0 included); on 4.0 (formatted without) and 3.9 there are
 none. With min.insync.replicas equal to the replication factor, a follower stopped cleanly leaves
-the ISR below min.isr and stays eligible."""
+the ISR below min.isr and stays eligible. And what they change for a user: the shipped scenario
+kafka-elr-across-versions, where 4.4.0 serves again from an eligible replica while 3.9.1 waits
+for its last in-sync replica."""
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +19,7 @@ from harness.brokers.kafka.dist import TESTED, release_tuple
 from harness.brokers.kafka.spec import KafkaSpec
 from harness.runtimes.local import LocalRuntime
 from harness.wait import wait_until
-from tests.integration.conftest import install, survivors
+from tests.integration.conftest import ROOT, install, run_cli, survivors
 
 pytestmark = pytest.mark.usefixtures("kafka_available")
 
@@ -43,3 +47,48 @@ def test_a_cleanly_stopped_follower_stays_eligible_where_the_release_keeps_elr(t
             assert after["elr"] == [] and after["last_known_elr"] == [], after
         assert after["leader"] == before["leader"] and len(after["isr"]) == 2, after
     assert survivors(run_id) == []
+
+
+def _elr_elections(run: Path) -> dict[str, set[tuple[int, int]]]:
+    """What the controllers logged of leaders elected from the ELR: topic -> {(partition, leader)}."""
+    topics, elected = {}, set()
+    for log in sorted(run.glob("nodes/kafka-*/node.log")):
+        text = log.read_text(errors="replace")
+        topics.update({tid: name for name, tid in re.findall(r"new partition (\S+)-\d+ with topic ID (\S+)", text)})
+        elected |= {(tid, int(p), int(to)) for tid, p, to in
+                    re.findall(r"Setting new leader for topicId (\S+), partition (\d+) to (\d+) using ELR", text)}
+    found: dict[str, set[tuple[int, int]]] = {}
+    for tid, partition, leader in elected:
+        found.setdefault(topics.get(tid, tid), set()).add((partition, leader))
+    return found
+
+
+def test_an_eligible_replica_leads_again_on_4_4_while_3_9_waits_for_its_last_in_sync_replica(
+        tmp_path: Path) -> None:
+    """Three brokers beside three dedicated controllers: brokers 1 and 2 stopped cleanly, broker 3
+    (the last in-sync replica of every partition) killed, 1 and 2 started again 14 s before 3. Each
+    release's own expectation holds (the scenario's matrix_expect), and the controllers' logs say why."""
+    install("kafka=3.9.1")
+    out, junit = tmp_path / "out", tmp_path / "junit.xml"
+    done = run_cli(["run", str(ROOT / "scenarios" / "kafka-elr-across-versions.yaml"), "--out", str(out),
+                    "--junit", str(junit)], timeout=900)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-3000:]
+    data = json.loads((out / "comparison.json").read_text())
+    assert [row["variant"] for row in data["variants"]] == ["version=3.9.1", "version=4.4.0"]
+    recovery = {}
+    for version in ("3.9.1", "4.4.0"):
+        run = out / f"version-{version}"
+        results = json.loads((run / "results.json").read_text())
+        assert results["verdict"] == "pass" and results["versions"]["kafka"] == version, results["expectations"]
+        assert [(f["action"], f["resolved"]) for f in results["faults"]] == [
+            ("stop", ["kafka-1"]), ("stop", ["kafka-2"]), ("kill", ["kafka-3"])], results["faults"]
+        assert all(f["error"] is None and f["healed_s"] is not None for f in results["faults"])
+        assert results["counts"]["lost"] == 0 and results["counts"]["acknowledged"] >= 5000
+        recovery[version] = results["metrics"]["max_produce_recovery_ms"]
+        elections = _elr_elections(run)
+        if version == "4.4.0":   # every partition of the run's topic led again by broker 2, from the ELR
+            assert elections.get("orders") == {(p, 2) for p in range(6)}, elections
+        else:
+            assert elections == {}, elections
+        assert survivors(results["run_id"]) == []
+    assert recovery["3.9.1"] >= 10000 >= recovery["4.4.0"], recovery

@@ -53,4 +53,5 @@ KAFKA = register_broker(Broker(
     provide={"process": _release},
     users={"kafka-python": "harness.brokers.kafka.users:KafkaProducerUser",            # the default
            "confluent-kafka": "harness.brokers.kafka.confluent_user:ConfluentProducerUser"},  # librdkafka, faster
-    image=official_image, sample=_sample, has_controller=True))
+    image=official_image, sample=_sample, has_controller=True,
+    processes=lambda spec: spec.processes))

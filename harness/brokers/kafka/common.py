@@ -1,7 +1,8 @@
-"""What every form of a Kafka cluster shares (KRaft, N combined broker+controller nodes with static
-voters): the listener plan, each node's properties, start-up and readiness, the admin queries, the
-consumer's wiring. A form (cluster.py: local processes; image_cluster.py: the image's containers;
-attached.py: a compose project's) says how a node is described and what precedes its first start."""
+"""What every form of a Kafka cluster shares (KRaft with static voters: N combined broker+controller
+nodes, or N brokers beside C dedicated controllers numbered after them): the listener plan, each
+node's properties, start-up and readiness, the admin queries, the consumer's wiring. A form
+(cluster.py: local processes; image_cluster.py: the image's containers; attached.py: a compose
+project's) says how a node is described and what precedes its first start."""
 
 from __future__ import annotations
 
@@ -52,6 +53,9 @@ class KafkaClusterBase:
         self.dir = run_dir / "nodes"
         self.cluster_id = _cluster_id()
         ids = range(1, spec.nodes + 1)
+        # Dedicated controllers come after the brokers (node(N+1)...); without them every node votes.
+        self.brokers = list(ids)
+        self.voters = list(range(spec.nodes + 1, spec.nodes + spec.controllers + 1)) or list(ids)
         endpoints = self._plan_listeners(ids)
         self.endpoints: dict[int, tuple[str, int]] = endpoints
         self.bootstrap = ",".join(f"{host}:{port}" for host, port in endpoints.values())
@@ -60,14 +64,15 @@ class KafkaClusterBase:
         self.routes = ClientRoutes({
             (g, i): (runtime.address(i), self.client_listeners[(g, i)]) if (g, i) in self.client_listeners
             else endpoints[i] for g in groups for i in ids}, via)
-        self.nodes: dict[int, NodeProcess] = {i: runtime.process(self._node_spec(i)) for i in ids}
-        self.admin = KafkaAdmin(self.nodes, endpoints, self.bootstrap, spec.topic.replication_factor,
-                                self._topic_settings())
+        self.nodes: dict[int, NodeProcess] = {i: runtime.process(self._node_spec(i))
+                                              for i in sorted({*self.brokers, *self.voters})}
+        self.admin = KafkaAdmin({i: self.nodes[i] for i in self.brokers}, endpoints, self.bootstrap,
+                                spec.topic.replication_factor, self._topic_settings())
 
     def _plan_listeners(self, ids: range) -> dict[int, tuple[str, int]]:
-        """Each node's client listener (where it is dialled directly), its ports chosen now."""
+        """Each broker's client listener (where it is dialled directly), its ports and the voters' chosen now."""
         self.broker_ports = {i: self.runtime.free_port() for i in ids}
-        self.controller_ports = {i: self.runtime.free_port() for i in ids}
+        self.controller_ports = {i: self.runtime.free_port() for i in self.voters}
         return {i: (self.runtime.address(i), port) for i, port in self.broker_ports.items()}
 
     def _topic_settings(self) -> dict[str, Any] | None:
@@ -78,23 +83,31 @@ class KafkaClusterBase:
     def node_properties(self, i: int) -> dict[str, str]:
         host, n = self.runtime.address(i), self.spec.nodes
         voters = ",".join(f"{j}@{self.runtime.address(j)}:{p}" for j, p in self.controller_ports.items())
-        listeners = {"PLAINTEXT": (host, self.broker_ports[i]), "CONTROLLER": (host, self.controller_ports[i])}
-        advertised = {"PLAINTEXT": (host, self.broker_ports[i])}
+        roles = [role for role, ids in (("broker", self.brokers), ("controller", self.voters)) if i in ids]
+        listeners: dict[str, tuple[str, int]] = {}
+        advertised: dict[str, tuple[str, int]] = {}
+        if i in self.brokers:
+            listeners["PLAINTEXT"] = advertised["PLAINTEXT"] = (host, self.broker_ports[i])
+        if i in self.voters:
+            listeners["CONTROLLER"] = (host, self.controller_ports[i])
         for (group, node), port in self.client_listeners.items():
             if node == i:
                 listeners[group.upper()] = (host, port)
                 advertised[group.upper()] = self.routes.endpoints[(group, i)]
+        # A broker reaches the controllers by the CONTROLLER name even when it does not listen on it.
+        protocols = {*listeners, "CONTROLLER"}
         owned: dict[str, Any] = {   # the node's identity, addresses and paths: the harness's alone
-            "process.roles": "broker,controller",
+            "process.roles": ",".join(roles),
             "node.id": i,
             "controller.quorum.voters": voters,
             "listeners": ",".join(f"{name}://{h}:{p}" for name, (h, p) in listeners.items()),
-            "advertised.listeners": ",".join(f"{name}://{h}:{p}" for name, (h, p) in advertised.items()),
             "controller.listener.names": "CONTROLLER",
-            "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": ",".join(f"{name}:PLAINTEXT" for name in listeners),
+            "listener.security.protocol.map": ",".join(f"{name}:PLAINTEXT" for name in sorted(protocols)),
             "log.dirs": self._data_dir(i),
         }
+        if advertised:   # a controller-only node must advertise no broker listener
+            owned["advertised.listeners"] = ",".join(f"{name}://{h}:{p}" for name, (h, p) in advertised.items())
+            owned["inter.broker.listener.name"] = "PLAINTEXT"
         props = harness_last(defaults(n), self.spec.broker_config, owned, "kafka")
         return {k: render_value(v) for k, v in props.items()}
 

@@ -69,7 +69,9 @@ class TopicSpec(Strict):
 
 class KafkaSpec(Strict):
     kind: Literal["kafka"]
-    nodes: Whole = Field(3, ge=1, le=9)
+    nodes: Whole = Field(3, ge=1, le=9, description="brokers")
+    controllers: Whole = Field(
+        0, ge=0, le=5, description="dedicated KRaft controllers, node(nodes+1) on; 0: every broker is a controller too")
     broker_config: dict[str, Scalar] = Field(default_factory=dict)
     topic: TopicSpec = TopicSpec()
     heap: str = Field("384m", pattern=r"^\d{1,9}[mg]$", description="JVM -Xmx/-Xms per node")
@@ -93,6 +95,11 @@ class KafkaSpec(Strict):
             raise ValueError(f"heap {value}: give {MIN_HEAP_MB}m to {MAX_HEAP_MB // 1024}g (a broker does not"
                              " start outside that)")
         return value
+
+    @property
+    def processes(self) -> int:
+        """Every node the cluster runs: the brokers, then the dedicated controllers."""
+        return self.nodes + self.controllers
 
     @model_validator(mode="after")
     def _replicas_fit(self) -> KafkaSpec:
@@ -136,9 +143,18 @@ def _any_form(scenario: Scenario) -> None:
     """A cluster the harness launches as local processes takes every release and setting."""
 
 
+def _image_rules(scenario: Scenario) -> None:
+    """The image's nodes are combined brokers and controllers until dedicated ones are shown on Docker."""
+    if _spec(scenario).controllers:
+        raise LocatedValueError("controllers: dedicated KRaft controllers run on runtime: local only (not yet"
+                                " on containers): remove controllers or run on runtime: local",
+                                ("target", "controllers"))
+
+
 def _compose_rules(scenario: Scenario) -> None:
     """A compose-managed cluster takes its broker settings from its compose file: only topic settings apply."""
     spec = _spec(scenario)
+    _image_rules(scenario)
     if spec.version != kafka_version():
         raise LocatedValueError(f"version {spec.version}: a compose-managed cluster runs the release its compose"
                                 " file's image holds: remove version (or run it on runtime: local)",
@@ -153,7 +169,7 @@ def _compose_rules(scenario: Scenario) -> None:
 
 # A container node runs the image of its release (apache/kafka:<release>, or the stand-in `make images`
 # builds for it with KAFKA_RELEASES): any release the local runtime takes. A compose cluster's are fixed.
-FORM_RULES = {"published": _compose_rules}
+FORM_RULES = {"image": _image_rules, "published": _compose_rules}
 
 
 def check_clients(scenario: Scenario) -> None:

@@ -52,6 +52,7 @@ class RabbitClusterBase:
         self.dir = run_dir / "nodes"
         self.home = self.dir / "home"
         ids = range(1, spec.nodes + 1)
+        self.brokers = list(ids)
         self.cookie = secrets.token_hex(16).upper()
         self._plan_nodes(ids)
         self.routes = ClientRoutes({(g, i): self.endpoints[i] for g in groups for i in ids}, via)
