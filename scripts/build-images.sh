@@ -7,6 +7,8 @@
 # debootstrap from Debian's package mirror (a package registry), with a JRE and rabbitmq-server from
 # Debian's packages, imported with `docker import`; the Kafka jars and the Toxiproxy binary come from
 # the install step's cache. With a registry, the official images need none of this (`docker pull`).
+# RABBITMQ_RELEASES="4.0 4.3" also builds aftershock/rabbitmq:<series> on the Debian root that series
+# runs from locally (`aftershock install rabbitmq=4.0` builds the root first), imported as its base.
 # Idempotent: skips an image already built from the same sources.
 # Usage: scripts/build-images.sh   (DOCKER_HOST selects the engine)
 set -euo pipefail
@@ -16,17 +18,19 @@ MIRROR=${AFTERSHOCK_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SUITE=bookworm
 IMAGE=aftershock/node:1   # the base of the stand-ins; no node runs in it directly
 PACKAGES="openjdk-17-jre-headless rabbitmq-server procps iproute2 ca-certificates"
+PYTHON=${PYTHON:-.venv/bin/python}
 
 command -v docker >/dev/null || { echo "error: docker client not found: run make install-docker" >&2; exit 2; }
 docker info >/dev/null 2>&1 || { echo "error: no Docker engine at ${DOCKER_HOST:-the default socket}" >&2; exit 2; }
 
 # Stand-ins for the official images: `build_compose_image NAME DIR PAYLOAD...` copies
-# DIR's Dockerfile and scripts and the payload into a context and builds NAME on the node image.
+# DIR's Dockerfile and scripts and the payload into a context and builds NAME on the node image
+# (or on $BASE_IMAGE, with $BUILD_ARGS added, when set).
 build_compose_image() {
   local name=$1 dir=$2; shift 2
-  local source
+  local source base=${BASE_IMAGE:-$IMAGE}
   source=$( (cat "$dir"/*; for f in "$@"; do if [ -d "$f" ]; then ls -l "$f"; else stat -c '%s %Y' "$f"; fi; done
-            docker image inspect -f '{{.Id}}' "$IMAGE") | sha256sum | cut -c1-16)
+            echo "${BUILD_ARGS:-}"; docker image inspect -f '{{.Id}}' "$base") | sha256sum | cut -c1-16)
   if [ "$(docker image inspect -f '{{index .Config.Labels "dev.aftershock.source"}}' "$name" 2>/dev/null)" = "$source" ]; then
     echo "$name already built"; return
   fi
@@ -34,7 +38,8 @@ build_compose_image() {
   cp -r "$dir"/. "$ctx"/
   for f in "$@"; do cp -r "$f" "$ctx"/; done
   # The classic builder: it needs no buildx plugin and no registry (the base is local).
-  if ! DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$IMAGE" --label "dev.aftershock.source=$source" \
+  # shellcheck disable=SC2086  # BUILD_ARGS is a list of --build-arg words
+  if ! DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$base" ${BUILD_ARGS:-} --label "dev.aftershock.source=$source" \
        -t "$name" "$ctx" >/dev/null 2>"$ctx.log"; then
     cat "$ctx.log" >&2; rm -rf "$ctx" "$ctx.log"; echo "error: building $name failed" >&2; exit 1
   fi
@@ -59,10 +64,36 @@ build_compose_images() {
   done
   docker tag "aftershock/kafka:$version" aftershock/kafka:local
   build_compose_image aftershock/rabbitmq:local targets/rabbitmq/image
+  local series
+  for series in ${RABBITMQ_RELEASES:-}; do
+    build_rabbitmq_release "$series"
+  done
   local toxi_ctx; toxi_ctx=$(mktemp -d "$CACHE/images/toxiproxy.XXXXXX")
   cp -p "$CACHE/bin/toxiproxy-server-$toxi_version" "$toxi_ctx/toxiproxy"
   build_compose_image aftershock/toxiproxy:local targets/toxiproxy/image "$toxi_ctx/toxiproxy"
   rm -rf "$toxi_ctx"
+}
+
+# aftershock/rabbitmq:<series>: the series' Debian root (the one the local runtime chroots into),
+# imported once as aftershock/rabbitmq-root:<series>, with the stand-in's contract on top.
+build_rabbitmq_release() {
+  local series=$1 root base plugins
+  root=$("$PYTHON" -c "import sys; from harness.brokers.rabbitmq.dist import RELEASES; from harness.brokers.rabbitmq.roots import root_dir
+r = RELEASES.get(sys.argv[1]); print(root_dir(r.suite) if r and r.suite else '')" "$series")
+  [ -n "$root" ] || { echo "error: RabbitMQ $series does not run from a Debian root: RABBITMQ_RELEASES takes 4.0 or 4.3" >&2; exit 2; }
+  [ -f "$root/.complete" ] || { echo "error: the RabbitMQ $series root is missing: run aftershock install rabbitmq=$series" >&2; exit 2; }
+  base="aftershock/rabbitmq-root:$series"
+  local stamp; stamp=$(stat -c '%Y' "$root/.complete")
+  if [ "$(docker image inspect -f '{{index .Config.Labels "dev.aftershock.source"}}' "$base" 2>/dev/null)" != "$stamp" ]; then
+    tar -C "$root" --exclude=./proc --exclude=./sys --exclude=./dev --exclude=./aftershock -c . | docker import \
+      --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' --change 'ENV LANG=C.UTF-8' \
+      --change "LABEL dev.aftershock.source=$stamp" - "$base" >/dev/null
+    echo "$base imported from $root"
+  fi
+  plugins=$(cd "$root" && ls -d usr/lib/rabbitmq/lib/rabbitmq_server-*/plugins | head -n 1)
+  [ -n "$plugins" ] || { echo "error: no plugins directory in $root" >&2; exit 2; }
+  BASE_IMAGE=$base BUILD_ARGS="--build-arg PLUGINS_DIR=/$plugins" \
+    build_compose_image "aftershock/rabbitmq:$series" targets/rabbitmq/image
 }
 
 if docker image inspect "$IMAGE" >/dev/null 2>&1; then

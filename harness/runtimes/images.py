@@ -61,7 +61,7 @@ def require_image(client: Any, image: str, environ: Mapping[str, str] = os.envir
         where = environ.get("DOCKER_HOST", "the default Docker socket")
         if image.startswith("aftershock/"):
             how = ("run `make images` (builds the local stand-ins offline, DOCKER_HOST selecting the engine;"
-                   " KAFKA_RELEASES=\"4.1.1 ...\" builds Kafka's for those releases too)")
+                   " KAFKA_RELEASES=\"4.1.1 ...\" and RABBITMQ_RELEASES=\"4.0 4.3\" build those releases' too)")
         else:
             how = (f"pull it (`docker pull {image}`), or, without a registry, run `make images` and set"
                    " AFTERSHOCK_IMAGES=local")

@@ -83,6 +83,28 @@ expect: {{lost: 0, unexpected: 0}}
 # The release other than the default that the Docker tests run in containers: the oldest supported,
 # the furthest from the default (reload4j logging, no eligible leader replicas).
 DOCKER_KAFKA_RELEASE = "3.9.1"
+# RabbitMQ's on containers: Debian 13's 4.0 (the root the local runtime chroots into, as the image's base).
+DOCKER_RABBITMQ_RELEASE = "4.0"
+
+# A RabbitMQ release's run: a quorum queue through a leader kill and a leader partition, on confirms
+# and manual acks: nothing confirmed may be lost. {settings}: extra target lines.
+RABBITMQ_RELEASE_SCENARIO = """\
+name: rabbitmq-release-{slug}
+seed: 5
+target:
+  kind: rabbitmq
+  version: "{version}"
+  nodes: 3
+  queue: {{name: orders, type: quorum}}
+{settings}network: {{isolation: namespaces}}
+producer: {{confirms: true, persistent: true, mandatory: true}}
+consumer: {{group: orders-svc, instances: 1, ack: manual, prefetch: 50}}
+load: {{users: 2, rate: 200, duration: 24s}}
+faults:
+  - {{at: 3s, action: kill, target: "leader(orders)", heal_after: 5s}}
+  - {{at: 13s, action: partition, mode: isolate, target: "leader(orders)", heal_after: 6s}}
+expect: {{lost: 0, unexpected: 0}}
+"""
 
 
 @pytest.fixture(scope="session")
@@ -118,10 +140,13 @@ def docker_engine() -> Iterator[str]:
             time.sleep(0.5)
         os.environ["DOCKER_HOST"] = f"unix://{DOCKERD_SOCKET}"
     try:
-        # The stand-ins for the default release and for DOCKER_KAFKA_RELEASE, whose jars come first.
+        # The stand-ins for the default releases and for DOCKER_*_RELEASE, whose jars and root come first.
         install(f"kafka={DOCKER_KAFKA_RELEASE}")
+        install(f"rabbitmq={DOCKER_RABBITMQ_RELEASE}", timeout=1800)
         build = subprocess.run([str(ROOT / "scripts" / "build-images.sh")], capture_output=True, text=True,
-                               timeout=1200, env={**os.environ, "KAFKA_RELEASES": DOCKER_KAFKA_RELEASE})
+                               timeout=1200, env={**os.environ, "KAFKA_RELEASES": DOCKER_KAFKA_RELEASE,
+                                                  "RABBITMQ_RELEASES": DOCKER_RABBITMQ_RELEASE,
+                                                  "PYTHON": sys.executable})
         assert build.returncode == 0, f"image build failed:\n{build.stdout[-3000:]}\n{build.stderr[-3000:]}"
         yield os.environ["DOCKER_HOST"] if "DOCKER_HOST" in os.environ else "default"
     finally:

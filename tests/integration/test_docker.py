@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import signal
 import socket
 import socketserver
@@ -18,7 +19,18 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.integration.conftest import DOCKER_KAFKA_RELEASE, RELEASE_SCENARIO, ROOT, evidence, run_scenario, survivors
+from harness.brokers.rabbitmq.dist import RELEASES, erlang_version
+from harness.brokers.rabbitmq.roots import root_dir
+from tests.integration.conftest import (
+    DOCKER_KAFKA_RELEASE,
+    DOCKER_RABBITMQ_RELEASE,
+    RABBITMQ_RELEASE_SCENARIO,
+    RELEASE_SCENARIO,
+    ROOT,
+    evidence,
+    run_scenario,
+    survivors,
+)
 
 pytestmark = pytest.mark.usefixtures("docker_engine", "kafka_available")
 
@@ -175,22 +187,41 @@ def test_same_verdict_on_containers_as_on_local_processes(tmp_path: Path, name: 
     assert labelled(results["run_id"]) == []
 
 
-def test_a_release_other_than_the_default_runs_in_its_own_image(tmp_path: Path) -> None:
-    """target.version on containers: the nodes run the stand-in built for that release, through a leader
-    kill and a partition, losing nothing, and the brokers themselves say which release they are."""
+def _release_on_containers(tmp_path: Path, text: str, image: str) -> list[str]:
+    """A release's run on containers: a pass through a leader kill and a partition, from `image`,
+    nothing labelled left behind; returns each node's log, where the broker names its release."""
     scenario = tmp_path / "release.yaml"
-    scenario.write_text(RELEASE_SCENARIO.format(version=DOCKER_KAFKA_RELEASE, slug="on-containers",
-                                                consumer="{group: orders-svc, instances: 1}", consumer_kill=""))
+    scenario.write_text(text)
     code, results = run_scenario(scenario, tmp_path / "run", extra=["--runtime", "docker"])
     assert results["verdict"] == "pass" and code == 0, (results["expectations"], results["error"],
                                                          evidence(tmp_path / "run"))
-    assert results["versions"]["kafka"] == f"image aftershock/kafka:{DOCKER_KAFKA_RELEASE}"
+    assert set(results["versions"].values()) >= {f"image {image}"}, results["versions"]
     assert [f["action"] for f in results["faults"]] == ["kill", "partition"]
     assert all(f["error"] is None and f["healed_s"] > f["started_s"] for f in results["faults"])
-    for i in (1, 2, 3):
-        node_log = (tmp_path / "run" / "nodes" / f"kafka-{i}" / "node.log").read_text()
-        assert f"Kafka version: {DOCKER_KAFKA_RELEASE}" in node_log, node_log[-2000:]
     assert labelled(results["run_id"]) == []
+    return [log.read_text() for log in sorted((tmp_path / "run" / "nodes").glob("*/node.log"))]
+
+
+def test_a_release_other_than_the_default_runs_in_its_own_image(tmp_path: Path) -> None:
+    """target.version on containers: the nodes run the stand-in built for that release, through a leader
+    kill and a partition, losing nothing, and the brokers themselves say which release they are."""
+    logs = _release_on_containers(tmp_path, RELEASE_SCENARIO.format(
+        version=DOCKER_KAFKA_RELEASE, slug="on-containers", consumer="{group: orders-svc, instances: 1}",
+        consumer_kill=""), f"aftershock/kafka:{DOCKER_KAFKA_RELEASE}")
+    assert len(logs) == 3 and all(f"Kafka version: {DOCKER_KAFKA_RELEASE}" in log for log in logs), logs[0][-2000:]
+
+
+def test_a_rabbitmq_4_release_runs_in_an_image_on_its_debian_root(tmp_path: Path) -> None:
+    """RabbitMQ's target.version on containers: the stand-in built on the Debian root the local
+    runtime chroots into (Debian 13's 4.0) runs a quorum queue through a leader kill and a leader
+    partition, losing nothing confirmed, and each node's own log names its release and Erlang."""
+    logs = _release_on_containers(tmp_path, RABBITMQ_RELEASE_SCENARIO.format(
+        version=DOCKER_RABBITMQ_RELEASE, slug="on-containers",
+        settings="  broker_config: {cluster_partition_handling: pause_minority}\n"),
+        f"aftershock/rabbitmq:{DOCKER_RABBITMQ_RELEASE}")
+    erlang = erlang_version(root_dir(RELEASES[DOCKER_RABBITMQ_RELEASE].suite or ""))
+    started = re.compile(rf"Starting RabbitMQ {re.escape(DOCKER_RABBITMQ_RELEASE)}\.\d+ on Erlang {re.escape(erlang)}")
+    assert len(logs) == 3 and all(started.search(log) for log in logs), logs[0][-2000:]
 
 
 def test_acks1_known_loss_shows_on_containers_too(tmp_path: Path) -> None:

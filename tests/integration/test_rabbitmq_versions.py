@@ -13,27 +13,15 @@ import pytest
 
 from harness.brokers.rabbitmq.dist import RELEASES, erlang_version
 from harness.brokers.rabbitmq.roots import root_dir
-from tests.integration.conftest import assert_every_node_answered, evidence, install, run_scenario
+from tests.integration.conftest import (
+    RABBITMQ_RELEASE_SCENARIO as SCENARIO,
+    assert_every_node_answered,
+    evidence,
+    install,
+    run_scenario,
+)
 
 pytestmark = pytest.mark.usefixtures("rabbitmq_available")
-
-SCENARIO = """\
-name: rabbitmq-release-{slug}
-seed: 5
-target:
-  kind: rabbitmq
-  version: "{version}"
-  nodes: 3
-  queue: {{name: orders, type: quorum}}
-{settings}network: {{isolation: namespaces}}
-producer: {{confirms: true, persistent: true, mandatory: true}}
-consumer: {{group: orders-svc, instances: 1, ack: manual, prefetch: 50}}
-load: {{users: 2, rate: 200, duration: 24s}}
-faults:
-  - {{at: 3s, action: kill, target: "leader(orders)", heal_after: 5s}}
-  - {{at: 13s, action: partition, mode: isolate, target: "leader(orders)", heal_after: 6s}}
-expect: {{lost: 0, unexpected: 0}}
-"""
 
 
 @pytest.mark.parametrize("version", [v for v, r in RELEASES.items() if r.suite is not None])

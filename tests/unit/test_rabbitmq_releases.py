@@ -39,11 +39,31 @@ def test_a_release_it_cannot_run_is_refused_at_its_line(line: str, says: str) ->
     assert "v.yaml:4:" in str(refused.value) and says in str(refused.value)
 
 
-@pytest.mark.parametrize("runtime", ["docker", "compose"])
-def test_runtimes_running_images_refuse_another_release_so_far(runtime: str) -> None:
-    extra = f"runtime: {runtime}\n" + ("compose_project: p\n" if runtime == "compose" else "")
+def test_a_compose_project_refuses_another_release_than_its_own() -> None:
     with pytest.raises(ScenarioError, match=r"v.yaml:4:.*version 4.0: .*runtime: local"):
-        parse_scenario(rabbit("version: '4.0'", extra), "v.yaml")
+        parse_scenario(rabbit("version: '4.0'", "runtime: compose\ncompose_project: p\n"), "v.yaml")
+
+
+@pytest.mark.parametrize("version", ["4.0", "4.3"])
+def test_the_docker_runtime_takes_every_release_and_its_nodes_name_it(version: str) -> None:
+    """A container node runs the image of its release (rabbitmq:<series>-management, or the stand-in
+    built on that series' Debian root); the default release runs the image set's own."""
+    from types import SimpleNamespace
+
+    from harness.brokers.rabbitmq.image_cluster import RabbitImageCluster
+    from harness.runtimes.images import image_for
+
+    scenario = parse_scenario(rabbit(f"version: '{version}'", "runtime: docker\n"), "v.yaml")
+    assert scenario.target.version == version
+    cluster = RabbitImageCluster.__new__(RabbitImageCluster)
+    cluster.spec, cluster.cookie = scenario.target, "C"
+    cluster.runtime = SimpleNamespace(address=lambda i: f"10.0.0.{i}")   # type: ignore[assignment]
+    cluster.dir = Path("/nowhere")
+    assert cluster._contract(1).release == version
+    cluster.spec = RabbitSpec(kind="rabbitmq", nodes=3)
+    assert cluster._contract(1).release == ""
+    assert image_for("rabbitmq", version, {}) == f"rabbitmq:{version}-management"
+    assert image_for("rabbitmq", version, {"AFTERSHOCK_IMAGES": "local"}) == f"aftershock/rabbitmq:{version}"
 
 
 def test_a_rooted_node_runs_chrooted_with_the_runs_files_mounted_inside(tmp_path: Path,

@@ -13,6 +13,11 @@ from harness.brokers.rabbitmq.spec import RabbitSpec
 OFFICIAL_IMAGE = "rabbitmq:3-management"
 
 
+def official_image(release: str | None = None) -> str:
+    """The official image with the management plugin, at a release series when one is asked for."""
+    return f"rabbitmq:{release}-management" if release else OFFICIAL_IMAGE
+
+
 def _processes(spec: RabbitSpec, *args: Any, **kwargs: Any) -> Cluster:
     from harness.brokers.rabbitmq.cluster import RabbitCluster  # pika loads only when a cluster runs
     from harness.brokers.rabbitmq.dist import RELEASES
@@ -49,4 +54,4 @@ RABBITMQ = register_broker(Broker(
     kind="rabbitmq", spec=RabbitSpec, rules=rules,
     clusters={"process": _processes, "image": _containers, "published": _attach}, provide={"process": _release},
     users={"pika": "harness.brokers.rabbitmq.users:RabbitProducerUser"},
-    image=lambda: OFFICIAL_IMAGE, sample=lambda nodes: RabbitSpec(kind="rabbitmq", nodes=nodes)))
+    image=official_image, sample=lambda nodes: RabbitSpec(kind="rabbitmq", nodes=nodes)))

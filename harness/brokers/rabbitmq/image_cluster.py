@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from harness.brokers.rabbitmq.common import RabbitClusterBase
 from harness.brokers.rabbitmq.config import render_conf
+from harness.brokers.rabbitmq.dist import DEFAULT_RELEASE
 from harness.runtimes.base import ImageContract, ProcessSpec, RunsImages
 
 CONF_D = "/etc/rabbitmq/conf.d/90-aftershock.conf"   # read after the image's own defaults
@@ -38,8 +39,10 @@ class RabbitImageCluster(RabbitContainers):
     def _contract(self, i: int) -> ImageContract:
         """The official image's contract: the cookie in RABBITMQ_ERLANG_COOKIE, the node's config in
         conf.d, its name from its host name, the other nodes' names resolvable at their addresses."""
+        # The default release runs the image set's own; another, the image built or published for it.
+        release = "" if self.spec.version == DEFAULT_RELEASE else self.spec.version
         return ImageContract(
-            role="rabbitmq", hostname=f"rabbit-{i}",
+            role="rabbitmq", hostname=f"rabbit-{i}", release=release,
             env={"RABBITMQ_ERLANG_COOKIE": self.cookie, "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": self._erl_args()},
             mounts={CONF_D: self.node_dir(i) / "rabbitmq.conf"},
             hosts={f"rabbit-{j}": self.runtime.address(j) for j in range(1, self.spec.nodes + 1)})
