@@ -98,7 +98,11 @@ def test_kafka_forms_describe_the_same_node_the_image_by_its_variables(tmp_path:
         assert contract.env[property_env("log.dirs")] == DATA_DIR
         assert contract.mounts == {DATA_DIR: image.dir / f"kafka-{i}" / "data"}
     assert host.versions()["kafka"] == spec.version == kafka_version()
-    assert image.versions()["kafka"] == "image aftershock/test:1"
+    # A container's release is the one its broker logs at start-up; the image is recorded beside it.
+    assert image.versions()["kafka"] == "unknown" and image.versions()["image"] == "aftershock/test:1"
+    (image.dir / "kafka-2").mkdir(parents=True, exist_ok=True)
+    (image.dir / "kafka-2" / "node.log").write_text("[x] INFO Kafka version: 3.9.1 (AppInfoParser)\n")
+    assert image.versions()["kafka"] == "3.9.1"
 
 
 def test_the_image_form_prepares_by_opening_its_data_dirs_the_process_form_by_formatting(
@@ -135,7 +139,15 @@ def test_rabbitmq_forms_share_the_config_and_differ_in_naming_and_where_rabbitmq
     warned = "WARNING: RABBITMQ_ERLANG_COOKIE env variable support is deprecated\n[]\n"
     assert image._ctl_output(warned) == "[]\n" and host._ctl_output(warned) == warned
     assert host._env(1)["ERL_EPMD_PORT"] == str(host.epmd_port) and image._env(1) == {}
-    assert image.versions()["rabbitmq"] == "image aftershock/test:1" and host.versions()["rabbitmq"] == "3.10.8"
+    assert host.versions()["rabbitmq"] == "3.10.8"
+    status = ('WARNING: RABBITMQ_ERLANG_COOKIE env variable support is deprecated\n{"rabbitmq_version": "4.0.5",'
+              ' "erlang_version": "Erlang/OTP 27 [erts-15.2.7] [source] [64-bit]"}\n')
+    monkeypatch.setattr(image, "ctl", lambda i, *args, **kw: SimpleNamespace(stdout=image._ctl_output(status)))
+    assert image.versions() | {"pika": ""} == {"rabbitmq": "4.0.5", "erlang": "27 (erts 15.2.7)",
+                                               "image": "aftershock/test:1", "pika": "",
+                                               "metadata_store": "unknown"}
+    monkeypatch.setattr(image, "ctl", lambda i, *args, **kw: SimpleNamespace(stdout="Error: unable to connect"))
+    assert image.versions()["rabbitmq"] == image.versions()["erlang"] == "unknown"
 
 
 def test_a_runtime_whose_form_the_broker_lacks_is_refused_at_the_runtime(monkeypatch: pytest.MonkeyPatch) -> None:

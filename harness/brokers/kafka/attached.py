@@ -45,4 +45,7 @@ class KafkaAttached(KafkaClusterBase):
         super().add_destination(name)
 
     def _kafka_version(self) -> str:
-        return f"compose image {self.runtime.image(1)}"
+        return self._logged_release()
+
+    def versions(self) -> dict[str, str]:
+        return {**super().versions(), "image": f"compose {self.runtime.image(1)}"}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 import sys
 import uuid
 from collections.abc import Sequence
@@ -270,3 +271,13 @@ class KafkaClusterBase:
 
     def _kafka_version(self) -> str:
         raise NotImplementedError
+
+    def _logged_release(self) -> str:
+        """The release a broker names in its own start-up log (AppInfoParser's "Kafka version: X"),
+        where the harness did not pick the jars itself; "unknown" if no broker has said it yet."""
+        for i in self.brokers:
+            path = self.dir / f"kafka-{i}" / "node.log"
+            found = re.search(r"Kafka version: (\S+)", path.read_text(errors="replace")) if path.exists() else None
+            if found:
+                return found.group(1)
+        return "unknown"

@@ -33,4 +33,7 @@ class KafkaImageCluster(KafkaClusterBase):
             (self.dir / f"kafka-{i}" / "data").chmod(0o777)
 
     def _kafka_version(self) -> str:
-        return f"image {self.runtime.image(1)}"
+        return self._logged_release()
+
+    def versions(self) -> dict[str, str]:
+        return {**super().versions(), "image": self.runtime.image(1)}

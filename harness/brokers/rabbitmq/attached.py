@@ -59,5 +59,5 @@ class RabbitAttached(RabbitContainers):
         self._delete_queue(name)   # an earlier run's dead letters would count as this run's
         super().add_destination(name)
 
-    def _rabbit_version(self) -> str:
-        return f"compose image {self.runtime.image(1)}"
+    def _image_name(self) -> str:
+        return f"compose {self.runtime.image(1)}"

@@ -4,6 +4,9 @@ and ports; only the client listener is the run's. Clustered as the process form 
 
 from __future__ import annotations
 
+import json
+import re
+
 from harness.brokers.rabbitmq.common import RabbitClusterBase
 from harness.brokers.rabbitmq.config import render_conf
 from harness.brokers.rabbitmq.dist import DEFAULT_RELEASE
@@ -24,6 +27,30 @@ class RabbitContainers(RabbitClusterBase):
         """The image's RABBITMQ_ERLANG_COOKIE reaches `docker exec` too, and rabbitmqctl warns about
         it on stdout, ahead of the JSON or table it was asked for."""
         return "".join(line for line in stdout.splitlines(keepends=True) if "RABBITMQ_ERLANG_COOKIE" not in line)
+
+    def versions(self) -> dict[str, str]:
+        """What the node itself says it runs (an image's tag need not name its release), and the image."""
+        return {**super().versions(), **node_versions(self.ctl(1, "status", "--formatter", "json", check=False).stdout),
+                "image": self._image_name()}
+
+    def _rabbit_version(self) -> str:
+        return "unknown"   # replaced by the node's own answer in versions()
+
+    def _image_name(self) -> str:
+        return self.runtime.image(1)
+
+
+def node_versions(status: str) -> dict[str, str]:
+    """rabbitmq and erlang from `rabbitmqctl status --formatter json` ("unknown" where it said nothing):
+    its erlang_version reads "Erlang/OTP 27 [erts-15.2.7] ...", which names the OTP major release and
+    the runtime system's version, not the full OTP version a root's OTP_VERSION file gives."""
+    try:
+        found = json.loads(status)
+    except ValueError:
+        found = {}
+    otp = re.match(r"Erlang/OTP (\S+) \[erts-([^\]]+)\]", str(found.get("erlang_version", "")))
+    return {"rabbitmq": str(found.get("rabbitmq_version") or "unknown"),
+            "erlang": f"{otp.group(1)} (erts {otp.group(2)})" if otp else "unknown"}
 
 
 class RabbitImageCluster(RabbitContainers):
@@ -51,6 +78,3 @@ class RabbitImageCluster(RabbitContainers):
         for i in self.nodes:
             self.node_dir(i).mkdir(parents=True, exist_ok=True)
             (self.node_dir(i) / "rabbitmq.conf").write_text(render_conf(self.node_conf(i)))
-
-    def _rabbit_version(self) -> str:
-        return f"image {self.runtime.image(1)}"
