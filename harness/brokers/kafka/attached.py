@@ -44,8 +44,5 @@ class KafkaAttached(KafkaClusterBase):
         self.admin.remove_earlier_topics([name])   # an earlier run's dead letters would count as this run's
         super().add_destination(name)
 
-    def _kafka_version(self) -> str:
-        return self._logged_release()
-
     def versions(self) -> dict[str, str]:
         return {**super().versions(), "image": f"compose {self.runtime.image(1)}"}

@@ -270,11 +270,9 @@ class KafkaClusterBase:
         return {"kafka": self._kafka_version(), "kafka-python": kafka.__version__}
 
     def _kafka_version(self) -> str:
-        raise NotImplementedError
-
-    def _logged_release(self) -> str:
-        """The release a broker names in its own start-up log (AppInfoParser's "Kafka version: X"),
-        where the harness did not pick the jars itself; "unknown" if no broker has said it yet."""
+        """The release a broker names in its own start-up log (AppInfoParser's "Kafka version: X"):
+        what an image's or a compose project's nodes run, the harness not having picked their jars;
+        "unknown" if no broker has said it yet. The process form knows its release instead."""
         for i in self.brokers:
             path = self.dir / f"kafka-{i}" / "node.log"
             found = re.search(r"Kafka version: (\S+)", path.read_text(errors="replace")) if path.exists() else None

@@ -32,8 +32,5 @@ class KafkaImageCluster(KafkaClusterBase):
         for i in self.nodes:
             (self.dir / f"kafka-{i}" / "data").chmod(0o777)
 
-    def _kafka_version(self) -> str:
-        return self._logged_release()
-
     def versions(self) -> dict[str, str]:
         return {**super().versions(), "image": self.runtime.image(1)}
