@@ -98,16 +98,17 @@ class FaultInjector:
                 raise  # Ctrl-C or SIGTERM (the run's handler raises Interrupted right here): the run unwinds
             return  # any other failure: the run goes on
         # In force from now: resolving the target (asking the cluster for a leader) can take seconds
-        # while the cluster is hurt, and the record must say when the fault bit, not when it was asked for.
+        # while the cluster is hurt, and so can the action (a clean stop waits for the broker's
+        # controlled shutdown); the record must say when the fault bit, not when it was asked for.
         record.started_ns = time.time_ns()
         record.started_s = round(self._elapsed(), 3)
         late = record.started_s - planned.at
         resolved = ", ".join(record.resolved)
         if late > LATE_S:
-            log.warning("fault %s took effect %.1fs late (resolving its target took that long)", planned.describe(),
-                        late)
+            log.warning("fault %s took effect %.1fs late (resolving its target and acting took that long)",
+                        planned.describe(), late)
             self.on_event(f"[yellow]{escape(planned.action)} {escape(planned.what)} took effect {late:.1f}s late[/]"
-                          " (resolving its target took that long); it lasts its planned time from then")
+                          " (resolving its target and acting took that long); it lasts its planned time from then")
         log.info("fault %s -> %s", planned.describe(), resolved)
         self._journal("inject", record)
         self.on_event(f"[yellow]{escape(planned.action)}[/] {escape(planned.what)} -> {escape(resolved)}")

@@ -63,6 +63,22 @@ def _elr_elections(run: Path) -> dict[str, set[tuple[int, int]]]:
     return found
 
 
+_TIMELINE = re.compile("|".join((r"Fencing broker \d+", r"Registering a new incarnation of broker \d+",
+                                  r"Generated \d+ record\(s\) to clean up", r"The request from broker \d+ to",
+                                  r"Setting new leader for topicId \S+, partition 0 to \d+ using ELR")))
+
+
+def _controller_timeline(run: Path) -> str:
+    """What the controllers did with the brokers (fencing, registrations, ELR elections), in order: printed
+    when the test fails, so that a run that went the other way on CI says why."""
+    lines = set()
+    for log in run.glob("nodes/kafka-*/node.log"):
+        for line in log.read_text(errors="replace").splitlines():
+            if line.startswith("[") and _TIMELINE.search(line):
+                lines.add(line[:200])
+    return "\n".join(sorted(lines))
+
+
 def test_an_eligible_replica_leads_again_on_4_4_while_3_9_waits_for_its_last_in_sync_replica(
         tmp_path: Path) -> None:
     """Three brokers beside three dedicated controllers: brokers 1 and 2 stopped cleanly, broker 3
@@ -72,7 +88,9 @@ def test_an_eligible_replica_leads_again_on_4_4_while_3_9_waits_for_its_last_in_
     out, junit = tmp_path / "out", tmp_path / "junit.xml"
     done = run_cli(["run", str(ROOT / "scenarios" / "kafka-elr-across-versions.yaml"), "--out", str(out),
                     "--junit", str(junit)], timeout=900)
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-3000:]
+    timelines = "\n".join(f"--- {run.name}: controllers\n{_controller_timeline(run)}"
+                          for run in sorted(out.glob("version-*")))
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-3000:] + timelines
     data = json.loads((out / "comparison.json").read_text())
     assert [row["variant"] for row in data["variants"]] == ["version=3.9.1", "version=4.4.0"]
     recovery = {}
@@ -87,8 +105,8 @@ def test_an_eligible_replica_leads_again_on_4_4_while_3_9_waits_for_its_last_in_
         recovery[version] = results["metrics"]["max_produce_recovery_ms"]
         elections = _elr_elections(run)
         if version == "4.4.0":   # every partition of the run's topic led again by broker 2, from the ELR
-            assert elections.get("orders") == {(p, 2) for p in range(6)}, elections
+            assert elections.get("orders") == {(p, 2) for p in range(6)}, (elections, timelines)
         else:
             assert elections == {}, elections
         assert survivors(results["run_id"]) == []
-    assert recovery["3.9.1"] >= 10000 >= recovery["4.4.0"], recovery
+    assert recovery["3.9.1"] >= 16000 >= recovery["4.4.0"], (recovery, timelines)
