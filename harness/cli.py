@@ -66,12 +66,18 @@ def print_error(label: str, message: str) -> None:
 
 
 def cmd_validate(args: argparse.Namespace, console: Console) -> int:
+    """Validation never downloads: settings are checked against each release's own definitions
+    where that release is installed (read from its jars once), else against the harness's rules."""
+    from harness.brokers import provide_definitions
     from harness.scenario import load_scenario
+    from harness.scenario.matrix import variants
 
     failed = 0
     for path in args.scenarios:
         try:
             scenario = load_scenario(path)
+            if provide_definitions([v.scenario.target for v in variants(scenario)], console.print, fetch=False):
+                scenario = load_scenario(path)
             console.print(f"[green]ok[/] {escape(str(path))}: {escape(scenario.name)}")
         except AftershockError as exc:
             failed += 1
@@ -94,6 +100,7 @@ def cmd_plan(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
+    from harness.brokers import provide_definitions
     from harness.report.index import write_index
     from harness.scenario import load_scenario
     from harness.scenario.matrix import variants
@@ -101,6 +108,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     overrides = {key: value for key, value in (("runtime", args.runtime), ("compose_project", args.compose_project))
                  if value is not None}
     scenario = load_scenario(args.scenario, overrides or None)
+    if provide_definitions([v.scenario.target for v in variants(scenario)], console.print, fetch=True):
+        scenario = load_scenario(args.scenario, overrides or None)   # checked against the releases' own
     if args.seed is not None:
         scenario = scenario.model_copy(update={"seed": args.seed})
     if args.repeat < 1:

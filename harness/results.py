@@ -28,6 +28,7 @@ class RunResult:
     checker_errors: dict[str, str] = field(default_factory=dict)
     load_stats: dict[str, Any] | None = None
     versions: dict[str, str] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)   # the scenario's settings as the cluster reported them
     error: str | None = None  # why the run itself could not finish (verdict "error")
     load_start_ns: int | None = None   # time zero of every series and of the fault times
     environment: dict[str, str] = field(default_factory=dict)   # the machine it ran on
@@ -57,6 +58,7 @@ class RunResult:
             "checker_errors": self.checker_errors,
             "load_stats": self.load_stats,
             "versions": self.versions,
+            "settings": self.settings,
             "error": self.error,
             "out_dir": self.out_dir,
             "load_start_ns": self.load_start_ns,
@@ -76,7 +78,8 @@ class RunResult:
             duration_s=data.get("duration_s", 0.0), verdict=verdict, metrics=data.get("metrics", {}),
             faults=[FaultRecord(**f) for f in data.get("faults", [])], schedule=data.get("schedule", {}),
             samples=data.get("samples", {}), checker_errors=data.get("checker_errors", {}),
-            load_stats=data.get("load_stats"), versions=data.get("versions", {}), error=data.get("error"),
+            load_stats=data.get("load_stats"), versions=data.get("versions", {}),
+            settings=data.get("settings", {}), error=data.get("error"),
             load_start_ns=data.get("load_start_ns"), environment=data.get("environment", {}),
             process_exits=data.get("process_exits", []), variant=data.get("variant", ""),
             variant_why=data.get("variant_why", ""),

@@ -15,6 +15,7 @@ import shutil
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -66,6 +67,7 @@ class Run:
         self.load_started_ns: int | None = None
         self.load_stats: dict | None = None
         self.versions: dict[str, str] = {}
+        self.settings: dict[str, Any] = {}
         self.injector: FaultInjector | None = None
         self.interrupts = Interrupts()
         self.watchdog = Watchdog(on_exit=self._journal_exit)
@@ -120,6 +122,7 @@ class Run:
             stack.enter_context(cluster)
             self.watchdog.watch_all(cluster.nodes.values(), "broker")
             self.versions = {**harness_versions(), **cluster.versions(), **topo.versions}
+            self.settings = cluster.settings()
             self._phase(progress, f"starting {scenario.consumer.instances} consumer(s)")
             if scenario.consumer.dead_letter is not None:
                 cluster.add_destination(scenario.consumer.dead_letter.destination)
@@ -210,7 +213,7 @@ class Run:
             verdict=verdict, metrics=metrics, faults=self.injector.records if self.injector else [],
             schedule=self.schedule.as_json(),
             samples=samples, checker_errors={f.checker: f.error for f in findings if f.error},
-            load_stats=self.load_stats, versions=self.versions, error=error,
+            load_stats=self.load_stats, versions=self.versions, settings=self.settings, error=error,
             load_start_ns=self.load_started_ns, environment=machine_environment(),
             process_exits=[exit.as_json() for exit in self.watchdog.exits], variant=self.variant,
             variant_why=self.variant_why,

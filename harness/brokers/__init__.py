@@ -3,6 +3,7 @@ installed package registers through the `aftershock.brokers` entry point."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from harness.brokers import kafka, rabbitmq  # noqa: F401  (built-in brokers register on import)
@@ -25,4 +26,16 @@ def node_count(target: Any) -> int:
     return broker(target.kind).processes(target)
 
 
-__all__ = ["Broker", "Cluster", "all_brokers", "broker", "node_count", "register_broker"]
+def provide_definitions(targets: Iterable[Any], say: Callable[[str], None], fetch: bool) -> bool:
+    """Make the definitions each target's release brings (Kafka: the settings its jars define)
+    available to validation; True when any became available just now, so the scenario is validated
+    again against them (and its errors still point at its lines)."""
+    fresh = False
+    for target in targets:
+        definitions = broker(target.kind).definitions
+        if definitions is not None:
+            fresh = definitions(target, say, fetch) or fresh
+    return fresh
+
+
+__all__ = ["Broker", "Cluster", "all_brokers", "broker", "node_count", "provide_definitions", "register_broker"]

@@ -41,6 +41,10 @@ class Cluster(Protocol):
         ...
     def dead_letter_reader_spec(self, name: str, ledger: Path, log_path: Path) -> ProcessSpec: ...
     def versions(self) -> dict[str, str]: ...
+    def settings(self) -> dict[str, Any]:
+        """The scenario's broker settings as the cluster reported them once ready, by level and node
+        ({} where the broker reports none back)."""
+        ...
     def group_protocol(self, group: str) -> str | None:
         """The protocol the consumer group runs, as the broker says once its members have joined
         (Kafka: classic or consumer); None where the broker has no groups (queues)."""
@@ -107,6 +111,11 @@ class Broker:
     # node form -> what that form needs on this host before its cluster is built, fetched into the
     # cache now (the release a spec names): (spec, say) where say shows progress. None: nothing.
     provide: Mapping[str, Callable[[Any, Callable[[str], None]], None]] = field(default_factory=dict)
+    # What validation needs of the release a spec names to check its settings against that release's
+    # own definitions (Kafka: the ConfigDefs in its jars), made available now: (spec, say, fetch) ->
+    # True when they became available just now (validate again, to check against them). fetch: may
+    # resolve the release first (a run) or only use what is installed (`aftershock validate`).
+    definitions: Callable[[Any, Callable[[str], None], bool], bool] | None = None
 
 
 BROKERS: dict[str, Broker] = {}

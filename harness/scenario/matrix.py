@@ -120,9 +120,11 @@ def variants(scenario: Any, repeat: int = 1) -> list[Variant]:
             variant = model.model_validate(data)
         except ValidationError as exc:
             first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
+            cause = (first.get("ctx") or {}).get("error")
+            loc = tuple(first["loc"]) + (cause.loc if isinstance(cause, LocatedValueError) else ())
+            where = ".".join(str(p) for p in _written(data, loc))
             label = ", ".join(f"{k}={v}" for k, v in settings.items())
-            what = first["msg"].removeprefix("Value error, ")
+            what = str(cause) if isinstance(cause, LocatedValueError) else first["msg"].removeprefix("Value error, ")
             raise LocatedValueError(f"variant {label or '(base)'}: {where}: {what}",
                                     (keys[0],) if keys else ()) from None
         label = ", ".join(f"{_setting_name(k)}={v}" for k, v in settings.items())
@@ -130,6 +132,25 @@ def variants(scenario: Any, repeat: int = 1) -> list[Variant]:
             seeded = variant.model_copy(update={"seed": derive_seed(variant.seed, n)})
             out.append(Variant(label, settings, seeded, n, why))
     return out
+
+
+def _written(data: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A validation error's location as the keys a scenario writes: a step that is not a key of the
+    data there (pydantic's union tag, such as a broker's kind) is left out, unless it is the last
+    (a missing key is named)."""
+    kept: list[Any] = []
+    node = data
+    for i, part in enumerate(loc):
+        if isinstance(node, dict) and part not in node and i < len(loc) - 1:
+            continue
+        kept.append(part)
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            node = None
+    return tuple(kept)
 
 
 def _copy(value: Any) -> Any:

@@ -157,6 +157,9 @@ expect: {lost: 0, unexpected: 0, log_duplicates: 0}
     assert results["verdict"] == "pass", (code, results["error"], results["expectations"], evidence(tmp_path / "run"))
     assert all(f["resolved"] and f.get("error") is None for f in results["faults"]), results["faults"]
     assert results["versions"]["image"] == "compose aftershock/kafka:local"
+    # compose configured the brokers: the scenario's settings are the run's topic's, as it reports them
+    assert results["settings"] == {"topic": {"orders": {"min.insync.replicas": "2",
+                                                        "unclean.leader.election.enable": "false"}}}
     assert results["versions"]["kafka"] == kafka_version(), results["versions"]   # as the brokers log it
     log = (tmp_path / "run" / "harness.log").read_text()
     assert "nsenter" in log and "iptables-restore" in log

@@ -102,6 +102,10 @@ def test_an_eligible_replica_leads_again_on_4_4_while_3_9_waits_for_its_last_in_
             ("stop", ["kafka-1"]), ("stop", ["kafka-2"]), ("kill", ["kafka-3"])], results["faults"]
         assert all(f["error"] is None and f["healed_s"] is not None for f in results["faults"])
         assert results["counts"]["lost"] == 0 and results["counts"]["acknowledged"] >= 5000
+        # what each broker reported running once the cluster was ready (DescribeConfigs)
+        assert results["settings"] == {"broker": {str(i): {"min.insync.replicas": "2",
+                                                           "unclean.leader.election.enable": "false"}
+                                                  for i in (1, 2, 3)}}, results["settings"]
         recovery[version] = results["metrics"]["max_produce_recovery_ms"]
         elections = _elr_elections(run)
         if version == "4.4.0":   # every partition of the run's topic led again by broker 2, from the ELR

@@ -169,6 +169,9 @@ class StandinCluster:
     def versions(self) -> dict[str, str]:
         return {KIND: "1.0"}
 
+    def settings(self) -> dict[str, Any]:
+        return {}
+
     def assignable_partitions(self) -> int | None:
         return None
 

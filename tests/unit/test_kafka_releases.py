@@ -145,12 +145,19 @@ def test_install_refuses_what_it_cannot_fetch_and_says_how_to_write_it(
 
 def test_install_fetches_a_release_as_a_first_run_would(stand_in_mvn: Path, monkeypatch: pytest.MonkeyPatch,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
-    from harness.brokers.kafka import cds
+    from harness.brokers.kafka import cds, config_defs
     from harness.cli import main
 
     built: list[str] = []
+    read: list[str] = []
     monkeypatch.setattr(cds, "ensure", lambda version, say: built.append(version))
+
+    def definitions(version: str, classpath: str, say: object) -> config_defs.ConfigDefs:
+        read.append(version)   # the stand-in's jars are empty: what the release defines is read on a real one
+        return config_defs.ConfigDefs(version, {}, {}, {})
+
+    monkeypatch.setattr(config_defs, "ensure", definitions)
     assert main(["install", "kafka=4.1.1"]) == 0
     out = capsys.readouterr().out
     assert "resolving Kafka 4.1.1 from Maven Central" in out and "ok kafka=4.1.1" in out
-    assert dist.is_resolved("4.1.1") and built == ["4.1.1"]
+    assert dist.is_resolved("4.1.1") and built == ["4.1.1"] and read == ["4.1.1"]

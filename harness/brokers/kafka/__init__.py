@@ -10,6 +10,7 @@ from harness.brokers.base import Broker, Cluster, register_broker
 from harness.brokers.kafka import spec as rules
 from harness.brokers.kafka.dist import official_image
 from harness.brokers.kafka.spec import KafkaSpec
+from harness.errors import EnvironmentProblem
 
 
 def _processes(*args: Any, **kwargs: Any) -> Cluster:
@@ -41,6 +42,42 @@ def _release(spec: KafkaSpec, say: Callable[[str], None]) -> None:
     if not cds.archive_path(spec.version).exists():
         say(f"building the class-data archive of Kafka {spec.version} (first use)")
         cds.ensure(spec.version, say)
+    _check_settings(spec, say)
+
+
+def _check_settings(spec: KafkaSpec, say: Callable[[str], None]) -> None:
+    """The last word before nodes start, whatever path the spec came by: its broker and topic
+    settings are ones its release defines (validation said so, at the line, when it was installed)."""
+    from harness.brokers.kafka import config_defs
+    from harness.brokers.kafka.dist import kafka_classpath
+    from harness.errors import ScenarioError
+    from harness.scenario.located import LocatedValueError
+
+    defs = config_defs.ensure(spec.version, kafka_classpath(spec.version), say)
+    try:
+        config_defs.check_broker_settings(defs, spec.broker_config, ("target", "broker_config"))
+        config_defs.check_topic_settings(defs, spec.topic.config, ("target", "topic", "config"))
+    except LocatedValueError as exc:
+        raise ScenarioError(f"{'.'.join(map(str, exc.loc))}: {exc}") from None
+
+
+def _definitions(spec: KafkaSpec, say: Callable[[str], None], fetch: bool) -> bool:
+    """The settings the spec's release defines, read from its jars (resolved first when `fetch`)."""
+    from harness.brokers.kafka import config_defs
+    from harness.brokers.kafka.dist import is_resolved, kafka_classpath
+
+    if config_defs.cached(spec.version) is not None:
+        return False
+    if not is_resolved(spec.version):
+        if not fetch:
+            return False
+        try:
+            _release(spec, say)
+        except EnvironmentProblem as exc:   # e.g. no Maven where only images run: the run goes on unchecked
+            say(f"broker_config not checked against Kafka {spec.version}'s own settings: {exc}")
+            return False
+    config_defs.ensure(spec.version, kafka_classpath(spec.version), say)
+    return True
 
 
 def _sample(nodes: int) -> KafkaSpec:
@@ -50,7 +87,7 @@ def _sample(nodes: int) -> KafkaSpec:
 KAFKA = register_broker(Broker(
     kind="kafka", spec=KafkaSpec, rules=rules,
     clusters={"process": _processes, "image": _containers, "published": _attach},
-    provide={"process": _release},
+    provide={"process": _release}, definitions=_definitions,
     users={"kafka-python": "harness.brokers.kafka.users:KafkaProducerUser",            # the default
            "confluent-kafka": "harness.brokers.kafka.confluent_user:ConfluentProducerUser"},  # librdkafka, faster
     image=official_image, sample=_sample, has_controller=True,

@@ -216,8 +216,27 @@ class KafkaAdmin:
                 raise ClusterError(f"{topic}/{partition} does not exist")
             time.sleep(0.2)
 
-    def create_topic(self, name: str, partitions: int) -> None:
-        """Create a topic, retrying the admin errors of a cluster that just formed (UnknownBrokerId...)."""
+    def settings(self, brokers: list[int], broker_keys: list[str], topic: str,
+                 topic_keys: list[str]) -> dict[str, dict[str, dict[str, str | None]]]:
+        """The values the brokers and a topic report for these settings, whatever their source:
+        {"broker": {"1": {key: value}}, "topic": {name: {key: value}}} (None: not reported)."""
+        from kafka.admin import ConfigResource, ConfigResourceType
+
+        resources = [ConfigResource(ConfigResourceType.BROKER, str(i), list(broker_keys)) for i in brokers
+                     if broker_keys]
+        if topic_keys:
+            resources.append(ConfigResource(ConfigResourceType.TOPIC, topic, list(topic_keys)))
+        if not resources:
+            return {}
+        found = self.query(lambda a: a.describe_configs(resources, config_filter="all"))
+        return {level: {name: {key: (entry or {}).get("value") for key, entry in configs.items()}
+                        for name, configs in found.get(level, {}).items()}
+                for level in ("broker", "topic") if found.get(level)}
+
+    def create_topic(self, name: str, partitions: int, configs: dict[str, Any] | None = None) -> None:
+        """Create a topic, retrying the admin errors of a cluster that just formed (UnknownBrokerId...);
+        `configs` (topic properties) over the settings every topic of the run gets."""
+        topic_configs = {**self.topic_configs, **{k: render_value(v) for k, v in (configs or {}).items()}}
         from kafka.admin import NewTopic
         from kafka.errors import TopicAlreadyExistsError
 
@@ -225,7 +244,7 @@ class KafkaAdmin:
             try:
                 self.query(lambda a: a.create_topics([NewTopic(
                     name, num_partitions=partitions, replication_factor=self.replication_factor,
-                    topic_configs=self.topic_configs)]))
+                    topic_configs=topic_configs)]))
             except TopicAlreadyExistsError:
                 pass  # an earlier try got through
             return True

@@ -22,6 +22,10 @@ class KafkaAttached(KafkaClusterBase):
         """The scenario's settings apply to the run's topics (the model admits only topic-level keys here)."""
         return dict(self.spec.broker_config)
 
+    def _broker_keys(self) -> list[str]:
+        """None: the compose file configured the brokers; the scenario's settings are the topic's."""
+        return []
+
     def _node_spec(self, i: int) -> ProcessSpec:
         return ProcessSpec(name=f"kafka-{i}", argv=[], log_path=self.dir / f"kafka-{i}" / "node.log", node=i)
 

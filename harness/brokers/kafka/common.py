@@ -18,7 +18,7 @@ from typing import Any, Self
 
 from harness.brokers.base import harness_last
 from harness.brokers.kafka.admin import KafkaAdmin, find_key
-from harness.brokers.kafka.config import defaults, render_properties, render_value
+from harness.brokers.kafka.config import defaults, render_properties, render_value, same_setting
 from harness.brokers.kafka.spec import KafkaSpec
 from harness.brokers.routes import ClientRoutes, Via
 from harness.errors import ClusterError
@@ -69,6 +69,7 @@ class KafkaClusterBase:
                                               for i in sorted({*self.brokers, *self.voters})}
         self.admin = KafkaAdmin({i: self.nodes[i] for i in self.brokers}, endpoints, self.bootstrap,
                                 spec.topic.replication_factor, self._topic_settings())
+        self.effective: dict[str, Any] = {}   # the scenario's settings as the cluster reports them, once ready
 
     def _plan_listeners(self, ids: range) -> dict[int, tuple[str, int]]:
         """Each broker's client listener (where it is dialled directly), its ports and the voters' chosen now."""
@@ -135,6 +136,7 @@ class KafkaClusterBase:
         try:
             self._bring_up()
             self._wait_ready()
+            self._read_back_settings()
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -168,7 +170,7 @@ class KafkaClusterBase:
 
         wait_until(brokers_registered, what=f"{self.spec.nodes} Kafka brokers to register",
                    timeout=READY_TIMEOUT, interval=0.25, logs=logs)
-        self.admin.create_topic(topic.name, topic.partitions)
+        self.admin.create_topic(topic.name, topic.partitions, topic.config)
 
         def fully_replicated() -> bool:
             self._check_alive()
@@ -182,6 +184,32 @@ class KafkaClusterBase:
                    what=f"every broker to know topic {topic.name} as created", timeout=READY_TIMEOUT,
                    interval=0.25, logs=logs, give_up_on=())
         log.info("kafka cluster ready: %s", self.bootstrap)
+
+    def _read_back_settings(self) -> None:
+        """What the brokers (and the run's topic) report for every setting the scenario gave, kept
+        for the results; one that did not take (a broker running another value) stops the run: a
+        verdict on a configuration the cluster does not run would prove nothing."""
+        config = self.spec.broker_config
+        wanted = {"broker": {key: render_value(config[key]) for key in self._broker_keys()},
+                  "topic": {**self.admin.topic_configs,
+                            **{key: render_value(value) for key, value in self.spec.topic.config.items()}}}
+        self.effective = self.admin.settings(self.brokers, sorted(wanted["broker"]), self.spec.topic.name,
+                                             sorted(wanted["topic"]))
+        # None: not reported (a password's value never is); the key itself is one the release defines
+        wrong = sorted(f"{level} {name} runs {key}={value}" for level, by_name in self.effective.items()
+                       for name, configs in by_name.items() for key, value in configs.items()
+                       if value is not None and not same_setting(value, wanted[level][key]))
+        if wrong:
+            asked = ", ".join(f"{key}={value}" for level in wanted.values() for key, value in level.items())
+            raise ClusterError(f"settings did not take: asked for {asked}, but {'; '.join(wrong)}")
+
+    def _broker_keys(self) -> list[str]:
+        """The scenario's settings each broker was started with (read back from every broker)."""
+        return sorted(self.spec.broker_config)
+
+    def settings(self) -> dict[str, Any]:
+        """The scenario's settings as the cluster reported them once ready (see _read_back_settings)."""
+        return self.effective
 
     def _check_alive(self) -> None:
         dead = [n.name for n in self.nodes.values() if not n.alive]

@@ -39,3 +39,15 @@ def render_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def same_setting(reported: str, wanted: str) -> bool:
+    """Does a value a broker reports say what was asked? Kafka reports its parsed value back as text:
+    `TRUE` as `true`, `1.0` as `1.0` for a DOUBLE, a list without the spaces after its commas."""
+    if reported == wanted or reported.lower() == wanted.lower():
+        return True
+    try:
+        return float(reported) == float(wanted)
+    except ValueError:
+        pass
+    return [part.strip() for part in reported.split(",")] == [part.strip() for part in wanted.split(",")]

@@ -8,8 +8,9 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from harness.brokers.base import Scenario
+from harness.brokers.kafka import config_defs
 from harness.brokers.kafka.dist import kafka_version, release_tuple
-from harness.scenario.broker_settings import DATA, IDENTITY, LISTENERS, check_broker_config
+from harness.scenario.broker_settings import DATA, IDENTITY, LISTENERS, check_broker_config, check_setting
 from harness.scenario.located import LocatedValueError
 from harness.scenario.numbers import Whole
 from harness.scenario.sections import DEFAULT_KAFKA_CLIENT
@@ -60,6 +61,9 @@ class TopicSpec(Strict):
     name: str = Field("orders", pattern=NAME)
     partitions: Whole = Field(6, ge=1, le=1000)
     replication_factor: Whole = Field(3, ge=1, le=9)
+    config: dict[str, Scalar] = Field(
+        default_factory=dict, description="topic properties (retention.ms, cleanup.policy, min.insync.replicas...),"
+                                          " given to the topic when the run creates it")
 
     @field_validator("name")
     @classmethod
@@ -104,15 +108,23 @@ class KafkaSpec(Strict):
     @model_validator(mode="after")
     def _replicas_fit(self) -> KafkaSpec:
         check_broker_config(KAFKA_OWNED, self.broker_config)
+        for key, value in self.topic.config.items():
+            check_setting(key, value, ("topic", "config", key))
+        defs = config_defs.cached(self.version)
+        if defs is not None:   # the release is installed: its own definitions decide (else the run checks)
+            config_defs.check_broker_settings(defs, self.broker_config, ("broker_config",))
+            config_defs.check_topic_settings(defs, self.topic.config, ("topic", "config"))
         if self.topic.replication_factor > self.nodes:
             raise LocatedValueError(
                 f"replication_factor {self.topic.replication_factor} exceeds nodes {self.nodes}:"
                 " lower it or add nodes", ("topic", "replication_factor"))
-        if "min.insync.replicas" in self.broker_config:
-            isr = whole(self.broker_config["min.insync.replicas"])
-            where = ("broker_config", "min.insync.replicas")
+        for section, settings in (("broker_config",), self.broker_config), (("topic", "config"), self.topic.config):
+            if "min.insync.replicas" not in settings:
+                continue
+            isr = whole(settings["min.insync.replicas"])
+            where = (*section, "min.insync.replicas")
             if isr is None or isr < 1:
-                raise LocatedValueError(f"min.insync.replicas {self.broker_config['min.insync.replicas']!r}:"
+                raise LocatedValueError(f"min.insync.replicas {settings['min.insync.replicas']!r}:"
                                         " give a whole number of replicas from 1", where)
             if isr > self.topic.replication_factor:
                 raise LocatedValueError(

@@ -307,6 +307,11 @@ class RabbitClusterBase:
                 "--durable", str(self.spec.queue.durable).lower()]
         return ProcessSpec(name=f"consumer-{instance}", argv=argv, log_path=log_path)
 
+    def settings(self) -> dict[str, Any]:
+        """Not read back on RabbitMQ yet: rabbitmq.conf's keys have no per-key query like Kafka's
+        DescribeConfigs (`rabbitmqctl environment` lists the application's, not the file's)."""
+        return {}
+
     def versions(self) -> dict[str, str]:
         import pika
 
