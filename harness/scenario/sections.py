@@ -21,7 +21,7 @@ from harness.scenario.patterns import (
     ProcessingSpec,
     RetrySpec,
 )
-from harness.scenario.strict import NAME, Strict
+from harness.scenario.strict import NAME, Scalar, Strict
 
 MIN_NEMESIS_STEP = 0.1
 
@@ -47,6 +47,9 @@ class ProducerSpec(Strict):
     # Both
     poison: PoisonSpec | None = None
     outbox: OutboxSpec | None = Field(None, description="publish through a transactional outbox and its relay")
+    properties: dict[str, Scalar] = Field(
+        default_factory=dict, description="Kafka: any producer property (compression.type, batch.size...), as Kafka"
+                                          " names it, checked against and given to the client that runs")
 
     @field_validator("acks", mode="before")
     @classmethod
@@ -92,6 +95,9 @@ class ConsumerSpec(Strict):
     instances: Whole = Field(2, ge=0, le=32)
     ack: Literal["manual", "auto"] = Field("manual", description="RabbitMQ: ack after ledgering, or on delivery")
     prefetch: Whole = Field(50, ge=1, le=65535)
+    properties: dict[str, Scalar] = Field(
+        default_factory=dict, description="Kafka: any consumer property (max.poll.records, fetch.min.bytes...),"
+                                          " as Kafka names it, checked against and given to the client that runs")
     processing: ProcessingSpec = ProcessingSpec()
     idempotency: IdempotencySpec = IdempotencySpec()
     retry: RetrySpec = RetrySpec()

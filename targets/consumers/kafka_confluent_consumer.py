@@ -79,7 +79,7 @@ def connect(args: argparse.Namespace) -> Consumer:
     }
     if args.group_protocol == "classic":
         config.update({"session.timeout.ms": 10000, "heartbeat.interval.ms": 1000})
-    consumer = Consumer(config)
+    consumer = Consumer({**config, **args.properties})
     assignment = Assignment(args.ledger.with_suffix(".ready"))
     consumer.subscribe([args.topic], on_assign=assignment.assigned, on_revoke=assignment.revoked,
                        on_lost=assignment.revoked)

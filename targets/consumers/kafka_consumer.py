@@ -71,7 +71,7 @@ def main() -> int:
 
 def connect(args: argparse.Namespace) -> KafkaConsumer:
     """A new consumer in the group; it resumes from the group's committed offsets."""
-    consumer = KafkaConsumer(
+    consumer = KafkaConsumer(**dict(
         bootstrap_servers=args.bootstrap.split(","),
         group_id=args.group,
         client_id=f"{args.group}-{args.instance}",
@@ -85,7 +85,7 @@ def connect(args: argparse.Namespace) -> KafkaConsumer:
         # created again on a compose cluster) is assigned nothing, and rebalances only when its
         # metadata is next refreshed: every 5 s here, not every 5 minutes.
         metadata_max_age_ms=5000,
-    )
+    ) | args.properties)
     consumer.subscribe([args.topic], listener=Ready(args.ledger.with_suffix(".ready")))
     return consumer
 

@@ -32,6 +32,8 @@ def kafka_parser(description: str | None) -> argparse.ArgumentParser:
     parser.add_argument("--bootstrap", required=True)
     parser.add_argument("--topic", required=True)
     parser.add_argument("--group", required=True)
+    parser.add_argument("--properties", type=json.loads, default={},
+                        help="the scenario's consumer.properties (JSON), in the client's own names, over the app's")
     return parser
 
 

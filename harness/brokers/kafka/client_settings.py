@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.brokers.kafka.client_properties import kafka_python_settings
+
 # kafka-python backs off up to 30 s between attempts to reach a broker it lost; the Java client,
 # which the users' services run, stops at 1 s (reconnect.backoff.max.ms). After a partition heals
 # or a node restarts, the harness's clients must come back as fast as the services would.
@@ -32,7 +34,7 @@ def producer_settings(config: dict[str, Any]) -> dict[str, Any]:
     }
     if spec.get("retries") is not None:
         settings["retries"] = spec["retries"]
-    return settings
+    return {**settings, **kafka_python_settings("producer", spec.get("properties") or {})}
 
 
 def librdkafka_settings(config: dict[str, Any]) -> dict[str, Any]:
@@ -52,4 +54,4 @@ def librdkafka_settings(config: dict[str, Any]) -> dict[str, Any]:
     }
     if spec.get("retries") is not None:
         settings["retries"] = spec["retries"]
-    return settings
+    return {**settings, **(spec.get("properties") or {})}

@@ -18,6 +18,7 @@ from typing import Any, Self
 
 from harness.brokers.base import harness_last
 from harness.brokers.kafka.admin import KafkaAdmin, find_key
+from harness.brokers.kafka.client_properties import kafka_python_settings
 from harness.brokers.kafka.config import defaults, render_properties, render_value, same_setting
 from harness.brokers.kafka.spec import KafkaSpec
 from harness.brokers.routes import ClientRoutes, Via
@@ -277,6 +278,10 @@ class KafkaClusterBase:
                 "--instance", str(instance), "--ledger", str(ledger)]
         if consumer.group_protocol != "classic":
             argv += ["--group-protocol", consumer.group_protocol]
+        if consumer.properties:   # in the client's own names: kafka-python's keywords, librdkafka's as written
+            properties = (kafka_python_settings("consumer", consumer.properties) if consumer.client == "kafka-python"
+                          else dict(consumer.properties))
+            argv += ["--properties", json.dumps(properties)]
         return ProcessSpec(name=f"consumer-{instance}", argv=argv, log_path=log_path)
 
     def add_destination(self, name: str) -> None:

@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from harness.brokers.base import Scenario
 from harness.brokers.kafka import config_defs
+from harness.brokers.kafka.client_properties import check_properties
 from harness.brokers.kafka.dist import kafka_version, release_tuple
 from harness.scenario.broker_settings import DATA, IDENTITY, LISTENERS, check_broker_config, check_setting
 from harness.scenario.located import LocatedValueError
@@ -191,6 +192,8 @@ def check_clients(scenario: Scenario) -> None:
         raise LocatedValueError(f"group_protocol consumer (KIP-848) needs Kafka 4.0 or later (on"
                                 f" {_spec(scenario).version} it is an early-access preview, off by default):"
                                 " set target.version, or use group_protocol: classic", ("consumer", "group_protocol"))
+    check_properties(scenario.producer.client, "producer", scenario.producer.properties, ("producer", "properties"))
+    check_properties(scenario.consumer.client, "consumer", scenario.consumer.properties, ("consumer", "properties"))
     client = scenario.producer.client
     if client != DEFAULT_KAFKA_CLIENT and scenario.producer.outbox is not None:
         raise LocatedValueError(f"client {client}: with an outbox the relay publishes (with"

@@ -194,6 +194,10 @@ def check_clients(scenario: Scenario) -> None:
         raise LocatedValueError(f"client {client} is a Kafka client: RabbitMQ producers use pika;"
                                 " remove producer.client", ("producer", "client"))
     consumer = scenario.consumer
+    for section, spec in (("producer", scenario.producer), ("consumer", consumer)):
+        if spec.properties:
+            raise LocatedValueError(f"{section}.properties are Kafka client properties: RabbitMQ clients use pika;"
+                                    f" remove {section}.properties", (section, "properties"))
     for name, default in (("client", DEFAULT_KAFKA_CLIENT), ("group_protocol", "classic")):
         if getattr(consumer, name) != default:
             raise LocatedValueError(f"consumer.{name} is a Kafka setting: RabbitMQ consumers use pika;"

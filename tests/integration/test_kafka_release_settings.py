@@ -4,12 +4,14 @@ release only, at its line."""
 
 from __future__ import annotations
 
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from harness.brokers.kafka import config_defs
-from harness.brokers.kafka.dist import TESTED, kafka_classpath
+from harness.brokers.kafka.dist import TESTED, kafka_classpath, kafka_version
 from tests.integration.conftest import install, run_cli, run_scenario
 
 pytestmark = pytest.mark.usefixtures("kafka_available")
@@ -71,3 +73,31 @@ expect: {lost: 0, unexpected: 0}
                          "unclean.leader.election.enable": "false"}},
         "topic": {"orders": {"retention.ms": "3600000", "cleanup.policy": "delete", "max.message.bytes": "2000000"}},
     }, results["settings"]
+
+
+def test_client_properties_reach_the_clients_that_run(tmp_path: Path) -> None:
+    """producer.properties and consumer.properties on real clients: the librdkafka producer's
+    compression.type is what the broker stored (its own DumpLogSegments reads the codec off the
+    segment), and the kafka-python consumer's client.id is what the group coordinator logged for it."""
+    scenario = tmp_path / "properties.yaml"
+    scenario.write_text("""\
+name: kafka-client-properties
+target: {kind: kafka, nodes: 1, heap: 256m, topic: {partitions: 1, replication_factor: 1}}
+producer: {client: confluent-kafka, properties: {compression.type: gzip}}
+consumer: {instances: 1, properties: {client.id: billing-svc, max.poll.records: 20}}
+load: {users: 1, rate: 100, duration: 3s}
+expect: {lost: 0, unexpected: 0}
+""")
+    code, results = run_scenario(scenario, tmp_path / "run")
+    assert code == 0 and results["verdict"] == "pass", (results["error"], results["expectations"])
+    assert results["counts"]["acknowledged"] >= 200
+    segments = sorted((tmp_path / "run" / "nodes" / "kafka-1" / "data" / "orders-0").glob("*.log"))
+    assert segments, list((tmp_path / "run" / "nodes" / "kafka-1").rglob("*"))[:20]
+    dumped = subprocess.run(["java", "-cp", kafka_classpath(kafka_version()), "org.apache.kafka.tools.DumpLogSegments",
+                             "--files", str(segments[0])], capture_output=True, text=True, timeout=120)
+    codecs = set(re.findall(r"compresscodec: (\w+)", dumped.stdout))
+    assert codecs == {"gzip"}, (codecs, dumped.stdout[-2000:], dumped.stderr[-2000:])
+    log = (tmp_path / "run" / "nodes" / "kafka-1" / "node.log").read_text(errors="replace")
+    # a member's id is its client.id and a UUID
+    assert re.search(r"joins group aftershock in Empty state\. Created a new member id billing-svc-[0-9a-f-]{36} ",
+                     log), log[-3000:]
