@@ -96,9 +96,17 @@ class Run:
                 error = str(exc)
                 log.error("run failed: %s", error)
             except Exception as exc:
-                log.exception("harness bug")
-                error = f"harness error: {type(exc).__name__}: {exc}"
-                raise
+                if self.interrupts.fired:
+                    # The signal came inside a library's own code, which swallowed the handler's
+                    # Interrupted and raised its own error (DuckDB: "RuntimeError: Query interrupted",
+                    # the interrupt soak's SIGINT during the drain): the run was interrupted.
+                    error = self.interrupts.fired
+                    log.warning("%s (inside %s: %s)", error, type(exc).__name__, exc)
+                    self.console.print(f"[bold yellow]{error}[/]")
+                else:
+                    log.exception("harness bug")
+                    error = f"harness error: {type(exc).__name__}: {exc}"
+                    raise
             finally:
                 # A signal while the history is checked and reported is held, never a half-written
                 # result (SIGTERM there once killed the run with no results.json): the run is interrupted.

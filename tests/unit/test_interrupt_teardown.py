@@ -76,3 +76,34 @@ def test_a_signal_while_the_result_is_checked_and_written_gives_an_interrupted_r
     assert result.error is not None and result.error.startswith("interrupted by SIGTERM")
     assert (tmp_path / "run" / "results.json").exists()
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+def test_a_signal_inside_a_duckdb_query_is_an_interrupt_not_a_harness_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """DuckDB runs the signal handler, drops the Interrupted it raises and raises its own
+    RuntimeError('Query interrupted') (interrupt soak, SOAK_SEED=1: SIGINT 0.1 s into the drain gave
+    exit 1 and 'harness error'): the run is reported interrupted, exit 130, with its results."""
+    import threading
+
+    import duckdb
+    from rich.console import Console
+
+    from harness import run as run_module
+    from harness.cli import _exit_status
+    from harness.paths import REPO
+    from harness.scenario import load_scenario
+
+    scenario = load_scenario(REPO / "scenarios" / "kafka-leader-kill-acks-all.yaml")
+    run = run_module.Run(scenario, tmp_path / "run", Console(file=open(os.devnull, "w")))
+    monkeypatch.setattr(run_module, "cleanup", lambda: [])
+
+    def long_query(self: object) -> None:
+        threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+        with duckdb.connect() as conn:
+            conn.execute("SELECT count(*) FROM range(10000000000) a, range(10) b").fetchall()
+
+    monkeypatch.setattr(run_module.Run, "_run_phases", long_query)
+    result = run.execute()
+    assert result.error is not None and result.error.startswith("interrupted by SIGINT"), result.error
+    assert result.verdict.verdict == "error" and _exit_status([result]) == 130
+    assert (tmp_path / "run" / "results.json").exists()
