@@ -7,6 +7,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -65,19 +66,25 @@ def print_error(label: str, message: str) -> None:
         err.print(f"[bold red]{label}[/] {escape(line)}")
 
 
-def cmd_validate(args: argparse.Namespace, console: Console) -> int:
-    """Validation never downloads: settings are checked against each release's own definitions
-    where that release is installed (read from its jars once), else against the harness's rules."""
+def _load_checked(path: Path, overrides: dict[str, Any] | None, console: Console, fetch: bool) -> Any:
+    """The scenario, checked against the definitions its releases bring (Kafka: the settings their
+    jars define), made available first: `fetch` may resolve a release (a run), else only installed
+    ones count (`validate` never downloads). Validated again once they are, so errors keep their lines."""
     from harness.brokers import provide_definitions
     from harness.scenario import load_scenario
     from harness.scenario.matrix import variants
 
+    scenario = load_scenario(path, overrides)
+    if provide_definitions([v.scenario.target for v in variants(scenario)], console.print, fetch=fetch):
+        scenario = load_scenario(path, overrides)
+    return scenario
+
+
+def cmd_validate(args: argparse.Namespace, console: Console) -> int:
     failed = 0
     for path in args.scenarios:
         try:
-            scenario = load_scenario(path)
-            if provide_definitions([v.scenario.target for v in variants(scenario)], console.print, fetch=False):
-                scenario = load_scenario(path)
+            scenario = _load_checked(path, None, console, fetch=False)
             console.print(f"[green]ok[/] {escape(str(path))}: {escape(scenario.name)}")
         except AftershockError as exc:
             failed += 1
@@ -100,16 +107,12 @@ def cmd_plan(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
-    from harness.brokers import provide_definitions
     from harness.report.index import write_index
-    from harness.scenario import load_scenario
     from harness.scenario.matrix import variants
 
     overrides = {key: value for key, value in (("runtime", args.runtime), ("compose_project", args.compose_project))
                  if value is not None}
-    scenario = load_scenario(args.scenario, overrides or None)
-    if provide_definitions([v.scenario.target for v in variants(scenario)], console.print, fetch=True):
-        scenario = load_scenario(args.scenario, overrides or None)   # checked against the releases' own
+    scenario = _load_checked(args.scenario, overrides or None, console, fetch=True)
     if args.seed is not None:
         scenario = scenario.model_copy(update={"seed": args.seed})
     if args.repeat < 1:

@@ -108,10 +108,12 @@ def test_validation_never_fetches_a_release_and_a_run_does(monkeypatch: pytest.M
     read: list[str] = []
     monkeypatch.setattr(config_defs, "cached", lambda version: None)
     monkeypatch.setattr(dist, "is_resolved", lambda version: False)
-    monkeypatch.setattr(kafka_broker, "_release", lambda spec, say: fetched.append(spec.version))
+    monkeypatch.setattr(kafka_broker, "_resolve", lambda spec, say: fetched.append(spec.version))
     monkeypatch.setattr(dist, "kafka_classpath", lambda version: f"/cache/kafka-{version}/libs/*")
     monkeypatch.setattr(config_defs, "ensure", lambda version, classpath, say: read.append(classpath))
-    spec = KafkaSpec(kind="kafka", version="4.1.1")
+    # a misspelt key too: making the definitions available never judges the spec (an error there
+    # would have no line); the validation run again after does, at its line
+    spec = KafkaSpec(kind="kafka", version="4.1.1", broker_config={"min.insync.replica": 2})
     assert provide_definitions([spec], print, fetch=False) is False and fetched == [] and read == []
     assert provide_definitions([spec], print, fetch=True) is True
     assert fetched == ["4.1.1"] and read == ["/cache/kafka-4.1.1/libs/*"]
@@ -196,7 +198,7 @@ def test_a_release_that_cannot_be_resolved_here_leaves_the_run_unchecked_and_say
 
     monkeypatch.setattr(config_defs, "cached", lambda version: None)
     monkeypatch.setattr(dist, "is_resolved", lambda version: False)
-    monkeypatch.setattr(kafka_broker, "_release", no_maven)
+    monkeypatch.setattr(kafka_broker, "_resolve", no_maven)
     assert provide_definitions([KafkaSpec(kind="kafka", version="4.1.1")], said.append, fetch=True) is False
     assert said == ["broker_config not checked against Kafka 4.1.1's own settings: Kafka 4.1.1 is not in /cache"
                     " and mvn is not on PATH to resolve it"]

@@ -32,6 +32,13 @@ def _attach(*args: Any, **kwargs: Any) -> Cluster:
 
 
 def _release(spec: KafkaSpec, say: Callable[[str], None]) -> None:
+    """What a node form running Kafka on this host needs: the release (see _resolve), and the
+    spec's settings checked against it."""
+    _resolve(spec, say)
+    _check_settings(spec, say)
+
+
+def _resolve(spec: KafkaSpec, say: Callable[[str], None]) -> None:
     """The spec's release in the cache, resolved from Maven Central on its first use, and its
     class-data archive (faster broker start-ups from then on)."""
     from harness.brokers.kafka import cds
@@ -42,7 +49,6 @@ def _release(spec: KafkaSpec, say: Callable[[str], None]) -> None:
     if not cds.archive_path(spec.version).exists():
         say(f"building the class-data archive of Kafka {spec.version} (first use)")
         cds.ensure(spec.version, say)
-    _check_settings(spec, say)
 
 
 def _check_settings(spec: KafkaSpec, say: Callable[[str], None]) -> None:
@@ -55,14 +61,14 @@ def _check_settings(spec: KafkaSpec, say: Callable[[str], None]) -> None:
 
     defs = config_defs.ensure(spec.version, kafka_classpath(spec.version), say)
     try:
-        config_defs.check_broker_settings(defs, spec.broker_config, ("target", "broker_config"))
-        config_defs.check_topic_settings(defs, spec.topic.config, ("target", "topic", "config"))
+        config_defs.check_spec_settings(defs, spec.broker_config, spec.topic.config, ("target",))
     except LocatedValueError as exc:
         raise ScenarioError(f"{'.'.join(map(str, exc.loc))}: {exc}") from None
 
 
 def _definitions(spec: KafkaSpec, say: Callable[[str], None], fetch: bool) -> bool:
-    """The settings the spec's release defines, read from its jars (resolved first when `fetch`)."""
+    """The settings the spec's release defines, read from its jars (resolved first when `fetch`);
+    checking against them is validation's, which then points at the lines."""
     from harness.brokers.kafka import config_defs
     from harness.brokers.kafka.dist import is_resolved, kafka_classpath
 
@@ -72,7 +78,7 @@ def _definitions(spec: KafkaSpec, say: Callable[[str], None], fetch: bool) -> bo
         if not fetch:
             return False
         try:
-            _release(spec, say)
+            _resolve(spec, say)
         except EnvironmentProblem as exc:   # e.g. no Maven where only images run: the run goes on unchecked
             say(f"broker_config not checked against Kafka {spec.version}'s own settings: {exc}")
             return False

@@ -222,8 +222,8 @@ class KafkaAdmin:
         {"broker": {"1": {key: value}}, "topic": {name: {key: value}}} (None: not reported)."""
         from kafka.admin import ConfigResource, ConfigResourceType
 
-        resources = [ConfigResource(ConfigResourceType.BROKER, str(i), list(broker_keys)) for i in brokers
-                     if broker_keys]
+        resources = [ConfigResource(ConfigResourceType.BROKER, str(i), list(broker_keys))
+                     for i in (brokers if broker_keys else [])]
         if topic_keys:
             resources.append(ConfigResource(ConfigResourceType.TOPIC, topic, list(topic_keys)))
         if not resources:

@@ -131,30 +131,38 @@ def _suggest(key: str, names: Mapping[str, str]) -> str:
 def check_broker_settings(defs: ConfigDefs, config: Mapping[str, object], section: tuple[str, ...]) -> None:
     """Every key one the release's brokers define, every value of its type. A topic setting given
     here is pointed at its broker-wide name (retention.ms -> log.retention.ms)."""
-    for key, value in config.items():
-        where = (*section, key)
-        kind = defs.broker.get(key)
-        if kind is None:
-            if key in defs.topic:
-                default = defs.broker_default_of(key)
-                hint = f": its broker-wide default is {default}" if default else ""
-                raise LocatedValueError(f"{key} is a topic setting, not a broker setting of Kafka {defs.version}"
-                                        f"{hint}", where)
-            raise LocatedValueError(f"{key} is not a setting Kafka {defs.version}'s brokers define"
-                                    f"{_suggest(key, defs.broker)}", where)
-        check_value(key, kind, value, where)
+    def unknown(key: str) -> str:
+        if key in defs.topic:
+            default = defs.broker_default_of(key)
+            hint = f": its broker-wide default is {default}" if default else ""
+            return f"{key} is a topic setting, not a broker setting of Kafka {defs.version}{hint}"
+        return f"{key} is not a setting Kafka {defs.version}'s brokers define{_suggest(key, defs.broker)}"
+
+    _check_level(defs.broker, config, section, unknown)
 
 
 def check_topic_settings(defs: ConfigDefs, config: Mapping[str, object], section: tuple[str, ...]) -> None:
     """Every key one the release's topics define, every value of its type; a broker setting given
     here is sent back to broker_config."""
+    def unknown(key: str) -> str:
+        if key in defs.broker:
+            return f"{key} is a broker setting, not a topic setting of Kafka {defs.version}: set it in broker_config"
+        return f"{key} is not a setting Kafka {defs.version}'s topics define{_suggest(key, defs.topic)}"
+
+    _check_level(defs.topic, config, section, unknown)
+
+
+def check_spec_settings(defs: ConfigDefs, broker_config: Mapping[str, object], topic_config: Mapping[str, object],
+                        prefix: tuple[str, ...] = ()) -> None:
+    """A Kafka target's broker_config and topic.config, each against its level's definitions."""
+    check_broker_settings(defs, broker_config, (*prefix, "broker_config"))
+    check_topic_settings(defs, topic_config, (*prefix, "topic", "config"))
+
+
+def _check_level(names: Mapping[str, str], config: Mapping[str, object], section: tuple[str, ...],
+                 unknown: Callable[[str], str]) -> None:
     for key, value in config.items():
-        where = (*section, key)
-        kind = defs.topic.get(key)
+        kind = names.get(key)
         if kind is None:
-            if key in defs.broker:
-                raise LocatedValueError(f"{key} is a broker setting, not a topic setting of Kafka {defs.version}:"
-                                        " set it in broker_config", where)
-            raise LocatedValueError(f"{key} is not a setting Kafka {defs.version}'s topics define"
-                                    f"{_suggest(key, defs.topic)}", where)
-        check_value(key, kind, value, where)
+            raise LocatedValueError(unknown(key), (*section, key))
+        check_value(key, kind, value, (*section, key))

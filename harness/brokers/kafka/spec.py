@@ -113,8 +113,7 @@ class KafkaSpec(Strict):
             check_setting(key, value, ("topic", "config", key))
         defs = config_defs.cached(self.version)
         if defs is not None:   # the release is installed: its own definitions decide (else the run checks)
-            config_defs.check_broker_settings(defs, self.broker_config, ("broker_config",))
-            config_defs.check_topic_settings(defs, self.topic.config, ("topic", "config"))
+            config_defs.check_spec_settings(defs, self.broker_config, self.topic.config)
         if self.topic.replication_factor > self.nodes:
             raise LocatedValueError(
                 f"replication_factor {self.topic.replication_factor} exceeds nodes {self.nodes}:"
