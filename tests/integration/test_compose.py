@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from harness.brokers.kafka.dist import kafka_version
-from tests.integration.conftest import ROOT, evidence, run_scenario
+from tests.integration.conftest import ROOT, run_scenario, verdict_report
 
 pytestmark = pytest.mark.usefixtures("docker_engine", "kafka_available")
 
@@ -109,8 +109,7 @@ faults:
 expect: {lost: 0, unexpected: 0, log_duplicates: 0}
 """)
         code, results = run_scenario(scenario, tmp_path / "run", extra=["--compose-project", project])
-        assert results["verdict"] == "pass", (code, results["error"], results["expectations"],
-                                              evidence(tmp_path / "run"))
+        assert results["verdict"] == "pass", verdict_report(results, code, tmp_path / "run")
         assert results["counts"]["lost"] == 0 and results["counts"]["acknowledged"] > 0
         assert all(f["resolved"] and f.get("error") is None for f in results["faults"]), results["faults"]
         assert {name for f in results["faults"] for name in f["resolved"]} <= {"rabbitmq-1", "rabbitmq-2", "rabbitmq-3"}
@@ -154,7 +153,7 @@ expect: {lost: 0, unexpected: 0, log_duplicates: 0}
     scenario.write_text(scenario.read_text().replace("runtime: compose\n",
                                                      f"runtime: compose\ncompose_project: {project}\n"))
     code, results = run_scenario(scenario, tmp_path / "run")
-    assert results["verdict"] == "pass", (code, results["error"], results["expectations"], evidence(tmp_path / "run"))
+    assert results["verdict"] == "pass", verdict_report(results, code, tmp_path / "run")
     assert all(f["resolved"] and f.get("error") is None for f in results["faults"]), results["faults"]
     assert results["versions"]["image"] == "compose aftershock/kafka:local"
     # compose configured the brokers: the scenario's settings are the run's topic's, as it reports them
@@ -186,7 +185,7 @@ consumer: {group: other-svc, instances: 1}
 expect: {lost: 0, unexpected: 0}
 """)
     code, second = run_scenario(again, tmp_path / "again", extra=["--compose-project", project])
-    assert second["verdict"] == "pass", (second["error"], second["expectations"], evidence(tmp_path / "again"))
+    assert second["verdict"] == "pass", verdict_report(second, code, tmp_path / "again")
     assert 0 < second["counts"]["acknowledged"] <= 600 and second["counts"]["unexpected"] == 0, second["counts"]
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from harness.check.history import History
 from harness.ledger.schema import start_files
-from tests.integration.conftest import evidence, run_scenario
+from tests.integration.conftest import run_scenario, verdict_report
 
 pytestmark = pytest.mark.usefixtures("kafka_available")
 
@@ -47,7 +47,7 @@ def test_consumers_killed_repeatedly_lose_no_ledgered_delivery(tmp_path: Path) -
     out = tmp_path / "run"
     code, results = run_scenario(scenario, out)
     metrics = results["metrics"]
-    assert results["verdict"] == "pass", (results["expectations"], results["error"], evidence(out))
+    assert results["verdict"] == "pass", verdict_report(results, code, out)
     assert code == 0
     assert [(f["target"], f["error"]) for f in results["faults"]] == [("consumer(1)", None), ("consumer(2)", None)] * 3
     assert metrics["lost"] == 0 and metrics["acknowledged"] > 0

@@ -27,9 +27,9 @@ from tests.integration.conftest import (
     RABBITMQ_RELEASE_SCENARIO,
     RELEASE_SCENARIO,
     ROOT,
-    evidence,
     run_scenario,
     survivors,
+    verdict_report,
 )
 
 pytestmark = pytest.mark.usefixtures("docker_engine", "kafka_available")
@@ -195,8 +195,7 @@ def _release_on_containers(tmp_path: Path, text: str, image: str, broker: str, r
     scenario = tmp_path / "release.yaml"
     scenario.write_text(text)
     code, results = run_scenario(scenario, tmp_path / "run", extra=["--runtime", "docker"])
-    assert results["verdict"] == "pass" and code == 0, (results["expectations"], results["error"],
-                                                         evidence(tmp_path / "run"))
+    assert results["verdict"] == "pass" and code == 0, verdict_report(results, code, tmp_path / "run")
     assert results["versions"]["image"] == image and results["versions"][broker].startswith(release), \
         results["versions"]
     assert [f["action"] for f in results["faults"]] == ["kill", "partition"]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import ROOT, evidence, run_scenario
+from tests.integration.conftest import ROOT, run_scenario, verdict_report
 
 pytestmark = pytest.mark.usefixtures("kafka_available")
 
@@ -20,7 +20,7 @@ def _client_of(results: dict) -> dict:
 
 def test_confluent_kafka_acks_all_leader_kill_loses_nothing(tmp_path: Path) -> None:
     code, results = run_scenario(ROOT / "scenarios" / "kafka-leader-kill-acks-all-confluent.yaml", tmp_path / "run")
-    assert results["verdict"] == "pass", (results["expectations"], evidence(tmp_path / "run"))
+    assert results["verdict"] == "pass", verdict_report(results, code, tmp_path / "run")
     assert code == 0
     assert results["counts"]["lost"] == 0 and results["counts"]["acknowledged"] >= 20_000
     faults = results["faults"]

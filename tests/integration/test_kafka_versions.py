@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from harness.brokers.kafka.dist import TESTED, kafka_version, libs_dir, release_tuple
-from tests.integration.conftest import RELEASE_SCENARIO, evidence, install, run_scenario
+from tests.integration.conftest import RELEASE_SCENARIO, install, run_scenario, verdict_report
 
 pytestmark = pytest.mark.usefixtures("kafka_available")
 
@@ -32,8 +32,7 @@ def test_a_release_is_installed_and_survives_a_leader_kill_and_a_partition(versi
     scenario.write_text(RELEASE_SCENARIO.format(version=version, slug=version.replace(".", "-"), consumer=consumer,
                                                 consumer_kill=consumer_kill))
     code, results = run_scenario(scenario, tmp_path / "run")
-    assert results["verdict"] == "pass" and code == 0, (results["expectations"], results["error"],
-                                                         evidence(tmp_path / "run"))
+    assert results["verdict"] == "pass" and code == 0, verdict_report(results, code, tmp_path / "run")
     assert results["versions"]["kafka"] == version
     # the schedule runs in time order: the consumer kill (7 s) between the leader kill and the partition
     assert [(f["action"], f["target"].split("(")[0]) for f in results["faults"]] == [

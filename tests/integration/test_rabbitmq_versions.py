@@ -16,9 +16,9 @@ from harness.brokers.rabbitmq.roots import root_dir
 from tests.integration.conftest import (
     RABBITMQ_RELEASE_SCENARIO as SCENARIO,
     assert_every_node_answered,
-    evidence,
     install,
     run_scenario,
+    verdict_report,
 )
 
 pytestmark = pytest.mark.usefixtures("rabbitmq_available")
@@ -69,8 +69,7 @@ def _run_release(version: str, text: str, tmp_path: Path) -> dict:
     scenario = tmp_path / "release.yaml"
     scenario.write_text(text)
     code, results = run_scenario(scenario, tmp_path / "run")
-    assert results["verdict"] == "pass" and code == 0, (results["expectations"], results["error"],
-                                                         evidence(tmp_path / "run"))
+    assert results["verdict"] == "pass" and code == 0, verdict_report(results, code, tmp_path / "run")
     assert results["versions"]["rabbitmq"].startswith(f"{version}.")
     assert results["versions"]["erlang"] == erlang_version(root_dir(suite)) != erlang_version()
     assert all(f["error"] is None and f["healed_s"] > f["started_s"] for f in results["faults"])
