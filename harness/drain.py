@@ -127,7 +127,8 @@ def record_broker_state(cluster: Cluster, out_dir: Path, on_event: Callable[[str
     ledger: a message never delivered that the broker still holds is not lost, and the checker
     must be able to tell the two apart."""
     state: dict[str, Any] = {"topic": cluster.load_config()["topic"], "held": None, "positions": [],
-                             "error": None, "replicas": None, "replicas_error": None}
+                             "error": None, "replicas": None, "replicas_error": None, "groups": None,
+                             "groups_error": None}
     try:
         state["positions"] = cluster.positions()
         state["held"] = (sum(max(0, p["end"] - p["committed"]) for p in state["positions"])
@@ -137,13 +138,15 @@ def record_broker_state(cluster: Cluster, out_dir: Path, on_event: Callable[[str
     except Exception as exc:  # noqa: BLE001 - an unanswered query leaves the figure unknown, never 0
         state["error"] = f"{type(exc).__name__}: {exc}"
         log.warning("could not ask the broker what it still holds: %s", state["error"])
-    try:
-        state["replicas"] = cluster.replicas()
-    except Interrupted:
-        raise
-    except Exception as exc:  # noqa: BLE001 - a record for the reader, never a figure of the verdict
-        state["replicas_error"] = f"{type(exc).__name__}: {exc}"
-        log.warning("could not ask the broker where its replicas stand: %s", state["replicas_error"])
+    for key, query, asking in (("replicas", cluster.replicas, "where its replicas stand"),
+                               ("groups", cluster.groups, "how its consumer groups stand")):
+        try:
+            state[key] = query()
+        except Interrupted:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a record for the reader, never a figure of the verdict
+            state[f"{key}_error"] = f"{type(exc).__name__}: {exc}"
+            log.warning("could not ask the broker %s: %s", asking, state[f"{key}_error"])
     (out_dir / BROKER_STATE).write_text(json.dumps(state, indent=2))
     if state["held"]:
         log.warning("the broker still holds %d message(s) no consumer took", state["held"])

@@ -49,6 +49,10 @@ class Cluster(Protocol):
         """The protocol the consumer group runs, as the broker says once its members have joined
         (Kafka: classic or consumer); None where the broker has no groups (queues)."""
         ...
+    def groups(self) -> dict[str, Any]:
+        """Each consumer group the harness reads with, as its coordinator sees it (members, what each
+        owns and is meant to own): recorded when the drain ends ({} where the broker has no groups)."""
+        ...
     def assignable_partitions(self) -> int | None:
         """How many partitions the consumer group must have assigned among its instances before the
         load starts; None when the broker assigns nothing (queues)."""

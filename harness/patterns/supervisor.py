@@ -43,6 +43,43 @@ class IdleWatch:
             return
         if now - self._since >= self.after:
             raise Wedged(f"nothing to do for {self.after:g}s although it should have: {why}")
+
+
+Behind = Callable[[set[int]], "set[int] | None"]
+
+
+@dataclass
+class StallWatch:
+    """Tells a partition the client stopped fetching from one with nothing to read: once an assigned
+    partition has delivered nothing for `after` seconds, `behind` asks the broker which of the silent
+    ones hold more than this client read (None: it cannot say now, ask again later) and Wedged is
+    raised for those. librdkafka can leave an assigned partition unfetched for good after a
+    coordinator moves (confluentinc/librdkafka#5586: an OffsetFetch answered NOT_COORDINATOR is
+    never retried); a new client recovers, as a service's liveness probe would restart it."""
+
+    after: float
+    clock: Callable[[], float] = time.monotonic
+    _client: object = None
+    _silent_since: dict[int, float] = field(default_factory=dict)
+
+    def observe(self, client: object, assigned: set[int], delivered: set[int], behind: Behind) -> None:
+        now = self.clock()
+        if client is not self._client:
+            self._client, self._silent_since = client, {}
+        self._silent_since = {p: (now if p in delivered else self._silent_since.get(p, now)) for p in assigned}
+        silent = {p for p, since in self._silent_since.items() if now - since >= self.after}
+        if not silent:
+            return
+        stuck = behind(silent)
+        if stuck:
+            raise Wedged(f"partition(s) {sorted(stuck)} delivered nothing for {self.after:g}s although the"
+                         " broker holds more for them")
+        # Nothing waits for them (quiet, not stuck): look again in `after`; no answer: in a quarter of it.
+        again = now if stuck is not None else now - 0.75 * self.after
+        for p in silent:
+            self._silent_since[p] = again
+
+
 RECONNECT = Backoff(base=0.1, cap=2.0, jitter="full", max_attempts=1 << 30)
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
 from harness.ledger.writer import LedgerWriter
-from harness.patterns.supervisor import IdleWatch, Supervisor
+from harness.patterns.supervisor import IdleWatch, StallWatch, Supervisor
 
 from sample_service import StopFlag, build_pipeline, decode, kafka_parser, mark_assignment
 
@@ -95,9 +95,11 @@ def serve(ledger: LedgerWriter, stopping: StopFlag,
     dlq = Producer({"bootstrap.servers": args.bootstrap, "acks": "all"}) if dlq_topic else None
     instances = int(settings.get("consumer", {}).get("instances", 1))
     idle = IdleWatch(WEDGED_AFTER)
+    stall = StallWatch(WEDGED_AFTER)
 
     def step(consumer: Consumer) -> None:
-        assigned = bool(consumer.assignment())
+        owned = {tp.partition for tp in consumer.assignment()}
+        assigned = bool(owned)
         partitions = 0
         if not assigned:
             topic = consumer.list_topics(args.topic, timeout=1.0).topics.get(args.topic)
@@ -105,7 +107,10 @@ def serve(ledger: LedgerWriter, stopping: StopFlag,
         idle.observe(consumer, assigned, partitions >= instances,
                      f"{args.topic} has {partitions} partitions for {instances} instance(s), none assigned here")
         offsets: dict[int, int] = {}
-        for record in consumer.consume(num_messages=500, timeout=0.2):
+        records = consumer.consume(num_messages=500, timeout=0.2)
+        stall.observe(consumer, owned, {record.partition() for record in records if record.error() is None},
+                      lambda silent: behind(consumer, args.topic, silent))
+        for record in records:
             if record.error() is not None:
                 print(f"consume error: {record.error()}", flush=True)
                 continue
@@ -140,6 +145,25 @@ def serve(ledger: LedgerWriter, stopping: StopFlag,
             side.close()
 
     return step, finish
+
+
+def behind(consumer: Consumer, topic: str, partitions: set[int]) -> set[int] | None:
+    """Which of `partitions` the broker holds more of than this client read: the high watermark past
+    the client's position (or, where it consumed nothing yet, the group's committed offset, or the
+    log start). None when the broker cannot be asked now (a leader down): no judgement then."""
+    stuck = set()
+    try:
+        for partition in partitions:
+            tp = TopicPartition(topic, partition)
+            low, high = consumer.get_watermark_offsets(tp, timeout=2.0, cached=False)
+            position = consumer.position([tp])[0].offset
+            if position < 0:
+                position = consumer.committed([tp], timeout=2.0)[0].offset
+            if high > (position if position >= 0 else low):
+                stuck.add(partition)
+    except KafkaException:
+        return None
+    return stuck
 
 
 if __name__ == "__main__":

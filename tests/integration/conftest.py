@@ -325,7 +325,8 @@ def evidence(out: Path) -> str:
     if state.exists():
         held = json.loads(state.read_text())
         parts.append(f"--- broker state: held {held.get('held')}, error {held.get('error')}, positions "
-                     + json.dumps(held.get("positions")))
+                     + json.dumps(held.get("positions")) + f"\n    groups {json.dumps(held.get('groups'))}"
+                     + f" {held.get('groups_error') or ''}")
     for consumer in sorted((out / "consumers").glob("*.log")):
         text = consumer.read_text().splitlines()
         marks = [line for line in text[:-25] if line.startswith(("--- aftershock", "assigned", "consumer-"))]

@@ -7,6 +7,8 @@ of 4.x would run them: one is killed too, and the protocol the broker says the g
 
 from __future__ import annotations
 
+import shutil
+import warnings
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,10 @@ from tests.integration.conftest import RELEASE_SCENARIO, install, run_scenario, 
 pytestmark = pytest.mark.usefixtures("kafka_available")
 
 NEWEST = max(TESTED, key=release_tuple)
+# librdkafka's KIP-848 member can lose a partition handover for good when the coordinator stalls (once in
+# CI, once in 16 runs here beside a busy loop: one partition consumed by no member to the end, new members
+# never assigned it; docs/notes.md). Such a run is an error, never a pass; the test tries twice.
+KIP848_ATTEMPTS = 2
 
 # Every release but the default (the rest of the suite runs that), and the newest always: it is the one
 # the KIP-848 consumer protocol runs on here, default or not.
@@ -31,8 +37,19 @@ def test_a_release_is_installed_and_survives_a_leader_kill_and_a_partition(versi
     consumer_kill = '\n  - {at: 7s, action: kill, target: "consumer(1)", heal_after: 3s}' if kip848 else ""
     scenario.write_text(RELEASE_SCENARIO.format(version=version, slug=version.replace(".", "-"), consumer=consumer,
                                                 consumer_kill=consumer_kill))
-    code, results = run_scenario(scenario, tmp_path / "run")
-    assert results["verdict"] == "pass" and code == 0, verdict_report(results, code, tmp_path / "run")
+    run = tmp_path / "run"
+    for attempt in range(1, KIP848_ATTEMPTS + 1):
+        code, results = run_scenario(scenario, run)
+        stuck = kip848 and results["verdict"] == "error" and "consumers stopped short" in (results["error"] or "")
+        if not stuck or attempt == KIP848_ATTEMPTS:
+            break
+        # The harness said so (error, never pass); the test wants the release's run, so it tries once more,
+        # on another seed, and says it did.
+        warnings.warn(f"KIP-848 attempt {attempt} of {KIP848_ATTEMPTS}: {verdict_report(results, code, run)}",
+                      stacklevel=1)
+        shutil.rmtree(run)
+        scenario.write_text(scenario.read_text().replace(f"seed: {2 + attempt}", f"seed: {3 + attempt}"))
+    assert results["verdict"] == "pass" and code == 0, verdict_report(results, code, run)
     assert results["versions"]["kafka"] == version
     # the schedule runs in time order: the consumer kill (7 s) between the leader kill and the partition
     assert [(f["action"], f["target"].split("(")[0]) for f in results["faults"]] == [
@@ -41,11 +58,11 @@ def test_a_release_is_installed_and_survives_a_leader_kill_and_a_partition(versi
     assert versions["group_protocol"] == ("consumer" if kip848 else "classic")   # as the broker says
     assert versions["consumer"].split()[0] == ("confluent-kafka" if kip848 else "kafka-python")
     if kip848:   # the other member took over the killed one's partitions, incrementally
-        log = (tmp_path / "run" / "consumers" / "consumer-2.log").read_text()
+        log = (run / "consumers" / "consumer-2.log").read_text()
         assert log.count("assigned [") >= 2, log[-2000:]
     assert all(f["error"] is None and f["healed_s"] > f["started_s"] for f in results["faults"])
     for i in (1, 2, 3):
-        node_log = (tmp_path / "run" / "nodes" / f"kafka-{i}" / "node.log").read_text()
+        node_log = (run / "nodes" / f"kafka-{i}" / "node.log").read_text()
         assert "Kafka Server started" in node_log, node_log[-2000:]
         assert f"Kafka version: {version}" in node_log   # the release itself says so
         assert "SLF4J: Defaulting to no-operation" not in node_log

@@ -178,6 +178,9 @@ class StandinCluster:
     def group_protocol(self, group: str) -> str | None:
         return None
 
+    def groups(self) -> dict[str, Any]:
+        return {}
+
     def backlog(self) -> int | None:
         STAGE.record("backlog")
         return None   # cannot tell: a drain never ends on it

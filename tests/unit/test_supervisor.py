@@ -170,3 +170,52 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def test_an_assigned_partition_silent_while_the_broker_holds_more_is_wedged() -> None:
+    """librdkafka#5586: an assigned partition the client never fetches again. Quiet partitions (the
+    broker holds nothing more) and unanswered probes are no wedge; a new client starts afresh."""
+    from harness.patterns.supervisor import StallWatch, Wedged
+
+    clock = Clock()
+    watch = StallWatch(20.0, clock=clock)
+    asked: list[set[int]] = []
+    holds: dict[int, bool] = {0: False, 1: True, 2: False}
+
+    def behind(partitions: set[int]) -> set[int] | None:
+        asked.append(set(partitions))
+        return {p for p in partitions if holds[p]}
+
+    first = FakeClient(0)
+    watch.observe(first, {0, 1}, set(), behind)
+    clock.now = 10.0
+    watch.observe(first, {0, 1}, {1}, behind)          # 1 delivered at 10 s
+    clock.now = 19.9
+    watch.observe(first, {0, 1}, set(), behind)
+    assert asked == []                                 # nobody silent for 20 s yet
+    holds[0] = False
+    clock.now = 20.0
+    watch.observe(first, {0, 1}, set(), behind)        # 0 silent, and the broker holds nothing for it
+    assert asked == [{0}]
+    clock.now = 29.0
+    watch.observe(first, {0, 1}, set(), behind)        # 0 was just found quiet: not asked again yet
+    assert asked == [{0}]
+    clock.now = 30.0
+    with pytest.raises(Wedged, match=r"\[1\]"):        # 1 silent since 10 s, the broker holds more
+        watch.observe(first, {0, 1}, set(), behind)
+    assert asked[-1] == {1}
+
+    second = FakeClient(1)                             # the rebuilt client starts afresh
+    watch.observe(second, {0, 1, 2}, set(), lambda partitions: None)
+    clock.now = 50.0
+    unknown: list[set[int]] = []
+    watch.observe(second, {0, 1, 2}, set(), lambda partitions: unknown.append(partitions) or None)
+    assert unknown == [{0, 1, 2}]                      # asked, no answer: no wedge, asked again soon
+    clock.now = 54.0
+    watch.observe(second, {0, 1, 2}, set(), lambda partitions: unknown.append(partitions) or None)
+    assert len(unknown) == 1
+    clock.now = 55.0
+    with pytest.raises(Wedged):
+        watch.observe(second, {0, 1, 2}, set(), behind)
+    clock.now = 80.0
+    watch.observe(second, {2}, {2}, behind)            # a partition revoked is forgotten

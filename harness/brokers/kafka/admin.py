@@ -181,18 +181,35 @@ class KafkaAdmin:
         """The group's protocol as its coordinator says (confluent-kafka's admin client, whose
         description carries the group type; kafka-python's does not): 'classic' or 'consumer'."""
         from confluent_kafka import ConsumerGroupType
-        from confluent_kafka.admin import AdminClient
 
-        admin = AdminClient({"bootstrap.servers": self._responsive_bootstrap(), "socket.timeout.ms": 5000})
-        try:
-            described = admin.describe_consumer_groups([group], request_timeout=10)[group].result(timeout=15)
-        except Exception as exc:  # noqa: BLE001 - whatever stops the question leaves the protocol unknown
-            raise ClusterError(f"could not ask which protocol consumer group {group} runs: {exc}") from None
+        described = self._describe_group(group, "which protocol consumer group {group} runs")
         kinds = {ConsumerGroupType.CLASSIC: "classic", ConsumerGroupType.CONSUMER: "consumer"}
         if described.type not in kinds:
             raise ClusterError(f"the broker did not say which protocol consumer group {group} runs"
                                f" ({described.type}, state {described.state})")
         return kinds[described.type]
+
+    def group_members(self, group: str) -> dict[str, Any]:
+        """The group as its coordinator sees it: its state and each member's client id, the partitions
+        it owns and (KIP-848) those the coordinator means it to own. A partition no member owns, or a
+        target that stays unmet, is a handover that never finished: the consumers stopped short."""
+        described = self._describe_group(group, "for the members of consumer group {group}")
+
+        def partitions(assignment: Any) -> list[int]:
+            return sorted(tp.partition for tp in assignment.topic_partitions) if assignment is not None else []
+
+        return {"state": str(described.state.name if hasattr(described.state, "name") else described.state),
+                "members": [{"client": m.client_id, "member": m.member_id, "owns": partitions(m.assignment),
+                             "target": partitions(m.target_assignment)} for m in described.members]}
+
+    def _describe_group(self, group: str, asking: str) -> Any:
+        from confluent_kafka.admin import AdminClient
+
+        admin = AdminClient({"bootstrap.servers": self._responsive_bootstrap(), "socket.timeout.ms": 5000})
+        try:
+            return admin.describe_consumer_groups([group], request_timeout=10)[group].result(timeout=15)
+        except Exception as exc:  # noqa: BLE001 - whatever stops the question leaves the answer unknown
+            raise ClusterError(f"could not ask {asking.format(group=group)}: {exc}") from None
 
     def partitions(self, topic: str) -> list[dict[str, Any]]:
         """[{partition, leader, replicas, isr}] as the cluster reports them now."""

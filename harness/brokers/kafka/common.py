@@ -243,6 +243,9 @@ class KafkaClusterBase:
     def group_protocol(self, group: str) -> str | None:
         return self.admin.group_protocol(group)
 
+    def groups(self) -> dict[str, Any]:
+        return {group: self.admin.group_members(group) for group in sorted(set(self.admin.readers.values()))}
+
     def controller(self) -> int:
         """The active KRaft controller: the leader of the highest epoch any voter has recorded.
 

@@ -262,6 +262,9 @@ class RabbitClusterBase:
     def group_protocol(self, group: str) -> str | None:
         return None
 
+    def groups(self) -> dict[str, Any]:
+        return {}
+
     def backlog(self) -> int | None:
         """Messages the queues still hold, ready or delivered and not yet acknowledged, as the first
         node that answers counts them; None when that cannot be told (a stream keeps what it was
