@@ -92,6 +92,17 @@ class ConsumerSpec(Strict):
     group_protocol: Literal["classic", "consumer"] = Field(
         "classic", description="the group protocol: classic (client-side assignment, stop-the-world"
                                " rebalances) or consumer (KIP-848: the broker assigns; Kafka 4.0+, confluent-kafka)")
+    commit: Literal["after-process", "before-process", "auto"] = Field(
+        "after-process", description="Kafka: when a batch's offsets are committed: after it is processed"
+                                     " (at-least-once), before (at-most-once: a crash loses the rest of the"
+                                     " batch), or by the client every auto_commit_interval (enable.auto.commit)")
+    auto_commit_interval: Duration = Field(5.0, description="Kafka, with commit: auto: auto.commit.interval.ms")
+    auto_offset_reset: Literal["earliest", "latest"] = Field(
+        "earliest", description="Kafka: where a member starts on a partition its group committed nothing for"
+                                " (latest skips what was written before it looked)")
+    session_timeout: Duration = Field(10.0, description="Kafka, classic protocol: session.timeout.ms (under"
+                                                        " KIP-848 the broker's group.consumer.session.timeout.ms)")
+    heartbeat_interval: Duration = Field(1.0, description="Kafka, classic protocol: heartbeat.interval.ms")
     instances: Whole = Field(2, ge=0, le=32)
     ack: Literal["manual", "auto"] = Field("manual", description="RabbitMQ: ack after ledgering, or on delivery")
     prefetch: Whole = Field(50, ge=1, le=65535)
@@ -113,6 +124,22 @@ class ConsumerSpec(Strict):
             raise LocatedValueError(f"group_protocol consumer (KIP-848) needs a client that speaks it, and"
                                     f" {self.client} does not: set consumer.client: confluent-kafka",
                                     ("group_protocol",))
+        # Compared with the defaults, not model_fields_set: a matrix variant is built again from a whole dump.
+        defaults = type(self).model_fields
+        if self.auto_commit_interval != defaults["auto_commit_interval"].default and self.commit != "auto":
+            raise LocatedValueError(f"auto_commit_interval is how often the client commits with commit: auto,"
+                                    f" and commit is {self.commit}: set commit: auto or remove it",
+                                    ("auto_commit_interval",))
+        if self.group_protocol == "consumer":
+            for name, key in (("session_timeout", "session.timeout.ms"),
+                              ("heartbeat_interval", "heartbeat.interval.ms")):
+                if getattr(self, name) != defaults[name].default:
+                    raise LocatedValueError(f"under group_protocol consumer (KIP-848) the broker holds the {name}:"
+                                            f" set target.broker_config group.consumer.{key} instead", (name,))
+        elif self.heartbeat_interval >= self.session_timeout:
+            raise LocatedValueError(f"heartbeat_interval {self.heartbeat_interval:g}s must be shorter than"
+                                    f" session_timeout {self.session_timeout:g}s (Kafka advises a third of it)",
+                                    ("heartbeat_interval",))
         if self.circuit_breaker is not None and self.downstream is None:
             raise LocatedValueError("circuit_breaker guards the downstream call: add downstream:", ("circuit_breaker",))
         if self.fallback == "skip-to-dlq" and self.circuit_breaker is not None and self.dead_letter is None:

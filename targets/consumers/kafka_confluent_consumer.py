@@ -70,15 +70,19 @@ def connect(args: argparse.Namespace) -> Consumer:
         "bootstrap.servers": args.bootstrap,
         "group.id": args.group,
         "client.id": f"{args.group}-{args.instance}",
-        "enable.auto.commit": False,
-        "auto.offset.reset": "earliest",
+        # --commit auto: librdkafka stores each message's offset as consume() hands it over and commits
+        # the stored offsets from its own thread, processed or not
+        "enable.auto.commit": args.commit == "auto",
+        "auto.commit.interval.ms": round(args.auto_commit_interval * 1000),
+        "auto.offset.reset": args.auto_offset_reset,
         "group.protocol": args.group_protocol,
         "reconnect.backoff.max.ms": 1000,
         "topic.metadata.refresh.interval.ms": 5000,
         "error_cb": lambda error: print(f"client error: {error}", flush=True),
     }
     if args.group_protocol == "classic":
-        config.update({"session.timeout.ms": 10000, "heartbeat.interval.ms": 1000})
+        config.update({"session.timeout.ms": round(args.session_timeout * 1000),
+                       "heartbeat.interval.ms": round(args.heartbeat_interval * 1000)})
     consumer = Consumer({**config, **args.properties})
     assignment = Assignment(args.ledger.with_suffix(".ready"))
     consumer.subscribe([args.topic], on_assign=assignment.assigned, on_revoke=assignment.revoked,
@@ -89,7 +93,8 @@ def connect(args: argparse.Namespace) -> Consumer:
 def serve(ledger: LedgerWriter, stopping: StopFlag,
           args: argparse.Namespace) -> tuple[Callable[[Consumer], None], Callable[[], None]]:
     """One step: consume a batch, ledger each delivery, run the pipeline, dead-letter what it gives
-    up on, then commit synchronously. Returns the step and what to do once the consumer is closed."""
+    up on, then commit synchronously (--commit after-process; before-process commits the batch first,
+    auto leaves it to the client). Returns the step and what to do once the consumer is closed."""
     pipeline, settings, side_ledgers = build_pipeline(args, stopping)
     dlq_topic = settings.get("dlq")
     dlq = Producer({"bootstrap.servers": args.bootstrap, "acks": "all"}) if dlq_topic else None
@@ -110,6 +115,10 @@ def serve(ledger: LedgerWriter, stopping: StopFlag,
         records = consumer.consume(num_messages=500, timeout=0.2)
         stall.observe(consumer, owned, {record.partition() for record in records if record.error() is None},
                       lambda silent: behind(consumer, args.topic, silent))
+        if args.commit == "before-process":   # at-most-once: a crash from here on loses the rest of the batch
+            fetched = {record.partition(): record.offset() + 1 for record in records if record.error() is None}
+            if fetched:
+                commit(consumer, args.topic, fetched)
         for record in records:
             if record.error() is not None:
                 print(f"consume error: {record.error()}", flush=True)
@@ -132,11 +141,8 @@ def serve(ledger: LedgerWriter, stopping: StopFlag,
         if dlq is not None and dlq.flush(30) > 0:
             print("dead letters not stored within 30 s: their offsets stay uncommitted", flush=True)
             return
-        try:
-            consumer.commit(offsets=[TopicPartition(args.topic, p, o) for p, o in offsets.items()],
-                            asynchronous=False)
-        except KafkaException as exc:  # a failed commit means redelivery, which we measure
-            print(f"commit failed: {exc!r}", flush=True)
+        if args.commit == "after-process":
+            commit(consumer, args.topic, offsets)
 
     def finish() -> None:
         if dlq is not None:
@@ -164,6 +170,15 @@ def behind(consumer: Consumer, topic: str, partitions: set[int]) -> set[int] | N
     except KafkaException:
         return None
     return stuck
+
+
+def commit(consumer: Consumer, topic: str, offsets: dict[int, int]) -> None:
+    """Commit synchronously; a failed commit means redelivery (after-process) or, before processing,
+    a batch processed anyway, as a service that cannot take back what it fetched would."""
+    try:
+        consumer.commit(offsets=[TopicPartition(topic, p, o) for p, o in offsets.items()], asynchronous=False)
+    except KafkaException as exc:  # a failed commit is measured, never fatal
+        print(f"commit failed: {exc!r}", flush=True)
 
 
 if __name__ == "__main__":

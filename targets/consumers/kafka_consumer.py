@@ -61,7 +61,7 @@ def main() -> int:
             step = read_dead_letters(ledger)
         else:
             step, finish = serve(ledger, stopping, args)
-        supervisor.run(lambda: connect(args), step, lambda consumer: consumer.close(autocommit=False))
+        supervisor.run(lambda: connect(args), step, lambda consumer: consumer.close(autocommit=args.commit == "auto"))
         if not args.dlq_reader:
             finish()
     print(f"{what}: stopped ({supervisor.total_failures} transient errors, {supervisor.rebuilds} client rebuilds)",
@@ -70,15 +70,17 @@ def main() -> int:
 
 
 def connect(args: argparse.Namespace) -> KafkaConsumer:
-    """A new consumer in the group; it resumes from the group's committed offsets."""
+    """A new consumer in the group; it resumes from the group's committed offsets. With --commit auto
+    kafka-python commits inside poll(): the positions of what earlier polls returned."""
     consumer = KafkaConsumer(**dict(
         bootstrap_servers=args.bootstrap.split(","),
         group_id=args.group,
         client_id=f"{args.group}-{args.instance}",
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        session_timeout_ms=10000,
-        heartbeat_interval_ms=1000,
+        enable_auto_commit=args.commit == "auto",
+        auto_commit_interval_ms=round(args.auto_commit_interval * 1000),
+        auto_offset_reset=args.auto_offset_reset,
+        session_timeout_ms=round(args.session_timeout * 1000),
+        heartbeat_interval_ms=round(args.heartbeat_interval * 1000),
         max_poll_records=500,
         reconnect_backoff_max_ms=1000,   # the Java client's default; kafka-python's is 30 s
         # A consumer that joined while its broker did not know the topic yet (just created, or
@@ -93,7 +95,8 @@ def connect(args: argparse.Namespace) -> KafkaConsumer:
 def serve(ledger: LedgerWriter, stopping: StopFlag,
           args: argparse.Namespace) -> tuple[Callable[[KafkaConsumer], None], Callable[[], None]]:
     """One step: poll, ledger each delivery, run the pipeline, dead-letter what it gives up on, then
-    commit. Returns the step and what to do once the consumer is closed."""
+    commit (--commit after-process; before-process commits the batch first, auto leaves it to the
+    client). Returns the step and what to do once the consumer is closed."""
     pipeline, settings, side_ledgers = build_pipeline(args, stopping)
     dlq_topic = settings.get("dlq")
     dlq = KafkaProducer(bootstrap_servers=args.bootstrap.split(","), acks="all",
@@ -110,6 +113,8 @@ def serve(ledger: LedgerWriter, stopping: StopFlag,
         idle.observe(consumer, assigned, len(partitions) >= instances,
                      f"{args.topic} has {len(partitions)} partitions for {instances} instance(s), none assigned here")
         batches = consumer.poll(timeout_ms=200)
+        if args.commit == "before-process" and batches:   # at-most-once: a crash from here on loses the rest
+            commit(consumer, {tp: OffsetAndMetadata(records[-1].offset + 1, "", -1) for tp, records in batches.items()})
         offsets = {}
         for tp, records in batches.items():
             for record in records:
@@ -130,10 +135,8 @@ def serve(ledger: LedgerWriter, stopping: StopFlag,
             side.flush()
         if dlq is not None:
             dlq.flush(timeout=30)  # dead letters stored before their offsets are committed
-        try:
-            consumer.commit(offsets)
-        except Exception as exc:  # noqa: BLE001 - a failed commit means redelivery, which we measure
-            print(f"commit failed: {exc!r}", flush=True)
+        if args.commit == "after-process":
+            commit(consumer, offsets)
 
     def finish() -> None:
         if dlq is not None:
@@ -142,6 +145,15 @@ def serve(ledger: LedgerWriter, stopping: StopFlag,
             side.close()
 
     return step, finish
+
+
+def commit(consumer: KafkaConsumer, offsets: dict[TopicPartition, OffsetAndMetadata]) -> None:
+    """Commit synchronously; a failed commit means redelivery (after-process) or, before processing,
+    a batch processed anyway, as a service that cannot take back what it fetched would."""
+    try:
+        consumer.commit(offsets)
+    except Exception as exc:  # noqa: BLE001 - a failed commit is measured, never fatal
+        print(f"commit failed: {exc!r}", flush=True)
 
 
 def read_dead_letters(ledger: LedgerWriter) -> Callable[[KafkaConsumer], None]:

@@ -32,6 +32,12 @@ def kafka_parser(description: str | None) -> argparse.ArgumentParser:
     parser.add_argument("--bootstrap", required=True)
     parser.add_argument("--topic", required=True)
     parser.add_argument("--group", required=True)
+    parser.add_argument("--commit", choices=("after-process", "before-process", "auto"), default="after-process",
+                        help="when offsets are committed: after the batch is processed, before, or by the client")
+    parser.add_argument("--auto-commit-interval", type=float, default=5.0, help="seconds, with --commit auto")
+    parser.add_argument("--auto-offset-reset", choices=("earliest", "latest"), default="earliest")
+    parser.add_argument("--session-timeout", type=float, default=10.0, help="seconds (classic protocol)")
+    parser.add_argument("--heartbeat-interval", type=float, default=1.0, help="seconds (classic protocol)")
     parser.add_argument("--properties", type=json.loads, default={},
                         help="the scenario's consumer.properties (JSON), in the client's own names, over the app's")
     return parser

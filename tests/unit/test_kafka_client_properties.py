@@ -27,7 +27,7 @@ def _refused(client: str, role: str, properties: dict[str, object]) -> str:
 @pytest.mark.parametrize(("role", "properties"), [
     ("producer", {"compression.type": "gzip", "batch.size": 32768}),
     ("producer", {"client.id": "billing", "retry.backoff.ms": "200"}),
-    ("consumer", {"max.poll.records": 50, "fetch.min.bytes": 1, "auto.offset.reset": "latest"}),
+    ("consumer", {"max.poll.records": 50, "fetch.min.bytes": 1, "max.partition.fetch.bytes": 65536}),
     ("consumer", {"client.id": "billing-svc", "check.crcs": True}),
 ])
 def test_properties_both_clients_know_pass(client: str, role: str, properties: dict[str, object]) -> None:
@@ -64,7 +64,7 @@ def test_kafka_python_values_of_the_wrong_type_are_refused(properties: dict[str,
     ("producer", "linger.ms", "set producer.linger"),
     ("producer", "bootstrap.servers", "the harness points every client at the run's listeners"),
     ("consumer", "group.id", "set consumer.group"),
-    ("consumer", "enable.auto.commit", "the sample consumer commits the offsets of what it processed itself"),
+    ("consumer", "enable.auto.commit", "set consumer.commit: auto"),
     ("consumer", "value.deserializer", "the harness writes each message's id into its key and value"),
 ])
 def test_what_the_harness_or_a_field_sets_is_refused_with_where_to_set_it(role: str, key: str, says: str) -> None:

@@ -32,7 +32,10 @@ OWNED: dict[str, dict[str, str]] = {
     "consumer": {
         "bootstrap.servers": _CONNECT, "key.deserializer": _TAGGING, "value.deserializer": _TAGGING,
         "group.id": "set consumer.group", "group.protocol": "set consumer.group_protocol",
-        "enable.auto.commit": "the sample consumer commits the offsets of what it processed itself",
+        "enable.auto.commit": "set consumer.commit: auto",
+        "auto.commit.interval.ms": "set consumer.auto_commit_interval",
+        "auto.offset.reset": "set consumer.auto_offset_reset", "session.timeout.ms": "set consumer.session_timeout",
+        "heartbeat.interval.ms": "set consumer.heartbeat_interval",
     },
 }
 # kafka-python settings that take objects, not values a scenario could write

@@ -279,8 +279,14 @@ class KafkaClusterBase:
         argv = [sys.executable, str(app), "--bootstrap", ",".join(self.routes.dial(f"consumer{instance}")),
                 "--topic", self.spec.topic.name, "--group", consumer.group,
                 "--instance", str(instance), "--ledger", str(ledger)]
+        argv += ["--commit", consumer.commit, "--auto-offset-reset", consumer.auto_offset_reset]
+        if consumer.commit == "auto":
+            argv += ["--auto-commit-interval", f"{consumer.auto_commit_interval:g}"]
         if consumer.group_protocol != "classic":
             argv += ["--group-protocol", consumer.group_protocol]
+        else:
+            argv += ["--session-timeout", f"{consumer.session_timeout:g}",
+                     "--heartbeat-interval", f"{consumer.heartbeat_interval:g}"]
         if consumer.properties:   # in the client's own names: kafka-python's keywords, librdkafka's as written
             properties = (kafka_python_settings("consumer", consumer.properties) if consumer.client == "kafka-python"
                           else dict(consumer.properties))

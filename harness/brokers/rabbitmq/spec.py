@@ -198,8 +198,9 @@ def check_clients(scenario: Scenario) -> None:
         if spec.properties:
             raise LocatedValueError(f"{section}.properties are Kafka client properties: RabbitMQ clients use pika;"
                                     f" remove {section}.properties", (section, "properties"))
-    for name, default in (("client", DEFAULT_KAFKA_CLIENT), ("group_protocol", "classic")):
-        if getattr(consumer, name) != default:
+    for name in ("client", "group_protocol", "commit", "auto_commit_interval", "auto_offset_reset", "session_timeout",
+                 "heartbeat_interval"):
+        if getattr(consumer, name) != type(consumer).model_fields[name].default:
             raise LocatedValueError(f"consumer.{name} is a Kafka setting: RabbitMQ consumers use pika;"
                                     f" remove consumer.{name}", ("consumer", name))
     if scenario.producer.outbox is not None:
