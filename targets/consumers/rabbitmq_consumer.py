@@ -14,6 +14,7 @@ connection it reconnects to the next node; a stream consumer resumes after its l
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import sys
 import time
@@ -43,6 +44,8 @@ def main() -> int:
     parser.add_argument("--ack", choices=("manual", "auto"), default="manual")
     parser.add_argument("--prefetch", type=int, default=50)
     parser.add_argument("--durable", choices=("true", "false"), default="true")
+    parser.add_argument("--queue-arguments", type=json.loads, default=None,
+                        help="the queue's declaration arguments, as JSON (the harness's own, x-queue-type included)")
     parser.add_argument("--dlq-reader", action="store_true",
                         help="read the dead-letter queue into a dlq ledger instead of processing")
     args = parser.parse_args()
@@ -99,8 +102,11 @@ def consume(connection: pika.BlockingConnection, args: argparse.Namespace, ledge
             next_offset: int | None) -> int | None:
     channel = connection.channel()
     channel.basic_qos(prefetch_count=args.prefetch)
-    # Like most services, declare the queue we depend on (a transient queue may have vanished).
-    declare_args = {} if args.queue_type == "classic" else {"x-queue-type": args.queue_type}
+    # Like most services, declare the queue we depend on (a transient queue may have vanished), with
+    # the arguments it was declared with: others would be refused as inequivalent.
+    declare_args = args.queue_arguments
+    if declare_args is None:
+        declare_args = {} if args.queue_type == "classic" else {"x-queue-type": args.queue_type}
     channel.queue_declare(args.queue, durable=args.durable == "true", arguments=declare_args)
     arguments: dict[str, Any] = {}
     if args.queue_type == "stream":

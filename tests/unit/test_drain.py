@@ -71,3 +71,15 @@ def test_a_broker_that_keeps_holding_messages_ends_the_drain_at_its_timeout() ->
 
 def test_a_broker_that_cannot_count_does_not_hold_up_a_drain() -> None:
     assert run(DrainWatch(SPEC, 0.0, backlog=lambda: None), [0] * 10) == (3.0, "drained")
+
+
+def test_with_dead_lettering_the_broker_confirms_a_full_drain_but_never_ends_a_short_one() -> None:
+    """Seen on a one-node quorum queue with a dead-letter queue: every acknowledged message delivered,
+    the drain ended at once, and the broker's count (a quorum queue reports it every few seconds, the
+    last acknowledgements trailing the ledger) still said 2 or 3: a clean run was an error, "the
+    consumers stopped short". Its count covers the dead-letter hops too, so an empty broker must not
+    end a drain with messages missing."""
+    answers = iter([3, 3, 0])
+    watch = DrainWatch(SPEC, 0.0, backlog=lambda: next(answers), empty_ends=False)
+    assert run(watch, [0] * 10) == (5.0, "drained")
+    assert run(DrainWatch(SPEC, 0.0, backlog=lambda: 0, empty_ends=False), [7] * 40) == (30.0, "stalled")

@@ -38,6 +38,7 @@ class RabbitAttached(RabbitContainers):
         self._check_settings()
         self._delete_queue(self.spec.queue.name)
         self._declare_queue()
+        self._set_policies()   # none (refused on compose): the read-back proves none reaches the run's queues
         log.info("rabbitmq cluster (compose) ready: %s", self.routes.dial("producer"))
         return self
 

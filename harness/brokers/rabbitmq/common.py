@@ -20,8 +20,9 @@ from typing import Any, Self
 from harness.brokers.base import harness_last
 from harness.brokers.rabbitmq.config import DEFAULTS, OWNED_PREFIXES, node_of_pid
 from harness.brokers.rabbitmq.dist import removed_setting
-from harness.brokers.rabbitmq.queues import declare_dead_letter_queue, declare_queue
-from harness.brokers.rabbitmq.spec import RabbitSpec
+from harness.brokers.rabbitmq.policies import dead_lettering, expected, queue_settings, set_policy_args, strongest
+from harness.brokers.rabbitmq.queues import declare_dead_letter_queue, declare_queue, queue_arguments
+from harness.brokers.rabbitmq.spec import PolicySpec, RabbitSpec
 from harness.brokers.routes import ClientRoutes, Via
 from harness.errors import ClusterError, ScenarioError
 from harness.paths import REPO
@@ -36,6 +37,7 @@ CONSUMER_APP = REPO / "targets" / "consumers" / "rabbitmq_consumer.py"
 READY_TIMEOUT = 120.0
 CTL_TIMEOUT = 60.0
 QUERY_TIMEOUT = 10.0
+POLICY_TIMEOUT = 15.0
 
 
 class RabbitClusterBase:
@@ -111,6 +113,7 @@ class RabbitClusterBase:
             wait_until(self._all_running, what=f"{self.spec.nodes} RabbitMQ nodes running in one cluster",
                        timeout=READY_TIMEOUT, interval=1.0, logs=self._logs())
             self._declare_queue()
+            self._set_policies()
             log.info("rabbitmq cluster ready: %s", self.routes.dial("producer"))
         except BaseException:
             self.__exit__(None, None, None)
@@ -200,12 +203,22 @@ class RabbitClusterBase:
     def _declare_queue(self) -> None:
         declare_queue(self.endpoints[1], self.spec.queue)
 
+    def _set_policies(self) -> None:
+        """The scenario's policies, before any load; `policies` notes which each run queue should run
+        under, for the read-back."""
+        for policy in self.spec.policies:
+            self.ctl(1, *set_policy_args(policy))
+        main = self.spec.queue
+        self.policies: dict[str, PolicySpec | None] = {main.name: strongest(self.spec.policies, main.name, main.type)}
+
     def add_destination(self, name: str) -> None:
         """A dead-letter queue, and the policy that makes the main queue dead-letter into it."""
         pattern, definition = declare_dead_letter_queue(self.endpoints[1], self.spec.queue, name)
-        self.ctl(1, "set_policy", "--apply-to", "queues", f"{name}-dead-lettering", pattern, json.dumps(definition))
+        policy = dead_lettering(self.spec, name, pattern, definition)
+        self.ctl(1, *set_policy_args(policy))
+        self.policies |= {self.spec.queue.name: policy, name: strongest(self.spec.policies, name, "quorum")}
         log.info("dead-lettering %s into %s through %s: %s", self.spec.queue.name, name,
-                 definition["dead-letter-exchange"], definition)
+                 definition["dead-letter-exchange"], policy.definition)
 
     def dead_letter_reader_spec(self, name: str, ledger: Path, log_path: Path) -> ProcessSpec:
         """The harness's own reader of the dead-letter queue, straight to the nodes (never proxied)."""
@@ -307,13 +320,38 @@ class RabbitClusterBase:
                 "--queue", self.spec.queue.name, "--queue-type", self.spec.queue.type,
                 "--instance", str(instance), "--ledger", str(ledger), "--ack", consumer.ack,
                 "--prefetch", str(consumer.prefetch),
-                "--durable", str(self.spec.queue.durable).lower()]
+                "--durable", str(self.spec.queue.durable).lower(),
+                "--queue-arguments", json.dumps(queue_arguments(self.spec.queue))]
         return ProcessSpec(name=f"consumer-{instance}", argv=argv, log_path=log_path)
 
     def settings(self) -> dict[str, Any]:
-        """Not read back on RabbitMQ yet: rabbitmq.conf's keys have no per-key query like Kafka's
-        DescribeConfigs (`rabbitmqctl environment` lists the application's, not the file's)."""
-        return {}
+        """Each run queue's arguments and the policy it runs under, as the nodes report them once
+        the run's queues and policies are in place; one that did not take stops the run (a verdict on
+        a configuration the cluster does not run would prove nothing). rabbitmq.conf's keys are not
+        read back: they have no per-key query like Kafka's DescribeConfigs."""
+        wanted = expected(self.policies)
+        last: dict[str, Any] = {}
+
+        def took() -> dict[str, Any] | None:
+            last.clear()
+            last.update(self._queue_settings())
+            running = {name: (q["policy"], q["effective_policy"]) for name, q in last.items() if name in wanted}
+            return dict(last) if running == wanted else None
+
+        try:
+            found = wait_until(took, what="the run's queues to run under their policies", timeout=POLICY_TIMEOUT,
+                               interval=0.5, give_up_on=())
+        except ClusterError:
+            raise ClusterError(f"queue settings did not take: asked for (policy, definition) {wanted}, the nodes"
+                               f" report {({n: last.get(n) for n in wanted})}") from None
+        return {"queues": found}
+
+    def _queue_settings(self) -> dict[str, Any]:
+        policies = next((out for _, out in self._answers("list_policies", "--formatter", "json")), None)
+        for _, out in self._answers("list_queues", "name", "arguments", "policy", "--formatter", "json"):
+            if policies is not None:
+                return queue_settings(policies, out)
+        raise ClusterError("no RabbitMQ node answered")
 
     def versions(self) -> dict[str, str]:
         import pika
@@ -323,3 +361,4 @@ class RabbitClusterBase:
 
     def _rabbit_version(self) -> str:
         raise NotImplementedError
+

@@ -15,10 +15,15 @@ def _connection(endpoint: tuple[str, int]) -> Any:
         host=endpoint[0], port=endpoint[1], connection_attempts=3, retry_delay=1))
 
 
+def queue_arguments(queue: QueueSpec) -> dict[str, object]:
+    """What the queue is declared with, by the harness and by every consumer alike (a declaration
+    with other arguments is refused as inequivalent)."""
+    return {**queue.arguments, **({} if queue.type == "classic" else {"x-queue-type": queue.type})}
+
+
 def declare_queue(endpoint: tuple[str, int], queue: QueueSpec) -> None:
-    arguments = {} if queue.type == "classic" else {"x-queue-type": queue.type}
     with _connection(endpoint) as conn:
-        conn.channel().queue_declare(queue.name, durable=queue.durable, arguments=arguments)
+        conn.channel().queue_declare(queue.name, durable=queue.durable, arguments=queue_arguments(queue))
 
 
 def declare_dead_letter_queue(endpoint: tuple[str, int], main: QueueSpec, name: str) -> tuple[str, dict[str, str]]:

@@ -8,7 +8,9 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from harness.brokers.base import Scenario
+from harness.brokers.rabbitmq.capabilities import capabilities
 from harness.brokers.rabbitmq.dist import DEFAULT_RELEASE, RELEASES, Release, removed_setting
+from harness.brokers.rabbitmq.queue_settings import PolicyRule, check_arguments, check_dead_lettering, check_policy
 from harness.scenario.broker_settings import DATA, LISTENERS, check_broker_config
 from harness.scenario.durations import Duration
 from harness.scenario.located import LocatedValueError
@@ -51,6 +53,9 @@ class QueueSpec(Strict):
     name: str = Field("orders", pattern=NAME)
     type: Literal["classic", "quorum", "stream"] = "quorum"
     durable: bool = True
+    arguments: dict[str, Scalar] = Field(
+        default_factory=dict, description="x-arguments the queue is declared with (x-max-length, x-overflow,"
+                                          " x-delivery-limit...), checked against what the release takes for its type")
 
     @field_validator("name")
     @classmethod
@@ -62,6 +67,21 @@ class QueueSpec(Strict):
         if self.type != "classic" and not self.durable:
             raise LocatedValueError(f"{self.type} queues are always durable: remove durable: false", ("durable",))
         return self
+
+
+class PolicySpec(Strict):
+    """A policy set with rabbitmqctl before the load starts (RabbitMQ applies the one of highest priority)."""
+
+    name: str = Field(pattern=NAME)
+    pattern: str = Field(min_length=1, description="a regular expression matched against queue names")
+    definition: dict[str, Scalar | list[str]] = Field(min_length=1, description="policy keys, e.g. max-length")
+    apply_to: str = Field("queues", description="queues, exchanges or all (4.0: also classic_queues,"
+                                                 " quorum_queues, streams)")
+    priority: Whole = Field(0, ge=0, le=9999)
+
+    @property
+    def rule(self) -> PolicyRule:
+        return PolicyRule(self.name, self.pattern, self.apply_to, self.priority, self.definition)
 
 
 class RabbitSpec(Strict):
@@ -77,6 +97,7 @@ class RabbitSpec(Strict):
     version: str = Field(DEFAULT_RELEASE, description="the RabbitMQ release series: 3.10 (Debian 12, the"
                          " host's), 4.0 (Debian 13) or 4.3 (Debian testing), the last two from a root"
                          " filesystem built on first use")
+    policies: list[PolicySpec] = Field(default_factory=list, description="policies set before the load starts")
     metadata_store: Literal["mnesia", "khepri"] | None = Field(
         None, description="where the nodes keep users, queues and bindings: mnesia or khepri (Raft);"
                           " default: the release's (Mnesia before 4.3; 4.0 offers both; 4.3 only Khepri)")
@@ -120,6 +141,14 @@ class RabbitSpec(Strict):
                 f"RabbitMQ {release.series} refuses non-durable queues by default (the deprecated feature"
                 " transient_nonexcl_queues is off from 4.3): make the queue durable (remove durable: false)"
                 " or use an older version", ("queue", "durable"))
+        caps = capabilities(release.series)
+        check_arguments(caps, release.series, self.queue.type, self.queue.arguments, self.nodes,
+                        ("queue", "arguments"))
+        names = [policy.name for policy in self.policies]
+        for i, policy in enumerate(self.policies):
+            if names.index(policy.name) != i:
+                raise LocatedValueError(f"a second policy named {policy.name}: name each once", ("policies", i, "name"))
+            check_policy(caps, release.series, policy.rule, {self.queue.name: self.queue.type}, ("policies", i))
         return self
 
     @model_validator(mode="after")
@@ -150,6 +179,20 @@ def check_consumer(scenario: Scenario) -> None:
     if scenario.consumer.ack == "auto":
         raise LocatedValueError("dead-lettering rejects messages, which auto-ack cannot: set consumer.ack: manual",
                                 where)
+    rules = [policy.rule for policy in spec.policies]
+    check_dead_lettering(spec.queue.name, spec.queue.type, spec.queue.arguments, rules, ("target",))
+    caps = capabilities(spec.release.series)
+    for i, policy in enumerate(spec.policies):   # the dead-letter queue is a quorum queue of the harness's
+        if policy.name == dead_letter_policy(dead_letter.queue or ""):
+            raise LocatedValueError(f"policy {policy.name}: the harness names its dead-lettering policy so;"
+                                    " choose another name", ("target", "policies", i, "name"))
+        check_policy(caps, spec.release.series, policy.rule, {dead_letter.queue or "": "quorum"},
+                     ("target", "policies", i))
+
+
+def dead_letter_policy(queue: str) -> str:
+    """The name of the policy that routes the main queue's rejects into dead-letter queue `queue`."""
+    return f"{queue}-dead-lettering"
 
 
 def check_form(scenario: Scenario, form: str) -> None:
@@ -180,6 +223,10 @@ def _compose_rules(scenario: Scenario) -> None:
             f"{', '.join(sorted(settable) + fixed)}: a compose-managed RabbitMQ takes its settings from"
             " targets/rabbitmq/compose.conf; remove them here (cluster_partition_handling may stay:"
             " the run checks the cluster has it)", ("target", sorted(settable)[0] if settable else "broker_config"))
+    if spec.policies:
+        raise LocatedValueError("policies: a policy set on a compose-managed cluster would outlive the run and"
+                                " reach other queues: set it in the compose project's definitions, or run on"
+                                " runtime: local", ("target", "policies"))
 
 
 # A container node runs the image of its release (rabbitmq:<series>-management, or the stand-in
