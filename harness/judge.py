@@ -61,9 +61,11 @@ class Verdict:
     expectations: list[ExpectationResult]
 
 
-def expectations(scenario: Scenario) -> list[Expectation]:
+def expectations(scenario: Scenario, metrics: Mapping[str, Any] | None = None) -> list[Expectation]:
     """The scenario's own, plus `faults_failed == 0` when it has faults and says nothing of it:
-    a run whose faults did not happen must not pass as if they had."""
+    a run whose faults did not happen must not pass as if they had; and `dropped == 0` when a limit
+    dropped acknowledged messages the scenario did not expect to lose so (dropped is not lost, but
+    it is not delivered either)."""
     out = []
     for name, value in scenario.expect.items():
         if isinstance(value, (int, float)):
@@ -72,6 +74,8 @@ def expectations(scenario: Scenario) -> list[Expectation]:
             out.append(Expectation(name, min=value.min, max=value.max))
     if (scenario.faults or scenario.nemesis) and "faults_failed" not in scenario.expect:
         out.append(Expectation("faults_failed", exact=0))
+    if metrics is not None and metrics.get("dropped") and "dropped" not in scenario.expect:
+        out.append(Expectation("dropped", exact=0))
     return out
 
 

@@ -8,7 +8,8 @@ from typing import Any
 from harness.judge import ExpectationResult, Verdict
 from harness.ledger.journal import FaultRecord
 
-COUNTS = ("attempted", "acknowledged", "delivered", "lost", "undelivered", "duplicated", "unexpected", "recovered")
+COUNTS = ("attempted", "acknowledged", "delivered", "lost", "dropped", "undelivered", "duplicated", "unexpected",
+          "recovered")
 
 
 @dataclass

@@ -133,9 +133,10 @@ class Run:
             self._phase(progress, f"starting {scenario.consumer.instances} consumer(s)")
             if scenario.consumer.dead_letter is not None:
                 cluster.add_destination(scenario.consumer.dead_letter.destination)
+            drops = cluster.add_drop_record(scenario.consumer)
             self.settings = cluster.settings()   # with every destination in place: its policies read back too
             consumers = stack.enter_context(ConsumerGroup(
-                cluster, scenario.consumer, self.out_dir, self.run_id, scenario.seed, topo.downstream_urls))
+                cluster, scenario.consumer, self.out_dir, self.run_id, scenario.seed, topo.downstream_urls, drops))
             self.versions.update(consumers.facts)
             self.watchdog.watch_all(consumers.instances.values(), "consumer")
             self.watchdog.watch_all(consumers.readers.values(), "dlq-reader")
@@ -157,11 +158,12 @@ class Run:
             self._phase(progress, f"draining (up to {scenario.drain.timeout:g}s)")
             if consumers.instances:
                 # The broker's own count ends a drain early only where it covers every pending message:
-                # not with an outbox relay (rows not yet published) or dead-lettering (hops in flight).
+                # not with an outbox relay (rows not yet published) or a reader of dead letters or drops (hops
+                # in flight).
                 # It always confirms a drain that looks complete: a count can lag (a quorum queue reports
                 # it every few seconds) and acknowledgements trail the ledger.
                 drain(scenario.drain, self.ledger_dir, cluster.backlog, lambda: self._between_looks(progress),
-                      progress.event, empty_ends=relay is None and scenario.consumer.dead_letter is None)
+                      progress.event, empty_ends=relay is None and not consumers.readers)
                 record_broker_state(cluster, self.out_dir, progress.event)
             self._phase(progress, "stopping")
         log.info("all processes stopped")
@@ -215,7 +217,7 @@ class Run:
         metrics = merged_metrics(findings)
         if error is None:
             error = unjudgeable(metrics, self.out_dir)
-        verdict = judge(expectations(self.scenario), metrics) if error is None else Verdict("error", [])
+        verdict = judge(expectations(self.scenario, metrics), metrics) if error is None else Verdict("error", [])
         samples = {f"{f.checker}.{k}": v for f in findings for k, v in f.samples.items()}
         return RunResult(
             scenario=self.scenario.name, description=self.scenario.description, run_id=self.run_id,

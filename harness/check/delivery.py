@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from harness.check.base import SAMPLE_LIMIT, Finding, register
+from harness.check.dropped import dropped_ids, recorded
 from harness.check.held import broker_state, held_ids, undelivered
 from harness.check.history import History
 from harness.ledger.schema import SEQ_BITS
@@ -11,26 +12,30 @@ SEQ_MASK = (1 << SEQ_BITS) - 1
 
 @register
 class DeliveryChecker:
-    """Loss is acknowledged-but-never-delivered; an unacknowledged send never found is indeterminate, not lost."""
+    """Loss is acknowledged-but-never-delivered and not dropped by a configured limit; `dropped`
+    counts what the broker acknowledged and then discarded by one, delivered before or not (None
+    where nothing read what the broker drops); an unacknowledged send never found is
+    indeterminate, not lost."""
 
     name = "delivery"
     metrics: tuple[str, ...] = (
-        "attempted", "acknowledged", "failed", "delivered", "deliveries", "lost", "unexpected",
+        "attempted", "acknowledged", "failed", "delivered", "deliveries", "lost", "dropped", "unexpected",
         "recovered", "indeterminate", "log_duplicates", "redeliveries", "duplicated",
     )
 
     def check(self, history: History) -> Finding:
-        held = held_ids(history)
-        return Finding(self.name, self._metrics(history, held), self._samples(history, held))
+        held, dropped = held_ids(history), dropped_ids(history)
+        return Finding(self.name, self._metrics(history, held, dropped), self._samples(history, held, dropped))
 
-    def _metrics(self, history: History, held: str) -> dict[str, int | float | None]:
+    def _metrics(self, history: History, held: str, dropped: str) -> dict[str, int | float | None]:
         (per_id,) = history.records(f"""
             SELECT count(*) FILTER (WHERE attempted) AS attempted,
                    count(*) FILTER (WHERE acked) AS acknowledged,
                    count(*) FILTER (WHERE NOT acked AND id IN (SELECT id FROM sends WHERE event = 'E')) AS failed,
                    count(*) FILTER (WHERE deliveries > 0) AS delivered,
                    coalesce(sum(deliveries), 0) AS deliveries,
-                   count(*) FILTER (WHERE acked AND deliveries = 0) AS lost,
+                   count(*) FILTER (WHERE acked AND deliveries = 0 AND id NOT IN (SELECT id FROM {dropped})) AS lost,
+                   count(*) FILTER (WHERE acked AND id IN (SELECT id FROM {dropped})) AS dropped,
                    count(*) FILTER (WHERE deliveries > 0 AND NOT attempted) AS unexpected,
                    count(*) FILTER (WHERE deliveries > 0 AND attempted AND NOT acked) AS recovered,
                    count(*) FILTER (WHERE attempted AND NOT acked AND deliveries = 0) AS indeterminate,
@@ -49,13 +54,16 @@ class DeliveryChecker:
         state = broker_state(history.ledger_dir.parent)
         lost = int(metrics["lost"] or 0)
         metrics["lost"] = lost - (undelivered(history, state, held, lost) or 0)
+        if not recorded(history):
+            metrics["dropped"] = None   # nothing read what the broker drops: it cannot be told from lost
         return metrics
 
-    def _samples(self, history: History, held: str) -> dict[str, list[dict]]:
+    def _samples(self, history: History, held: str, dropped: str) -> dict[str, list[dict]]:
         messages = history.table("messages")
         lost = history.records(f"""
             WITH lost AS (
                 SELECT id FROM {messages} WHERE acked AND deliveries = 0 AND id NOT IN (SELECT id FROM {held})
+                  AND id NOT IN (SELECT id FROM {dropped})
                 ORDER BY id LIMIT {SAMPLE_LIMIT}
             )
             SELECT id, id >> {SEQ_BITS} AS producer, id & {SEQ_MASK} AS seq,
@@ -85,16 +93,23 @@ class DeliveryChecker:
             SELECT id, arg_min(partition, ts_ns) AS partition, arg_min("offset", ts_ns) AS "offset", min(ts_ns) AS ts_ns
             FROM deliveries SEMI JOIN unexpected USING (id) GROUP BY id ORDER BY id
         """)
-        return {"lost": lost, "duplicated": duplicated, "unexpected": unexpected}
+        dropped_samples = history.records(f"""
+            SELECT d.id, d.reason FROM {dropped} d SEMI JOIN {messages} m ON m.id = d.id AND m.acked
+            ORDER BY d.id LIMIT {SAMPLE_LIMIT}
+        """)
+        return {"lost": lost, "dropped": dropped_samples, "duplicated": duplicated, "unexpected": unexpected}
 
 
 def outstanding(history: History) -> int:
     """What the drain phase waits for (the final check calls it lost): acknowledged (or committed to
-    an outbox) ids not delivered yet, and, while the dead-letter queue is read, acknowledged poison
-    ids not dead-lettered yet (a broker may take its time moving them)."""
-    (count,) = history.sql("""
+    an outbox) ids not delivered yet and not dropped by a configured limit, and, while the
+    dead-letter queue is read, acknowledged poison ids not dead-lettered yet (a broker may take its
+    time moving them)."""
+    dropped = dropped_ids(history)
+    (count,) = history.sql(f"""
         SELECT count(*) FROM (SELECT DISTINCT id FROM sends WHERE event IN ('K', 'C')) acked
         WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.id = acked.id)
+          AND NOT EXISTS (SELECT 1 FROM {dropped} x WHERE x.id = acked.id)
     """)[0]
     if history.has("dlq-*.csv"):
         (poison,) = history.sql("""

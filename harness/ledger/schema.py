@@ -26,6 +26,9 @@ so order checks can compare sequences of one producer without string parsing.
 - `effects-*.csv`    id,ts_ns,consumer,mode     written by the downstream service per side effect
 - `dlq-*.csv`        id,ts_ns,reason,attempts   dead letters, as read back from the DLQ
                                                 (RabbitMQ: x-death reason, count)
+- `drops-*.csv`      id,ts_ns,reason,attempts   what the broker discarded by a configured limit, as read
+                                                back from the queue the harness routes it into
+                                                (RabbitMQ: x-death reason maxlen, expired or delivery_limit)
 - `retries-*.csv`, `breaker-*.csv`, `rejections-*.csv`   the consumers' retries, breaker transitions
                      and the calls the open breaker turned away
 """
@@ -85,6 +88,7 @@ LEDGERS: dict[str, tuple[str, dict[str, str]]] = {
     "deliveries-*.csv": ("deliveries", DELIVERY_COLUMNS),
     "effects-*.csv": ("effects", EFFECT_COLUMNS),
     "dlq-*.csv": ("dead_letters", DEAD_LETTER_COLUMNS),
+    "drops-*.csv": ("drops", DEAD_LETTER_COLUMNS),
     "retries-*.csv": ("retries", RETRY_COLUMNS),
     "breaker-*.csv": ("breaker", BREAKER_COLUMNS),
     "rejections-*.csv": ("rejections", REJECTION_COLUMNS),

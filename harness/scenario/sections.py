@@ -44,6 +44,9 @@ class ProducerSpec(Strict):
     confirms: bool = True
     persistent: bool = True
     mandatory: bool = True
+    confirm_timeout: Duration | None = Field(
+        None, description="RabbitMQ, with confirms: how long a publisher waits for its confirm before it gives"
+                          " the publish up as failed and reconnects (default: until the connection fails)")
     # Both
     poison: PoisonSpec | None = None
     outbox: OutboxSpec | None = Field(None, description="publish through a transactional outbox and its relay")
@@ -66,6 +69,11 @@ class ProducerSpec(Strict):
         if self.enable_idempotence and self.max_in_flight > 5:
             raise LocatedValueError("enable_idempotence allows at most 5 requests in flight: lower max_in_flight",
                                     ("max_in_flight",))
+        if self.confirm_timeout is not None and not self.confirms:
+            raise LocatedValueError("confirm_timeout is how long a publisher waits for a confirm, and confirms is"
+                                    " false: set confirms: true or remove it", ("confirm_timeout",))
+        if self.confirm_timeout is not None and self.confirm_timeout < 0.01:
+            raise LocatedValueError("confirm_timeout: give at least 10ms", ("confirm_timeout",))
         if self.enable_idempotence and self.retries == 0:
             raise LocatedValueError("enable_idempotence needs retries: remove retries: 0", ("retries",))
         return self
@@ -106,6 +114,9 @@ class ConsumerSpec(Strict):
     instances: Whole = Field(2, ge=0, le=32)
     ack: Literal["manual", "auto"] = Field("manual", description="RabbitMQ: ack after ledgering, or on delivery")
     prefetch: Whole = Field(50, ge=1, le=65535)
+    requeue: bool = Field(False, description="RabbitMQ: a message the consumer gives up on is nacked back into the"
+                                             " queue (redelivered until the quorum queue's delivery limit drops or"
+                                             " dead-letters it) instead of dead-lettered or dropped at once")
     properties: dict[str, Scalar] = Field(
         default_factory=dict, description="Kafka: any consumer property (max.poll.records, fetch.min.bytes...),"
                                           " as Kafka names it, checked against and given to the client that runs")

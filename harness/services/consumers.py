@@ -21,7 +21,7 @@ class ConsumerGroup:
     """Starts every instance, waits until each has joined the group; stops them gracefully."""
 
     def __init__(self, cluster: Cluster, consumer: ConsumerSpec, run_dir: Path, run_id: str, seed: int = 0,
-                 downstream_urls: dict[int, str] | None = None) -> None:
+                 downstream_urls: dict[int, str] | None = None, drops: str | None = None) -> None:
         runtime = LocalRuntime(run_id)  # consumers are clients: always local processes
         self.cluster, self.spec = cluster, consumer
         self.facts: dict[str, str] = {}      # the group's protocol and client, once they joined
@@ -39,11 +39,16 @@ class ConsumerGroup:
             self.instances[i] = runtime.process(replace(spec, argv=[*spec.argv, "--patterns", str(patterns)]))
         self._partitions = cluster.assignable_partitions()
         self._logs = [run_dir / "consumers" / f"consumer-{i}.log" for i in self.instances]
-        # The dead-letter reader is the harness's, not a service: faults never target it.
+        # The dead-letter reader, and the reader of what a limit dropped (`drops`, Cluster.add_drop_record),
+        # are the harness's, not services: faults never target them.
         self.readers: dict[str, NodeProcess] = {}
-        if dlq:
-            self.readers[dlq] = runtime.process(cluster.dead_letter_reader_spec(
-                dlq, self.ledger_dir / "dlq-reader.csv", run_dir / "consumers" / "dlq-reader.log"))
+        self._ready: list[Path] = []
+        for queue, ledger, name in ((dlq, "dlq-reader", "dlq-reader"), (drops, "drops-reader", "drop-reader")):
+            if queue:
+                spec = cluster.dead_letter_reader_spec(queue, self.ledger_dir / f"{ledger}.csv",
+                                                       run_dir / "consumers" / f"{name}.log")
+                self.readers[queue] = runtime.process(replace(spec, name=name))
+                self._ready.append(self.ledger_dir / f"{ledger}.ready")
 
     def __enter__(self) -> ConsumerGroup:
         try:
@@ -76,8 +81,7 @@ class ConsumerGroup:
             if not proc.alive:
                 raise ClusterError(f"consumer-{i} exited during start-up: see {self._logs[i - 1]}")
         markers = [self.ledger_dir / f"deliveries-{i}.ready" for i in self.instances]
-        if not all(m.exists() for m in markers) or not all(
-                (self.ledger_dir / "dlq-reader.ready").exists() for _ in self.readers):
+        if not all(m.exists() for m in [*markers, *self._ready]):
             return False
         return self._partitions is None or assigned(markers) >= set(range(self._partitions))
 

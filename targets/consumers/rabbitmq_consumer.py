@@ -7,7 +7,9 @@ broker) but never loss. With `--ack auto` the broker forgets a message as soon a
 consumer that dies holding prefetched messages loses them, which is what the auto-ack scenario
 demonstrates. Each delivery runs through the shared pipeline (retries, downstream call, circuit
 breaker, idempotency); what it gives up on is rejected without requeue, so the queue's
-dead-letter exchange (set by the harness's policy) moves it to the dead-letter queue. On a lost
+dead-letter exchange (set by the harness's policy) moves it to the dead-letter queue; with
+`--requeue` it is nacked back into the queue instead, and redelivered until the quorum queue's
+delivery limit drops or dead-letters it. On a lost
 connection it reconnects to the next node; a stream consumer resumes after its last offset.
 """
 
@@ -46,6 +48,8 @@ def main() -> int:
     parser.add_argument("--durable", choices=("true", "false"), default="true")
     parser.add_argument("--queue-arguments", type=json.loads, default=None,
                         help="the queue's declaration arguments, as JSON (the harness's own, x-queue-type included)")
+    parser.add_argument("--requeue", action="store_true",
+                        help="nack what the pipeline gives up on back into the queue, instead of rejecting it")
     parser.add_argument("--dlq-reader", action="store_true",
                         help="read the dead-letter queue into a dlq ledger instead of processing")
     args = parser.parse_args()
@@ -139,7 +143,10 @@ def consume(connection: pika.BlockingConnection, args: argparse.Namespace, ledge
             outcome = pipeline.handle(message_id, poison)
             if outcome.kind == "parked":
                 break  # stopping while the breaker is open: left unacknowledged, redelivered later
-            if outcome.kind == "dead_letter" and not auto_ack:
+            if outcome.kind in ("dead_letter", "dropped") and args.requeue and not auto_ack:
+                settle()
+                channel.basic_nack(method.delivery_tag, requeue=True)  # redelivered, up to the delivery limit
+            elif outcome.kind == "dead_letter" and not auto_ack:
                 settle()
                 channel.basic_nack(method.delivery_tag, requeue=False)  # to the dead-letter exchange
                 print(f"dead-lettered {message_id}: {outcome.reason} after {outcome.attempts} attempt(s)",

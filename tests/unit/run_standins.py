@@ -163,6 +163,9 @@ class StandinCluster:
     def add_destination(self, name: str) -> None:
         raise NotImplementedError("the stand-in has no dead-letter destination")
 
+    def add_drop_record(self, consumer: Any) -> str | None:
+        return None   # the stand-in discards nothing by design
+
     def dead_letter_reader_spec(self, name: str, ledger: Path, log_path: Path) -> ProcessSpec:
         raise NotImplementedError("the stand-in has no dead-letter destination")
 

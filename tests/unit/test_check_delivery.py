@@ -12,7 +12,7 @@ from harness.check.history import History
 from harness.judge import Expectation, judge
 from harness.ledger import LedgerWriter, make_id
 
-ZEROS = dict.fromkeys(DeliveryChecker.metrics, 0)
+ZEROS = {**dict.fromkeys(DeliveryChecker.metrics, 0), "dropped": None}   # None: nothing read what a limit drops
 
 
 def write(path: Path, lines: list[str], newline_at_end: bool = True) -> None:

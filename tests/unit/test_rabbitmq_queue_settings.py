@@ -151,3 +151,50 @@ def test_a_policy_reaching_the_dead_letter_queue_is_checked_against_it() -> None
 def test_policies_are_refused_on_a_compose_cluster() -> None:
     text = scenario(extra=policy("{max-length: 5}")).replace("  version: '3.10'\n", "") + "runtime: compose\n"
     assert "a policy set on a compose-managed cluster would outlive the run" in error_of(text)
+
+
+@pytest.mark.parametrize(("queue", "version", "consumer", "expected"), [
+    ("{name: orders, type: classic}", "3.10", "{requeue: true}", "only quorum queues count deliveries"),
+    ("{name: orders, type: quorum}", "3.10", "{requeue: true}",
+     "requeue on RabbitMQ 3.10 without a delivery limit would redeliver a message no consumer can process forever"),
+    ("{name: orders, type: quorum, arguments: {x-delivery-limit: 3}}", "3.10", "{requeue: true, ack: auto}",
+     "which auto-ack cannot"),
+])
+def test_requeue_is_refused_where_nothing_would_end_the_loop(queue: str, version: str, consumer: str,
+                                                             expected: str) -> None:
+    assert expected in error_of(scenario(queue, version=version, consumer=f"consumer: {consumer}\n"))
+
+
+def test_requeue_is_taken_where_a_delivery_limit_ends_the_loop() -> None:
+    requeue = "consumer: {requeue: true}\n"
+    assert parse_scenario(scenario("{name: orders, type: quorum, arguments: {x-delivery-limit: 3}}",
+                                   consumer=requeue), "s.yaml").consumer.requeue
+    assert parse_scenario(scenario(extra=policy("{delivery-limit: 3}"), consumer=requeue), "s.yaml").consumer.requeue
+    assert parse_scenario(scenario(version="4.0", consumer=requeue), "s.yaml").consumer.requeue   # 4.0's default 20
+    kafka = "name: t\ntarget: {kind: kafka}\nload: {users: 1, rate: 10, duration: 5s}\n" + requeue
+    assert "consumer.requeue is a RabbitMQ setting" in error_of(kafka)
+
+
+def test_confirm_timeout_needs_confirms() -> None:
+    refused = scenario() + "producer: {confirms: false, confirm_timeout: 2s}\n"
+    assert "set confirms: true or remove it" in error_of(refused)
+    assert parse_scenario(scenario() + "producer: {confirm_timeout: 2s}\n", "s.yaml").producer.confirm_timeout == 2.0
+
+
+@pytest.mark.parametrize(("queue", "extra", "requeue", "version", "limits"), [
+    ("{name: orders, type: quorum}", "", False, "3.10", []),
+    ("{name: orders, type: quorum, arguments: {x-max-length: 5}}", "", False, "3.10", ["max-length"]),
+    ("{name: orders, type: quorum, arguments: {x-max-length: 5, x-overflow: reject-publish}}", "", False, "3.10", []),
+    ("{name: orders, type: quorum}", POLICY.format(definition="{max-length: 5, overflow: reject-publish}", more=""),
+     False, "3.10", []),
+    ("{name: orders, type: classic, arguments: {x-message-ttl: 1000}}", "", False, "3.10", ["message-ttl"]),
+    ("{name: orders, type: quorum}", POLICY.format(definition="{delivery-limit: 3}", more=""), False, "3.10",
+     ["delivery-limit"]),
+    ("{name: orders, type: quorum}", "", True, "4.0", ["delivery-limit"]),   # the release's default, reached by requeue
+    ("{name: orders, type: quorum}", "", False, "4.0", []),
+])
+def test_the_limits_that_make_the_run_record_drops(queue: str, extra: str, requeue: bool, version: str,
+                                                   limits: list[str]) -> None:
+    from harness.brokers.rabbitmq.limits import discard_limits
+
+    assert discard_limits(target(scenario(queue, extra, version=version)), requeue) == limits

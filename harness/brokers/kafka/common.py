@@ -299,6 +299,10 @@ class KafkaClusterBase:
         wait_until(lambda: any(p["leader"] >= 0 for p in self.admin.partitions(name)),
                    what=f"topic {name} to have a leader", timeout=60, interval=0.5, give_up_on=())
 
+    def add_drop_record(self, consumer: ConsumerSpec) -> str | None:
+        """Kafka discards by retention, never a record a group has yet to read within it: none here."""
+        return None
+
     def dead_letter_reader_spec(self, name: str, ledger: Path, log_path: Path) -> ProcessSpec:
         """The harness's own reader of the dead-letter topic (the sample consumer in reader mode)."""
         self.admin.readers[name] = f"aftershock-{name}-reader"

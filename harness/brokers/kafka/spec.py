@@ -191,6 +191,9 @@ def check_clients(scenario: Scenario) -> None:
         raise LocatedValueError(f"group_protocol consumer (KIP-848) needs Kafka 4.0 or later (on"
                                 f" {_spec(scenario).version} it is an early-access preview, off by default):"
                                 " set target.version, or use group_protocol: classic", ("consumer", "group_protocol"))
+    if scenario.consumer.requeue:
+        raise LocatedValueError("consumer.requeue is a RabbitMQ setting (nack back into the queue): a Kafka consumer"
+                                " that gives up dead-letters or skips; remove it", ("consumer", "requeue"))
     check_properties(scenario.producer.client, "producer", scenario.producer.properties, ("producer", "properties"))
     check_properties(scenario.consumer.client, "consumer", scenario.consumer.properties, ("consumer", "properties"))
     client = scenario.producer.client

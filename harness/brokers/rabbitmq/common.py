@@ -20,6 +20,7 @@ from typing import Any, Self
 from harness.brokers.base import harness_last
 from harness.brokers.rabbitmq.config import DEFAULTS, OWNED_PREFIXES, node_of_pid
 from harness.brokers.rabbitmq.dist import removed_setting
+from harness.brokers.rabbitmq.limits import discard_limits
 from harness.brokers.rabbitmq.policies import dead_lettering, expected, queue_settings, set_policy_args, strongest
 from harness.brokers.rabbitmq.queues import declare_dead_letter_queue, declare_queue, queue_arguments
 from harness.brokers.rabbitmq.spec import PolicySpec, RabbitSpec
@@ -213,7 +214,20 @@ class RabbitClusterBase:
 
     def add_destination(self, name: str) -> None:
         """A dead-letter queue, and the policy that makes the main queue dead-letter into it."""
-        pattern, definition = declare_dead_letter_queue(self.endpoints[1], self.spec.queue, name)
+        self._dead_letter_into(name, at_least_once=True)
+
+    def add_drop_record(self, consumer: ConsumerSpec) -> str | None:
+        """Where the main queue's limits (length with drop-head, TTL, delivery limit) put what they
+        discard, when the scenario sets any and no dead-letter queue takes it already: a queue the
+        harness reads, so the checker counts what was dropped by design apart from what was lost."""
+        if consumer.dead_letter is not None or not discard_limits(self.spec, consumer.requeue):
+            return None
+        name = f"{self.spec.queue.name}.dropped"
+        self._dead_letter_into(name, at_least_once=False)
+        return name
+
+    def _dead_letter_into(self, name: str, at_least_once: bool) -> None:
+        pattern, definition = declare_dead_letter_queue(self.endpoints[1], self.spec.queue, name, at_least_once)
         policy = dead_lettering(self.spec, name, pattern, definition)
         self.ctl(1, *set_policy_args(policy))
         self.policies |= {self.spec.queue.name: policy, name: strongest(self.spec.policies, name, "quorum")}
@@ -321,7 +335,8 @@ class RabbitClusterBase:
                 "--instance", str(instance), "--ledger", str(ledger), "--ack", consumer.ack,
                 "--prefetch", str(consumer.prefetch),
                 "--durable", str(self.spec.queue.durable).lower(),
-                "--queue-arguments", json.dumps(queue_arguments(self.spec.queue))]
+                "--queue-arguments", json.dumps(queue_arguments(self.spec.queue)),
+                *(["--requeue"] if consumer.requeue else [])]
         return ProcessSpec(name=f"consumer-{instance}", argv=argv, log_path=log_path)
 
     def settings(self) -> dict[str, Any]:

@@ -32,16 +32,17 @@ class Release:
     stores: tuple[str, ...] = ("mnesia",)
     removed: dict[str, str] = field(default_factory=dict)
     transient_queues: bool = True   # non-durable, non-exclusive queues declarable by default
+    delivery_limit: int | None = None   # a quorum queue's delivery limit when none is set (None: unlimited)
 
 
 RELEASES = {
     "3.10": Release("3.10", None, "Debian 12"),
     "4.0": Release("4.0", "trixie", "Debian 13", stores=("mnesia", "khepri"),
-                   removed={"mirroring_": MIRRORING}),   # the keys stay in its schema
+                   removed={"mirroring_": MIRRORING}, delivery_limit=20),   # the keys stay in its schema
     "4.3": Release("4.3", "forky", "Debian 14 (testing)", script="/usr/share/debootstrap/scripts/sid",
                    stores=("khepri",),
                    removed={"mirroring_": MIRRORING, "cluster_partition_handling": PARTITION_HANDLING},
-                   transient_queues=False),
+                   transient_queues=False, delivery_limit=20),
 }
 DEFAULT_RELEASE = "3.10"
 

@@ -26,11 +26,13 @@ def declare_queue(endpoint: tuple[str, int], queue: QueueSpec) -> None:
         conn.channel().queue_declare(queue.name, durable=queue.durable, arguments=queue_arguments(queue))
 
 
-def declare_dead_letter_queue(endpoint: tuple[str, int], main: QueueSpec, name: str) -> tuple[str, dict[str, str]]:
+def declare_dead_letter_queue(endpoint: tuple[str, int], main: QueueSpec, name: str,
+                              at_least_once: bool = True) -> tuple[str, dict[str, str]]:
     """A dead-letter queue (quorum) behind its own exchange; returns the policy pattern and definition
     that make the main queue dead-letter into it. A policy, not x-arguments: it applies to the queue
     already declared, and the consumers' declarations stay equivalent. Quorum queues dead-letter
-    at-least-once only with overflow reject-publish (RabbitMQ 3.10+), so the policy sets both."""
+    at-least-once only with overflow reject-publish (RabbitMQ 3.10+), so the policy sets both; a
+    record of what a limit drops asks for neither (reject-publish would stop the dropping it records)."""
     exchange = f"{name}.dlx"
     with _connection(endpoint) as conn:
         channel = conn.channel()
@@ -38,6 +40,6 @@ def declare_dead_letter_queue(endpoint: tuple[str, int], main: QueueSpec, name: 
         channel.queue_declare(name, durable=True, arguments={"x-queue-type": "quorum"})
         channel.queue_bind(name, exchange)
     definition = {"dead-letter-exchange": exchange}
-    if main.type == "quorum":
+    if main.type == "quorum" and at_least_once:
         definition |= {"dead-letter-strategy": "at-least-once", "overflow": "reject-publish"}
     return "^" + main.name.replace(".", "\\.") + "$", definition

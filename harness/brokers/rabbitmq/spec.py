@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from harness.brokers.base import Scenario
 from harness.brokers.rabbitmq.capabilities import capabilities
 from harness.brokers.rabbitmq.dist import DEFAULT_RELEASE, RELEASES, Release, removed_setting
+from harness.brokers.rabbitmq.limits import delivery_limit
 from harness.brokers.rabbitmq.queue_settings import PolicyRule, check_arguments, check_dead_lettering, check_policy
 from harness.scenario.broker_settings import DATA, LISTENERS, check_broker_config
 from harness.scenario.durations import Duration
@@ -166,6 +167,8 @@ def check_consumer(scenario: Scenario) -> None:
     spec = _spec(scenario)
     if spec.queue.type == "stream" and scenario.consumer.ack == "auto":
         raise LocatedValueError("stream queues need manual acks: set consumer.ack: manual", ("consumer", "ack"))
+    if scenario.consumer.requeue:
+        _check_requeue(scenario)
     dead_letter = scenario.consumer.dead_letter
     if dead_letter is None:
         return
@@ -188,6 +191,23 @@ def check_consumer(scenario: Scenario) -> None:
                                     " choose another name", ("target", "policies", i, "name"))
         check_policy(caps, spec.release.series, policy.rule, {dead_letter.queue or "": "quorum"},
                      ("target", "policies", i))
+
+
+def _check_requeue(scenario: Scenario) -> None:
+    """Requeueing what no consumer can process loops until something stops it: only a quorum queue
+    counts deliveries, and only a delivery limit (3.10: set one; 4.0+: 20 unless set) ends the loop."""
+    spec, where = _spec(scenario), ("consumer", "requeue")
+    if scenario.consumer.ack == "auto":
+        raise LocatedValueError("requeue nacks a delivery back into the queue, which auto-ack cannot: set"
+                                " consumer.ack: manual", where)
+    if spec.queue.type != "quorum":
+        raise LocatedValueError(f"requeue on a {spec.queue.type} queue would redeliver a message no consumer can"
+                                " process forever: only quorum queues count deliveries and stop at a delivery"
+                                " limit; use queue.type: quorum", where)
+    if delivery_limit(spec) is None:
+        raise LocatedValueError(f"requeue on RabbitMQ {spec.version} without a delivery limit would redeliver a"
+                                " message no consumer can process forever: set queue.arguments x-delivery-limit"
+                                " (or a policy's delivery-limit)", where)
 
 
 def dead_letter_policy(queue: str) -> str:

@@ -3,6 +3,7 @@ reconnecting to the next node when theirs fails."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pika
@@ -11,10 +12,35 @@ from pika.exceptions import AMQPError, NackError, UnroutableError
 from harness.load.ledgered_user import LedgeredUser
 
 
+class ConfirmTimeout(AMQPError):
+    """No confirm within producer.confirm_timeout: the publisher gives the publish up as failed."""
+
+
+def publish_within(connection: pika.BlockingConnection, timeout: float | None, publish: Callable[[], None]) -> None:
+    """publish(), given up after `timeout` s without its confirm. BlockingConnection waits for a
+    confirm in its own I/O loop and runs the timers of its public call_later only inside
+    process_data_events, never during basic_publish: the deadline is a timer of that loop itself
+    (pika's adapter interface), whose exception leaves basic_publish."""
+    if timeout is None:
+        publish()
+        return
+
+    def expire() -> None:
+        raise ConfirmTimeout(f"no confirm within {timeout:g}s")
+
+    impl = connection._impl   # noqa: SLF001 - see above
+    timer = impl._adapter_call_later(timeout, expire)   # noqa: SLF001
+    try:
+        publish()
+    finally:
+        impl._adapter_remove_timeout(timer)   # noqa: SLF001
+
+
 class RabbitProducerUser(LedgeredUser):
     """With confirms, only a broker-confirmed publish is an ack; a nack, a return (mandatory,
-    unroutable) or a lost connection is an error. Without confirms a publish that returned is
-    all the producer knows, so it is counted as acknowledged: exactly the trust the loss check tests."""
+    unroutable), a confirm later than confirm_timeout or a lost connection is an error. Without
+    confirms a publish that returned is all the producer knows, so it is counted as acknowledged:
+    exactly the trust the loss check tests."""
 
     abstract = False
 
@@ -57,13 +83,23 @@ class RabbitProducerUser(LedgeredUser):
                 raise
         props = pika.BasicProperties(delivery_mode=2 if spec["persistent"] else 1, message_id=str(message_id))
         try:
-            self.channel.basic_publish("", self.config["destination"], payload, props, mandatory=spec["mandatory"])
+            publish_within(self.connection, spec.get("confirm_timeout"), lambda: self.channel.basic_publish(
+                "", self.config["destination"], payload, props, mandatory=spec["mandatory"]))
         except (NackError, UnroutableError):
             raise  # the channel stays usable
+        except ConfirmTimeout:
+            self._abandon()  # mid-wait: the connection's state is unknown, so it is cut, not closed
+            raise
         except AMQPError:
             self._drop()  # connection or channel lost: the outcome is unknown, retried on another node next time
             raise
         self.acked(message_id, sent_ns, 0, None)
+
+    def _abandon(self) -> None:
+        """Cut the connection without the close handshake (whose answer a stalled broker would not send)."""
+        connection, self.connection, self.channel = self.connection, None, None
+        if connection is not None:
+            connection._impl._adapter_disconnect_stream()   # noqa: SLF001 - pika's adapter interface
 
     def finish(self, timeout: float) -> None:
         self._drop()
