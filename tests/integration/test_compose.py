@@ -4,6 +4,7 @@ the real docker-compose. The harness owns nothing of that cluster: a run must le
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -123,6 +124,26 @@ expect: {lost: 0, unexpected: 0, log_duplicates: 0}
                          .replace("duration: 24s", "duration: 6s").split("faults:")[0])
         code, results = run_scenario(wrong, tmp_path / "wrong", extra=["--compose-project", project])
         assert code == 2 and "cluster_partition_handling autoheal" in (results["error"] or ""), results["error"]
+
+        # Dead-lettering and a length limit each set a policy on the cluster: gone once the run is over,
+        # so the next run's queue does not run under them (its read-back would say so).
+        for name, extra in (("dlq", "consumer: {ack: manual, dead_letter: {queue: orders.dlq}}\n"),
+                            ("limits", "")):
+            text = (scenario.read_text().split("faults:")[0].replace("duration: 24s", "duration: 4s")
+                    .replace("consumer: {group: orders-svc, instances: 2, ack: manual, prefetch: 50}\n", extra))
+            if name == "limits":
+                text = text.replace("type: quorum}", "type: quorum, arguments: {x-max-length: 100000}}")
+            (tmp_path / f"{name}.yaml").write_text(text + "expect: {lost: 0}\n")
+            code, results = run_scenario(tmp_path / f"{name}.yaml", tmp_path / name,
+                                         extra=["--compose-project", project])
+            assert results["verdict"] == "pass", verdict_report(results, code, tmp_path / name)
+            assert results["settings"]["queues"]["orders"]["policy"].endswith("-dead-lettering")
+            left = compose(project, "exec", "-T", "rabbitmq-1", "rabbitmqctl", "list_policies", "--formatter",
+                           "json").stdout
+            # the image's cookie warning comes first; the listing is the JSON line
+            lines = left.splitlines()
+            start = next(i for i, line in enumerate(lines) if line.startswith("["))
+            assert json.loads("\n".join(lines[start:])) == [], left
 
 
 def test_kafka_scenario_on_a_compose_cluster_and_left_as_found(tmp_path: Path, kafka_project: str) -> None:

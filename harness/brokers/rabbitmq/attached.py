@@ -4,8 +4,12 @@ the settings the scenario may still name; it never configures, starts or stops a
 
 from __future__ import annotations
 
+import json
+
 from harness.brokers.rabbitmq.common import READY_TIMEOUT, log
 from harness.brokers.rabbitmq.image_cluster import RabbitContainers
+from harness.brokers.rabbitmq.queues import queue_pattern
+from harness.brokers.rabbitmq.spec import DEAD_LETTERING_SUFFIX
 from harness.errors import ClusterError
 from harness.runtimes.base import ProcessSpec, Published
 from harness.wait import wait_until
@@ -37,6 +41,7 @@ class RabbitAttached(RabbitContainers):
         self.metadata_store = self._running_store()
         self._check_settings()
         self._delete_queue(self.spec.queue.name)
+        self._clear_own_policies()   # an earlier run's dead-lettering would reach the queue declared now
         self._declare_queue()
         self._set_policies()   # none (refused on compose): the read-back proves none reaches the run's queues
         log.info("rabbitmq cluster (compose) ready: %s", self.routes.dial("producer"))
@@ -54,11 +59,24 @@ class RabbitAttached(RabbitContainers):
                                " runs with another: set it in targets/rabbitmq/compose.conf (or drop it here)")
 
     def __exit__(self, *exc: object) -> None:
-        """The cluster is left running: it is not the run's to stop."""
+        """The cluster is left running: it is not the run's to stop; the policies it set go."""
+        try:
+            self._clear_own_policies()
+        except (ClusterError, ValueError) as exc:   # a cluster that no longer answers keeps them: said so
+            log.warning("could not clear the run's dead-lettering policies: %s", exc)
 
-    def add_destination(self, name: str) -> None:
-        self._delete_queue(name)   # an earlier run's dead letters would count as this run's
-        super().add_destination(name)
+    def _clear_own_policies(self) -> None:
+        """The harness's dead-lettering policies on the run's main queue (set by add_destination or
+        add_drop_record): they would outlive the run on a cluster that does."""
+        pattern = queue_pattern(self.spec.queue.name)
+        found = json.loads(self.ctl(1, "list_policies", "--formatter", "json", check=False).stdout or "[]")
+        for policy in found:
+            if policy.get("name", "").endswith(DEAD_LETTERING_SUFFIX) and policy.get("pattern") == pattern:
+                self.ctl(1, "clear_policy", policy["name"], check=False)
+
+    def _dead_letter_into(self, name: str, at_least_once: bool) -> None:
+        self._delete_queue(name)   # an earlier run's dead letters or drops would count as this run's
+        super()._dead_letter_into(name, at_least_once)
 
     def _image_name(self) -> str:
         return f"compose {self.runtime.image(1)}"

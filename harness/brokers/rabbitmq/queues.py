@@ -42,4 +42,9 @@ def declare_dead_letter_queue(endpoint: tuple[str, int], main: QueueSpec, name: 
     definition = {"dead-letter-exchange": exchange}
     if main.type == "quorum" and at_least_once:
         definition |= {"dead-letter-strategy": "at-least-once", "overflow": "reject-publish"}
-    return "^" + main.name.replace(".", "\\.") + "$", definition
+    return queue_pattern(main.name), definition
+
+
+def queue_pattern(name: str) -> str:
+    """A policy pattern matching exactly the queue `name`."""
+    return "^" + name.replace(".", "\\.") + "$"

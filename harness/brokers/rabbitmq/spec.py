@@ -210,9 +210,12 @@ def _check_requeue(scenario: Scenario) -> None:
                                 " (or a policy's delivery-limit)", where)
 
 
+DEAD_LETTERING_SUFFIX = "-dead-lettering"
+
+
 def dead_letter_policy(queue: str) -> str:
     """The name of the policy that routes the main queue's rejects into dead-letter queue `queue`."""
-    return f"{queue}-dead-lettering"
+    return f"{queue}{DEAD_LETTERING_SUFFIX}"
 
 
 def check_form(scenario: Scenario, form: str) -> None:
