@@ -11,8 +11,8 @@ import pika
 import pytest
 
 from harness.brokers.rabbitmq.cluster import RabbitCluster
+from harness.brokers.rabbitmq.confirms import ConfirmTimeout, publish_within
 from harness.brokers.rabbitmq.spec import RabbitSpec
-from harness.brokers.rabbitmq.users import ConfirmTimeout, publish_within
 from harness.runtimes.local import LocalRuntime
 
 pytestmark = pytest.mark.usefixtures("rabbitmq_available")
