@@ -131,7 +131,7 @@ class History:
             source = f"SELECT {typed_nulls} WHERE false"
         self.conn.execute(f"CREATE TABLE ledger_{view} AS {source}")
         if files:
-            self._record_rejects(view, files)
+            self._record_rejects(view, files, columns)
         self.conn.execute(f"CREATE VIEW {view} AS SELECT * FROM ledger_{view}")
 
     def _complete_files(self, view: str, paths: list[Path]) -> dict[str, str]:
@@ -152,8 +152,9 @@ class History:
                 files[str(path)] = path.name
         return files
 
-    def _record_rejects(self, view: str, files: dict[str, str]) -> None:
-        """Lines DuckDB could not parse, and rows without an id or a time, go to `ledger_defects`."""
+    def _record_rejects(self, view: str, files: dict[str, str], columns: dict[str, str]) -> None:
+        """Lines DuckDB could not parse, and rows without their key (an id or a subject) or a time, go
+        to `ledger_defects`."""
         rejected = self.sql(
             f"SELECT s.file_path, e.line, any_value(e.csv_line) FROM rejects_{view} e"
             f" JOIN rejects_scan_{view} s USING (scan_id, file_id) GROUP BY s.file_path, e.line ORDER BY 1, 2")
@@ -163,11 +164,15 @@ class History:
             self.conn.executemany("INSERT INTO ledger_defects VALUES (?, ?, ?, ?, ?)", rows)
         self.conn.execute(f"DROP TABLE rejects_{view}")
         self.conn.execute(f"DROP TABLE rejects_scan_{view}")
-        keyless = self.sql(f"SELECT count(*) FROM ledger_{view} WHERE id IS NULL OR ts_ns IS NULL")[0][0]
+        missing = " OR ".join(f"{key} IS NULL" for key in KEYS if key in columns)
+        keyless = self.sql(f"SELECT count(*) FROM ledger_{view} WHERE {missing}")[0][0]
         if keyless:
             self.conn.execute("INSERT INTO ledger_defects SELECT ?, NULL, 'rejected', NULL, 'no id or time'"
                               " FROM range(?)", [view, keyless])
-            self.conn.execute(f"DELETE FROM ledger_{view} WHERE id IS NULL OR ts_ns IS NULL")
+            self.conn.execute(f"DELETE FROM ledger_{view} WHERE {missing}")
+
+
+KEYS = ("id", "subject", "ts_ns")   # what a row of a ledger that has the column cannot be without
 
 
 def _quoted(text: str) -> str:

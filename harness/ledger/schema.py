@@ -29,6 +29,8 @@ so order checks can compare sequences of one producer without string parsing.
 - `drops-*.csv`      id,ts_ns,reason,attempts   what the broker discarded by a configured limit, as read
                                                 back from the queue the harness routes it into
                                                 (RabbitMQ: x-death reason maxlen, expired or delivery_limit)
+- `cluster-*.csv`    ts_ns,subject,attribute,value   the cluster's own view (harness.observer): each
+                                                fact when it changes, `observer,sample,<facts>` per look
 - `retries-*.csv`, `breaker-*.csv`, `rejections-*.csv`   the consumers' retries, breaker transitions
                      and the calls the open breaker turned away
 """
@@ -82,6 +84,10 @@ BREAKER_COLUMNS: dict[str, str] = {"id": "BIGINT", "ts_ns": "BIGINT", "consumer"
 REJECTION_COLUMNS: dict[str, str] = {"id": "BIGINT", "ts_ns": "BIGINT", "consumer": "INTEGER",
                                      "fallback": "VARCHAR"}
 
+# What the cluster said of itself through the run (harness.observer): the changes, and a row per look.
+OBSERVATION_COLUMNS: dict[str, str] = {"ts_ns": "BIGINT", "subject": "VARCHAR", "attribute": "VARCHAR",
+                                       "value": "VARCHAR"}
+
 # file pattern -> (view name, columns): every ledger a History exposes
 LEDGERS: dict[str, tuple[str, dict[str, str]]] = {
     "sends-*.csv": ("sends", SEND_COLUMNS),
@@ -92,6 +98,7 @@ LEDGERS: dict[str, tuple[str, dict[str, str]]] = {
     "retries-*.csv": ("retries", RETRY_COLUMNS),
     "breaker-*.csv": ("breaker", BREAKER_COLUMNS),
     "rejections-*.csv": ("rejections", REJECTION_COLUMNS),
+    "cluster-*.csv": ("observations", OBSERVATION_COLUMNS),
 }
 
 SEQ_BITS = 40
