@@ -14,7 +14,7 @@ from rich.markup import escape
 
 from harness.errors import AftershockError
 
-EXIT_PASS, EXIT_FAIL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_PASS, EXIT_FAIL, EXIT_ERROR, EXIT_INCONCLUSIVE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -143,7 +143,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
 
 
 def _exit_status(results: list) -> int:
-    """130 interrupted, else 2 if any run could not finish, 1 if any expectation failed, 0 all passed."""
+    """130 interrupted, else 2 if any run could not finish, 1 if any expectation failed, 3 if a run
+    proved nothing (a fault without its effect), 0 all passed."""
     errors = [r.error for r in results if r.error]
     if any(e.startswith("interrupted") for e in errors):
         return EXIT_INTERRUPTED
@@ -153,6 +154,8 @@ def _exit_status(results: list) -> int:
         return EXIT_ERROR
     if any(r.verdict.verdict == "fail" for r in results):
         return EXIT_FAIL
+    if any(r.verdict.verdict == "inconclusive" for r in results):
+        return EXIT_INCONCLUSIVE
     return EXIT_PASS if all(r.verdict.verdict == "pass" for r in results) else EXIT_ERROR
 
 

@@ -23,6 +23,7 @@ class Expectation:
     exact: Number | None = None
     min: Number | None = None
     max: Number | None = None
+    inconclusive: bool = False   # a miss means the run proved nothing, not that the system failed
 
     def __post_init__(self) -> None:
         if self.exact is not None and (self.min is not None or self.max is not None):
@@ -57,7 +58,7 @@ class ExpectationResult:
 
 @dataclass
 class Verdict:
-    verdict: str  # "pass" | "fail" | "error"
+    verdict: str  # "pass" | "fail" | "error" | "inconclusive"
     expectations: list[ExpectationResult]
 
 
@@ -76,6 +77,11 @@ def expectations(scenario: Scenario, metrics: Mapping[str, Any] | None = None) -
         out.append(Expectation("faults_failed", exact=0))
     if metrics is not None and metrics.get("dropped") and "dropped" not in scenario.expect:
         out.append(Expectation("dropped", exact=0))
+    # Every fault on a leader must be seen to move or stop its leadership, where the cluster's view was
+    # recorded; a scenario bounding faults_without_effect itself says how many may not.
+    if metrics is not None and metrics.get("faults_without_effect") is not None \
+            and "faults_without_effect" not in scenario.expect:
+        out.append(Expectation("faults_without_effect", exact=0, inconclusive=True))
     return out
 
 
@@ -98,16 +104,20 @@ def unjudgeable(metrics: Mapping[str, Any], out_dir: Path) -> str | None:
 
 
 def judge(expectations: list[Expectation], metrics: Mapping[str, Number | None]) -> Verdict:
-    """A violated expectation fails the run; otherwise an unknown metric makes it an error, never a pass."""
+    """A violated expectation fails the run; otherwise an unknown metric makes it an error, and a
+    missed effect (an `inconclusive` expectation: a fault that did not bite) inconclusive; never a pass."""
     results = []
     for expectation in expectations:
         actual = metrics.get(expectation.name)
         ok = None if actual is None else expectation.holds_for(actual)
         results.append(ExpectationResult(expectation.name, expectation.describe(), actual, ok))
-    if any(result.ok is False for result in results):
+    missed = {e.name for e, r in zip(expectations, results, strict=True) if r.ok is False and e.inconclusive}
+    if any(result.ok is False and result.name not in missed for result in results):
         verdict = "fail"
     elif any(result.ok is None for result in results):
         verdict = "error"
+    elif missed:
+        verdict = "inconclusive"
     else:
         verdict = "pass"
     return Verdict(verdict, results)

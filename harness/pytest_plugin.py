@@ -62,6 +62,11 @@ class ExpectationsFailed(Exception):
     """The run finished and an expectation did not hold."""
 
 
+class Inconclusive(ExpectationsFailed):
+    """The run finished and proved nothing: a fault did not have the effect it must have. Never a
+    pass; told apart from a failure in its message (the CLI exits 3 for it)."""
+
+
 class ScenarioItem(pytest.Item):
     def __init__(self, *, scenario: Any, slug: str = "run", **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -89,6 +94,9 @@ class ScenarioItem(pytest.Item):
         self.user_properties.append(("report", str(out / "report.html")))
         if self.result.error:
             raise ExpectationsFailed(f"the run could not finish: {self.result.error}\nsee {out}")
+        if self.result.verdict.verdict == "inconclusive":
+            raise Inconclusive(f"INCONCLUSIVE: a fault did not have the effect it must have\n"
+                               f"{expectation_table(self.result)}\nreport: {out / 'report.html'}")
         if self.result.verdict.verdict != "pass":
             raise ExpectationsFailed(f"{expectation_table(self.result)}\nreport: {out / 'report.html'}")
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-# Registration order is the order of findings in every report (the last two came later): not sorted.
+# Registration order is the order of findings in every report (the last three came later): not sorted.
 # isort: off
 from harness.check import (  # noqa: F401  (registration)
     availability, consumer_patterns, dead_letters, delivery, faults, lag, latency, order, outbox, recovery,
-    side_effects, timeseries, ledger_integrity, held,
+    side_effects, timeseries, ledger_integrity, held, effects,
 )
 # isort: on
 from harness.check.base import CHECKERS, Checker, Finding, register

@@ -11,7 +11,7 @@ from rich.table import Table
 from harness.report.base import register_reporter
 from harness.results import COUNTS, RunResult
 
-_STYLE = {"pass": "bold green", "fail": "bold red", "error": "bold yellow"}
+_STYLE = {"pass": "bold green", "fail": "bold red", "error": "bold yellow", "inconclusive": "bold magenta"}
 _LATENCY = ("produce_latency_p50_ms", "produce_latency_p99_ms", "e2e_latency_p50_ms", "e2e_latency_p99_ms",
             "max_produce_gap_ms", "max_consume_gap_ms")
 TIMELINE_ROWS = 30

@@ -23,7 +23,7 @@ table{border-collapse:collapse;margin:.5em 0;font-size:13px;display:block;overfl
 td,th{border:1px solid #ddd;padding:3px 8px;text-align:left}
 th{background:#f5f5f5} td.num{text-align:right;font-variant-numeric:tabular-nums}
 .verdict{display:inline-block;padding:.2em .8em;border-radius:4px;color:#fff;font-weight:bold}
-.pass{background:#2a9d8f} .fail{background:#d62828} .error{background:#e9a100}
+.pass{background:#2a9d8f} .fail{background:#d62828} .error{background:#e9a100} .inconclusive{background:#7b2cbf}
 .ok-yes{color:#2a9d8f;font-weight:bold} .ok-NO{color:#d62828;font-weight:bold} .ok-unknown{color:#e9a100}
 pre{background:#f7f7f7;padding:.8em;overflow:auto;font-size:12px} .muted{color:#777}
 figure{margin:.5em 0} svg{max-width:100%;height:auto}

@@ -57,6 +57,11 @@ def _case(result: RunResult) -> ET.Element:
     elif verdict == "error":
         node = ET.SubElement(case, "error", {"type": "RunError", "message": result.error or "the run failed"})
         node.text = result.error or ""
+    elif verdict == "inconclusive":   # neither passed nor failed: it proved nothing (CLI exit 3)
+        missed = [e.name for e in result.verdict.expectations if e.ok is False]
+        node = ET.SubElement(case, "skipped", {"type": "Inconclusive",
+                                               "message": f"inconclusive: {', '.join(missed)} not met"})
+        node.text = expectation_table(result)
     out = ET.SubElement(case, "system-out")
     counts = ", ".join(f"{name} {result.metrics.get(name)}" for name in COUNTS)
     out.text = f"{result.description.strip()}\n{counts}\nreport: {Path(result.out_dir) / 'results.json'}\n"
@@ -67,7 +72,7 @@ def junit_xml(results: Iterable[RunResult], suite: str = "aftershock") -> ET.Ele
     results = list(results)
     verdicts = [r.verdict.verdict for r in results]
     attrs = {"name": suite, "tests": str(len(results)), "failures": str(verdicts.count("fail")),
-             "errors": str(verdicts.count("error")), "skipped": "0",
+             "errors": str(verdicts.count("error")), "skipped": str(verdicts.count("inconclusive")),
              "time": f"{sum(r.duration_s for r in results):.1f}",
              "timestamp": results[0].started if results else ""}
     root = ET.Element("testsuites", {k: v for k, v in attrs.items() if k != "timestamp"})

@@ -1,0 +1,120 @@
+"""Did each fault bite? A kill, stop or pause of a node that led something (a partition, a queue,
+the KRaft quorum) must move that leadership away from it, or leave the thing without a leader,
+before the fault heals; the cluster's own record (harness.observer, `observations`) says which and
+when. A fault whose effect the record does not show proved nothing: `faults_without_effect`
+counts them, and a run that would otherwise pass is inconclusive (judge.py).
+
+Where nothing recorded the cluster (no observations) the figure is None: unknown, never 0.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.check.base import Finding, register
+from harness.check.history import History
+
+LEADER_FAULTS = ("kill", "stop", "pause")
+NO_LEADER = ("", "-", "-1", "none")
+
+
+@dataclass
+class Effect:
+    """What one fault did to what its nodes led: each led thing's fate, in the record's words."""
+
+    index: int
+    action: str
+    target: str
+    resolved: list[str]
+    led: dict[str, str] = field(default_factory=dict)   # subject -> what became of its leadership
+    observed: bool = True                               # the record covers the fault and shows an effect
+
+    def as_json(self) -> dict[str, Any]:
+        return {"index": self.index, "action": self.action, "target": self.target, "resolved": self.resolved,
+                "led": self.led, "observed": self.observed}
+
+
+Timeline = dict[str, list[tuple[int, str]]]   # subject -> [(ts_ns, leader)], in time order
+
+
+def leaders(history: History) -> Timeline:
+    """Every subject's leader as the record says it changed."""
+    timeline: Timeline = {}
+    for subject, ts_ns, value in history.sql(
+            "SELECT subject, ts_ns, value FROM observations WHERE attribute = 'leader' ORDER BY ts_ns"):
+        timeline.setdefault(subject, []).append((int(ts_ns), value or ""))
+    return timeline
+
+
+def looks(history: History) -> list[int]:
+    """When the observer looked successfully."""
+    return [int(ts) for (ts,) in history.sql(
+        "SELECT ts_ns FROM observations WHERE subject = 'observer' AND attribute = 'sample' ORDER BY ts_ns")]
+
+
+def leader_at(changes: list[tuple[int, str]], ts_ns: int) -> str | None:
+    """The leader as last recorded at or before `ts_ns` (None: not recorded yet)."""
+    found = None
+    for when, value in changes:
+        if when > ts_ns:
+            break
+        found = value
+    return found
+
+
+def effect_of(fault: dict[str, Any], timeline: Timeline, seen: list[int], run_start_ns: int) -> Effect:
+    """What the record shows of one fault on what its nodes led when it struck."""
+    effect = Effect(fault["index"], fault["action"], fault["target"], list(fault.get("resolved") or []))
+    start, end = int(fault["started_ns"]), int(fault.get("healed_ns") or 0) or None
+    nodes = set(effect.resolved)
+    during = [ts for ts in seen if ts > start and (end is None or ts <= end)]
+    for subject, changes in sorted(timeline.items()):
+        struck = leader_at(changes, start)
+        if struck is None or struck not in nodes:
+            continue
+        after = [(ts, value) for ts, value in changes if ts > start and (end is None or ts <= end)]
+        moved = next(((ts, value) for ts, value in after if value not in nodes), None)
+        if moved is None:
+            effect.led[subject] = (f"stayed with {struck} until the heal" if during
+                                   else "not looked at while the fault was in force")
+            effect.observed = False
+        elif moved[1].lower() in NO_LEADER:
+            effect.led[subject] = f"without a leader from +{(moved[0] - run_start_ns) / 1e9:.1f}s"
+        else:
+            effect.led[subject] = f"led by {moved[1]} from +{(moved[0] - run_start_ns) / 1e9:.1f}s"
+    return effect
+
+
+def injected(history: History) -> list[dict[str, Any]]:
+    """The faults that struck (their journal records, healed or not), in order."""
+    faults: dict[int, dict[str, Any]] = {}
+    if history.journal.exists():
+        for line in history.journal.read_text().splitlines():
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue  # a torn last line
+            if event.get("event") == "inject":
+                faults[event["index"]] = event
+            elif event.get("event") == "heal" and event.get("index") in faults:
+                faults[event["index"]]["healed_ns"] = event.get("healed_ns")
+    return [faults[i] for i in sorted(faults)]
+
+
+@register
+class FaultEffectChecker:
+    name = "fault_effects"
+    metrics: tuple[str, ...] = ("faults_without_effect",)
+
+    def check(self, history: History) -> Finding:
+        seen = looks(history)
+        if not seen:
+            return Finding(self.name, {"faults_without_effect": None}, {"effects": []})
+        timeline = leaders(history)
+        start = history.load_start_ns() or seen[0]
+        effects = [effect_of(f, timeline, seen, start) for f in injected(history) if f["action"] in LEADER_FAULTS]
+        effects = [e for e in effects if e.led]   # a fault on nodes that led nothing has no leadership to move
+        return Finding(self.name, {"faults_without_effect": sum(not e.observed for e in effects)},
+                       {"effects": [e.as_json() for e in effects]})

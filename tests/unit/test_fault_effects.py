@@ -1,0 +1,116 @@
+"""Issue 17 points 2-3 on a synthetic record: a fault on a leader proved something only if the
+cluster's own view shows its leadership move (or stop) before the heal; otherwise the run that
+would pass is inconclusive (exit 3, JUnit skipped), and without any record the figure is unknown."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from harness.check.effects import FaultEffectChecker
+from harness.check.history import History
+from harness.cli import EXIT_INCONCLUSIVE, _exit_status
+from harness.judge import expectations, judge
+from harness.report.junit import junit_xml
+from harness.results import RunResult
+from harness.scenario.loader import parse_scenario
+
+S = 1_000_000_000
+
+
+def record(tmp_path: Path, observations: list[str], faults: list[dict]) -> Path:
+    ledger = tmp_path / "ledger"
+    ledger.mkdir()
+    (ledger / "sends-0.csv").write_text(f"A,1,{10 * S},,,\nK,1,{10 * S + 1},0,0,\n")
+    (ledger / "cluster-observer.csv").write_text("".join(f"{row}\n" for row in observations))
+    (tmp_path / "faults.jsonl").write_text("".join(json.dumps(f) + "\n" for f in faults))
+    return ledger
+
+
+def looks(*seconds: int) -> list[str]:
+    return [f"{s * S},observer,sample,3" for s in seconds]
+
+
+KILL = [{"event": "inject", "index": 0, "action": "kill", "target": "leader(orders, 0)", "resolved": ["kafka-2"],
+         "started_ns": 12 * S},
+        {"event": "heal", "index": 0, "action": "kill", "target": "leader(orders, 0)", "healed_ns": 20 * S}]
+
+
+def effects(ledger: Path) -> tuple[dict, list]:
+    with History(ledger) as history:
+        finding = FaultEffectChecker().check(history)
+    return finding.metrics, finding.samples["effects"]
+
+
+def test_a_leader_kill_whose_leadership_moved_proved_something(tmp_path: Path) -> None:
+    ledger = record(tmp_path, [f"{10 * S},partition:orders/0,leader,kafka-2", f"{10 * S},controller,leader,kafka-1",
+                               f"{15 * S},partition:orders/0,leader,kafka-3", *looks(10, 11, 13, 15, 18)], KILL)
+    metrics, found = effects(ledger)
+    assert metrics == {"faults_without_effect": 0}
+    assert found[0]["led"] == {"partition:orders/0": "led by kafka-3 from +5.0s"} and found[0]["observed"]
+
+
+def test_a_partition_left_without_a_leader_is_an_effect_too(tmp_path: Path) -> None:
+    ledger = record(tmp_path, [f"{10 * S},partition:orders/0,leader,kafka-2",
+                               f"{13 * S},partition:orders/0,leader,-1", *looks(10, 13, 16)], KILL)
+    assert effects(ledger)[1][0]["led"] == {"partition:orders/0": "without a leader from +3.0s"}
+
+
+def test_a_leader_kill_the_cluster_never_noticed_proved_nothing(tmp_path: Path) -> None:
+    """The default scenario's shape when a failover outlasts the fault: the leader stays until the heal."""
+    ledger = record(tmp_path, [f"{10 * S},partition:orders/0,leader,kafka-2", *looks(10, 13, 16, 19)], KILL)
+    metrics, found = effects(ledger)
+    assert metrics == {"faults_without_effect": 1}
+    assert found[0]["led"] == {"partition:orders/0": "stayed with kafka-2 until the heal"}
+
+
+def test_a_fault_nobody_looked_at_is_not_an_observed_effect(tmp_path: Path) -> None:
+    ledger = record(tmp_path, [f"{10 * S},partition:orders/0,leader,kafka-2", *looks(10, 25)], KILL)
+    metrics, found = effects(ledger)
+    assert metrics == {"faults_without_effect": 1}
+    assert found[0]["led"] == {"partition:orders/0": "not looked at while the fault was in force"}
+
+
+def test_a_fault_on_a_node_that_led_nothing_has_no_leadership_to_move(tmp_path: Path) -> None:
+    ledger = record(tmp_path, [f"{10 * S},partition:orders/0,leader,kafka-1", *looks(10, 13)], KILL)
+    assert effects(ledger) == ({"faults_without_effect": 0}, [])
+
+
+def test_without_a_record_of_the_cluster_the_figure_is_unknown(tmp_path: Path) -> None:
+    assert effects(record(tmp_path, [], KILL)) == ({"faults_without_effect": None}, [])
+
+
+SCENARIO = """\
+name: t
+target: {kind: kafka}
+load: {users: 1, rate: 10, duration: 20s}
+faults: [{at: 2s, action: kill, target: "leader(orders, 0)", heal_after: 8s}]
+"""
+
+
+def test_a_run_that_would_pass_with_a_fault_without_effect_is_inconclusive() -> None:
+    scenario = parse_scenario(SCENARIO, "s.yaml")
+    base = {"faults_failed": 0, "lost": 0}
+    clean = base | {"faults_without_effect": 0}
+    assert judge(expectations(scenario, clean), clean).verdict == "pass"
+    missed = base | {"faults_without_effect": 1}
+    assert judge(expectations(scenario, missed), missed).verdict == "inconclusive"
+    lost = missed | {"faults_failed": 1}   # a real failure stays a failure
+    assert judge(expectations(scenario, lost), lost).verdict == "fail"
+    # unknown where nothing recorded the cluster: no expectation, so no error either
+    assert [e.name for e in expectations(scenario, base | {"faults_without_effect": None})] == ["faults_failed"]
+    allowed = parse_scenario(SCENARIO + "expect: {faults_without_effect: {max: 1}}\n", "s.yaml")
+    assert judge(expectations(allowed, missed), missed).verdict == "pass"
+
+
+def test_inconclusive_exits_3_and_is_skipped_in_junit() -> None:
+    scenario = parse_scenario(SCENARIO, "s.yaml")
+    metrics = {"faults_failed": 0, "faults_without_effect": 1}
+    result = RunResult(scenario="t", description="", run_id="r", seed=1, out_dir="/tmp/r", started="", duration_s=1.0,
+                       verdict=judge(expectations(scenario, metrics), metrics), metrics=metrics)
+    assert _exit_status([result]) == EXIT_INCONCLUSIVE == 3
+    suite = junit_xml([result]).getroot().find("testsuite")
+    assert suite is not None and suite.get("skipped") == "1" and suite.get("failures") == "0"
+    skipped = suite.find("testcase/skipped")
+    assert skipped is not None and skipped.get("type") == "Inconclusive"
+    assert "faults_without_effect" in (skipped.get("message") or "")
