@@ -9,7 +9,6 @@ Where nothing recorded the cluster (no observations) the figure is None: unknown
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,16 +89,11 @@ def effect_of(fault: dict[str, Any], timeline: Timeline, seen: list[int], run_st
 def injected(history: History) -> list[dict[str, Any]]:
     """The faults that struck (their journal records, healed or not), in order."""
     faults: dict[int, dict[str, Any]] = {}
-    if history.journal.exists():
-        for line in history.journal.read_text().splitlines():
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue  # a torn last line
-            if event.get("event") == "inject":
-                faults[event["index"]] = event
-            elif event.get("event") == "heal" and event.get("index") in faults:
-                faults[event["index"]]["healed_ns"] = event.get("healed_ns")
+    for event in history.journal_events():
+        if event.get("event") == "inject":
+            faults[event["index"]] = event
+        elif event.get("event") == "heal" and event.get("index") in faults:
+            faults[event["index"]]["healed_ns"] = event.get("healed_ns")
     return [faults[i] for i in sorted(faults)]
 
 

@@ -3,8 +3,6 @@ its scenario says; the judge expects none unless the scenario allows some."""
 
 from __future__ import annotations
 
-import json
-
 from harness.check.base import Finding, register
 from harness.check.history import History
 
@@ -17,18 +15,13 @@ class FaultChecker:
     def check(self, history: History) -> Finding:
         injected = 0
         failed: dict[object, dict[str, object]] = {}   # by fault index
-        if history.journal.exists():
-            for n, line in enumerate(history.journal.read_text().splitlines()):
-                try:
-                    event = json.loads(line)
-                except ValueError:
-                    continue  # a torn last line
-                if event.get("event") == "inject":
-                    injected += 1
-                elif event.get("event") == "error" or (event.get("event") == "heal" and event.get("error")):
-                    # counted once per fault: the heal record of a fault that could not fire carries its error
-                    failed.setdefault(event.get("index", f"line {n}"), {
-                        "at_s": event.get("started_s"), "action": event.get("action"),
-                        "target": event.get("target"), "error": event.get("error")})
+        for n, event in enumerate(history.journal_events()):
+            if event.get("event") == "inject":
+                injected += 1
+            elif event.get("event") == "error" or (event.get("event") == "heal" and event.get("error")):
+                # counted once per fault: the heal record of a fault that could not fire carries its error
+                failed.setdefault(event.get("index", f"event {n}"), {
+                    "at_s": event.get("started_s"), "action": event.get("action"),
+                    "target": event.get("target"), "error": event.get("error")})
         return Finding(self.name, {"faults_injected": injected, "faults_failed": len(failed)},
                        {"failed": list(failed.values())})

@@ -88,18 +88,22 @@ class History:
         names = [column[0] for column in cursor.description]
         return [dict(zip(names, row)) for row in cursor.fetchall()]
 
-    def _define_heals(self) -> None:
-        """Table `heals` (fault index, action, target, healed_ns) from the fault journal, if any."""
-        self.conn.execute("CREATE TABLE heals (fault INTEGER, action VARCHAR, target VARCHAR, healed_ns BIGINT)")
-        rows = []
+    def journal_events(self) -> list[dict[str, Any]]:
+        """The fault journal's events in order, without a torn last line; none without a journal."""
+        events = []
         if self.journal.exists():
             for line in self.journal.read_text().splitlines():
                 try:
-                    event = json.loads(line)
+                    events.append(json.loads(line))
                 except ValueError:
                     continue  # a torn last line
-                if event.get("event") == "heal" and event.get("healed_ns"):
-                    rows.append((event["index"], event["action"], event["target"], event["healed_ns"]))
+        return events
+
+    def _define_heals(self) -> None:
+        """Table `heals` (fault index, action, target, healed_ns) from the fault journal, if any."""
+        self.conn.execute("CREATE TABLE heals (fault INTEGER, action VARCHAR, target VARCHAR, healed_ns BIGINT)")
+        rows = [(event["index"], event["action"], event["target"], event["healed_ns"])
+                for event in self.journal_events() if event.get("event") == "heal" and event.get("healed_ns")]
         if rows:
             self.conn.executemany("INSERT INTO heals VALUES (?, ?, ?, ?)", rows)
 
