@@ -1,8 +1,9 @@
 """Did each fault bite? A kill, stop or pause of a node that led something (a partition, a queue,
-the KRaft quorum) must move that leadership away from it, or leave the thing without a leader,
-before the fault heals; the cluster's own record (harness.observer, `observations`) says which and
-when. A fault whose effect the record does not show proved nothing: `faults_without_effect`
-counts them, and a run that would otherwise pass is inconclusive (judge.py).
+the KRaft quorum) must move that leadership away from it, leave the thing without a leader, or
+leave it unavailable (its log end held still while the fault was in force), before the fault
+heals; the cluster's own record (harness.observer, `observations`) says which and when. A fault
+whose effect the record does not show proved nothing: `faults_without_effect` counts them, and a
+run that would otherwise pass is inconclusive (judge.py).
 
 Where nothing recorded the cluster (no observations) the figure is None: unknown, never 0.
 """
@@ -38,11 +39,11 @@ class Effect:
 Timeline = dict[str, list[tuple[int, str]]]   # subject -> [(ts_ns, leader)], in time order
 
 
-def leaders(history: History) -> Timeline:
-    """Every subject's leader as the record says it changed."""
+def changes(history: History, attribute: str) -> Timeline:
+    """Every subject's `attribute` (leader, end) as the record says it changed."""
     timeline: Timeline = {}
     for subject, ts_ns, value in history.sql(
-            "SELECT subject, ts_ns, value FROM observations WHERE attribute = 'leader' ORDER BY ts_ns"):
+            "SELECT subject, ts_ns, value FROM observations WHERE attribute = ? ORDER BY ts_ns", [attribute]):
         timeline.setdefault(subject, []).append((int(ts_ns), value or ""))
     return timeline
 
@@ -63,8 +64,10 @@ def leader_at(changes: list[tuple[int, str]], ts_ns: int) -> str | None:
     return found
 
 
-def effect_of(fault: dict[str, Any], timeline: Timeline, seen: list[int], run_start_ns: int) -> Effect:
-    """What the record shows of one fault on what its nodes led when it struck."""
+def effect_of(fault: dict[str, Any], timeline: Timeline, seen: list[int], run_start_ns: int,
+              ends: Timeline | None = None) -> Effect:
+    """What the record shows of one fault on what its nodes led when it struck (`ends`: each
+    subject's log end, where the broker has one)."""
     effect = Effect(fault["index"], fault["action"], fault["target"], list(fault.get("resolved") or []))
     start, end = int(fault["started_ns"]), int(fault.get("healed_ns") or 0) or None
     nodes = set(effect.resolved)
@@ -75,7 +78,12 @@ def effect_of(fault: dict[str, Any], timeline: Timeline, seen: list[int], run_st
             continue
         after = [(ts, value) for ts, value in changes if ts > start and (end is None or ts <= end)]
         moved = next(((ts, value) for ts, value in after if value not in nodes), None)
-        if moved is None:
+        held = (ends or {}).get(subject)
+        if moved is None and during and held is not None and end is not None \
+                and not any(start < ts <= end for ts, _ in held):
+            effect.led[subject] = f"unavailable: stayed with {struck}, its log end held at {leader_at(held, start)}" \
+                                  " until the heal"
+        elif moved is None:
             effect.led[subject] = (f"stayed with {struck} until the heal" if during
                                    else "not looked at while the fault was in force")
             effect.observed = False
@@ -106,9 +114,10 @@ class FaultEffectChecker:
         seen = looks(history)
         if not seen:
             return Finding(self.name, {"faults_without_effect": None}, {"effects": []})
-        timeline = leaders(history)
+        timeline, ends = changes(history, "leader"), changes(history, "end")
         start = history.load_start_ns() or seen[0]
-        effects = [effect_of(f, timeline, seen, start) for f in injected(history) if f["action"] in LEADER_FAULTS]
+        effects = [effect_of(f, timeline, seen, start, ends) for f in injected(history)
+                   if f["action"] in LEADER_FAULTS]
         effects = [e for e in effects if e.led]   # a fault on nodes that led nothing has no leadership to move
         return Finding(self.name, {"faults_without_effect": sum(not e.observed for e in effects)},
                        {"effects": [e.as_json() for e in effects]})

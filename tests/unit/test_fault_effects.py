@@ -114,3 +114,20 @@ def test_inconclusive_exits_3_and_is_skipped_in_junit() -> None:
     skipped = suite.find("testcase/skipped")
     assert skipped is not None and skipped.get("type") == "Inconclusive"
     assert "faults_without_effect" in (skipped.get("message") or "")
+
+
+def test_a_leader_that_stayed_but_stopped_taking_writes_was_an_effect(tmp_path: Path) -> None:
+    """acks=all while the dead leader is still in the ISR: nothing moves, nothing is written either."""
+    ledger = record(tmp_path, [f"{10 * S},partition:orders/0,leader,kafka-2", f"{10 * S},partition:orders/0,end,500",
+                               f"{11 * S},partition:orders/0,end,812", f"{21 * S},partition:orders/0,end,900",
+                               *looks(10, 11, 13, 16, 19, 21)], KILL)
+    metrics, found = effects(ledger)
+    assert metrics == {"faults_without_effect": 0}
+    assert found[0]["led"] == {"partition:orders/0": "unavailable: stayed with kafka-2, its log end held at 812"
+                                                     " until the heal"}
+
+
+def test_a_leader_that_stayed_and_kept_taking_writes_proved_nothing(tmp_path: Path) -> None:
+    ledger = record(tmp_path, [f"{10 * S},partition:orders/0,leader,kafka-2", f"{10 * S},partition:orders/0,end,500",
+                               f"{15 * S},partition:orders/0,end,700", *looks(10, 13, 15, 19)], KILL)
+    assert effects(ledger)[0] == {"faults_without_effect": 1}

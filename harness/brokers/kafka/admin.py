@@ -162,20 +162,27 @@ class KafkaAdmin:
         """Per partition of every topic the harness reads: the log end and its group's committed offset
         (0 before any commit). What lies between them the broker holds and no consumer has taken."""
         from kafka import TopicPartition
-        from kafka.admin import OffsetSpec
 
         found = []
         for topic, group in self.readers.items():
-            tps = [TopicPartition(topic, p["partition"]) for p in self.partitions(topic)]
-            if not tps:
-                raise ClusterError(f"{topic} has no partitions the cluster knows of")
-            ends = self.query(lambda a, tps=tps: a.list_partition_offsets({tp: OffsetSpec.LATEST for tp in tps}))
+            ends = self.log_ends(topic)
             committed = self.query(lambda a, group=group: a.list_group_offsets(group)).get(group, {})
-            for tp in tps:
+            for partition, end in ends.items():
+                tp = TopicPartition(topic, partition)
                 done = committed[tp].offset if tp in committed else 0
-                found.append({"topic": topic, "partition": tp.partition, "committed": max(done, 0),
-                              "end": ends[tp].offset})
+                found.append({"topic": topic, "partition": partition, "committed": max(done, 0), "end": end})
         return found
+
+    def log_ends(self, topic: str) -> dict[int, int]:
+        """Each partition's log end (its high watermark: what a consumer can read) now."""
+        from kafka import TopicPartition
+        from kafka.admin import OffsetSpec
+
+        tps = [TopicPartition(topic, p["partition"]) for p in self.partitions(topic)]
+        if not tps:
+            raise ClusterError(f"{topic} has no partitions the cluster knows of")
+        ends = self.query(lambda a: a.list_partition_offsets({tp: OffsetSpec.LATEST for tp in tps}))
+        return {tp.partition: ends[tp].offset for tp in tps}
 
     def group_protocol(self, group: str) -> str:
         """The group's protocol as its coordinator says (confluent-kafka's admin client, whose

@@ -13,6 +13,7 @@ import re
 import sys
 import uuid
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Self
 
@@ -20,9 +21,11 @@ from harness.brokers.base import harness_last
 from harness.brokers.kafka.admin import KafkaAdmin, find_key
 from harness.brokers.kafka.client_properties import kafka_python_settings
 from harness.brokers.kafka.config import defaults, render_properties, render_value, same_setting
+from harness.brokers.kafka.observation import kafka_view, quorum
 from harness.brokers.kafka.spec import KafkaSpec
 from harness.brokers.routes import ClientRoutes, Via
 from harness.errors import ClusterError
+from harness.observer import View
 from harness.paths import REPO
 from harness.runtimes.base import NodeProcess, ProcessSpec, Runtime
 from harness.scenario.sections import ConsumerSpec
@@ -252,22 +255,19 @@ class KafkaClusterBase:
         Read from each node's quorum-state file rather than asked over the network: a paused
         node still claims its old leadership, and a DescribeQuorum routed to it would hang.
         """
-        states = []
-        for i in self.nodes:
-            path = self.dir / f"kafka-{i}" / "data" / "__cluster_metadata-0" / "quorum-state"
-            try:
-                states.append(json.loads(path.read_text()))
-            except (OSError, ValueError):
-                continue  # not written yet, or caught mid-write
-        if not states:
+        epoch, leader = quorum(self._data_dirs())
+        if epoch < 0:   # no voter wrote its state yet
             return int(find_key(self.admin.query(lambda a: a.describe_metadata_quorum()), "leader_id"))
-        # A voter that only voted in the newest epoch records no leader; one that follows does.
-        epoch = max(state.get("leaderEpoch", -1) for state in states)
-        leaders = {state["leaderId"] for state in states
-                   if state.get("leaderEpoch") == epoch and state.get("leaderId", -1) >= 0}
-        if len(leaders) != 1:
+        if leader is None:
             raise ClusterError(f"no active KRaft controller (election of epoch {epoch} under way)")
-        return int(leaders.pop())
+        return leader
+
+    def _data_dirs(self) -> dict[int, Path]:
+        return {i: self.dir / f"kafka-{i}" / "data" for i in self.nodes}
+
+    def observation(self) -> AbstractContextManager[View]:
+        """The cluster's own view for the observer: controller, listed brokers, every read topic's partitions."""
+        return kafka_view(self.nodes, self.brokers, self.admin, self._data_dirs(), lambda: list(self.admin.readers))
 
     def load_config(self) -> dict[str, Any]:
         return {"kind": "kafka", "bootstrap": ",".join(self.routes.dial("producer")), "topic": self.spec.topic.name}

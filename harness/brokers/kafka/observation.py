@@ -1,0 +1,77 @@
+"""What a Kafka cluster says of itself, for the cluster observer (harness.observer): the active KRaft
+controller and its epoch (from the voters' quorum-state files: a paused voter would hang a
+DescribeQuorum), which brokers the metadata lists (a fenced or dead broker drops out of it), and
+for each topic the harness reads, every partition's leader, leader epoch, in-sync and eligible
+replicas and log end. Nodes are named as faults name them (kafka-2), so a fault's target and the
+leadership it held are compared as they are.
+
+Asked from the observer's thread: it has an admin client of its own.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from harness.brokers.kafka.admin import KafkaAdmin
+from harness.observer import Fact, View
+from harness.runtimes.base import NodeProcess
+
+
+def quorum(data_dirs: dict[int, Path]) -> tuple[int, int | None]:
+    """(epoch, leader) of the KRaft quorum as the voters' quorum-state files record it: the newest
+    epoch any voter knows, and its leader, or None while that epoch's election is under way."""
+    states = []
+    for path in data_dirs.values():
+        try:
+            states.append(json.loads((path / "__cluster_metadata-0" / "quorum-state").read_text()))
+        except (OSError, ValueError):
+            continue  # not written yet, or caught mid-write
+    if not states:
+        return -1, None
+    epoch = max(state.get("leaderEpoch", -1) for state in states)
+    leaders = {state["leaderId"] for state in states
+               if state.get("leaderEpoch") == epoch and state.get("leaderId", -1) >= 0}
+    return epoch, leaders.pop() if len(leaders) == 1 else None
+
+
+@contextmanager
+def kafka_view(nodes: dict[int, NodeProcess], brokers: list[int], admin: KafkaAdmin, data_dirs: dict[int, Path],
+               topics: Callable[[], list[str]]) -> Iterator[View]:
+    """A view over its own admin client (a copy of `admin`'s settings), closed when the observer stops."""
+    own = KafkaAdmin({i: nodes[i] for i in brokers}, admin.endpoints, admin.bootstrap, admin.replication_factor)
+
+    def name(node: int | None) -> str:
+        return nodes[node].name if node is not None and node in nodes else "-1"
+
+    def view() -> list[Fact]:
+        epoch, leader = quorum(data_dirs)
+        facts = [Fact("controller", "leader", name(leader)), Fact("controller", "epoch", str(epoch))]
+        listed = {int(b["broker_id"]) for b in own.query(lambda a: a.describe_cluster())["brokers"]}
+        facts += [Fact(f"node:{name(i)}", "metadata", "listed" if i in listed else "absent") for i in brokers]
+        for topic in topics():
+            facts += partition_facts(topic, own.replica_state(topic), own.log_ends(topic), name)
+        return facts
+
+    try:
+        yield view
+    finally:
+        own.close()
+
+
+def partition_facts(topic: str, partitions: list[dict[str, Any]], ends: dict[int, int],
+                    name: Callable[[int | None], str]) -> list[Fact]:
+    facts = []
+    for p in partitions:
+        subject = f"partition:{topic}/{p['partition']}"
+        leader = p["leader"] if p["leader"] is not None and p["leader"] >= 0 else None
+        facts += [Fact(subject, "leader", name(leader)), Fact(subject, "epoch", str(p["leader_epoch"])),
+                  Fact(subject, "isr", ";".join(name(r) for r in sorted(p["isr"]))),
+                  Fact(subject, "elr", ";".join(name(r) for r in sorted(p["elr"]))),
+                  Fact(subject, "offline", ";".join(name(r) for r in sorted(p["offline"])))]
+        if p["partition"] in ends:
+            facts.append(Fact(subject, "end", str(ends[p["partition"]])))
+    return facts
