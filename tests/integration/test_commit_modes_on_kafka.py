@@ -7,10 +7,13 @@ it never waits for what was committed and never processed."""
 
 from __future__ import annotations
 
+import shutil
+import warnings
 from pathlib import Path
 
 import pytest
 
+from harness.scenario.loader import parse_scenario
 from tests.integration.conftest import ROOT, run_scenario, verdict_report
 
 pytestmark = pytest.mark.usefixtures("kafka_available")
@@ -23,10 +26,24 @@ MODES = {
 }
 
 
+# Auto-commit on confluent-kafka loses only when a kill lands after librdkafka committed offsets it had
+# handed over and the service had not processed yet: CI at 577bc95 once lost nothing (3 kills, 0 lost;
+# 188 lost in the run before). Up to this many seeded runs (seed, seed + 1, ...), each one said.
+ATTEMPTS = {"kafka-auto-commit-confluent-crash": 3}
+
+
 @pytest.mark.parametrize("name", list(MODES))
 def test_each_commit_mode_loses_or_redelivers_as_its_client_commits(tmp_path: Path, name: str) -> None:
-    out = tmp_path / "run"
-    code, results = run_scenario(ROOT / "scenarios" / f"{name}.yaml", out)
+    out, path = tmp_path / "run", ROOT / "scenarios" / f"{name}.yaml"
+    attempts, seed = ATTEMPTS.get(name, 1), parse_scenario(path.read_text(), str(path)).seed
+    for attempt in range(1, attempts + 1):
+        code, results = run_scenario(path, out, extra=[] if attempt == 1 else ["--seed", str(seed + attempt - 1)])
+        lost_nothing = results["verdict"] == "fail" and results["metrics"].get("lost") == 0
+        if not lost_nothing or attempt == attempts:
+            break
+        warnings.warn(f"{name}: attempt {attempt} of {attempts} lost nothing; trying the next seed:"
+                      f" {verdict_report(results, code, out)}", stacklevel=1)
+        shutil.rmtree(out)
     assert results["verdict"] == "pass" and code == 0, verdict_report(results, code, out)
     loses, redelivers = MODES[name]
     metrics = results["metrics"]
