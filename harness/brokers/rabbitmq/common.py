@@ -20,8 +20,8 @@ from typing import Any, Self
 from harness.brokers.base import harness_last
 from harness.brokers.rabbitmq.config import DEFAULTS, OWNED_PREFIXES, node_of_pid
 from harness.brokers.rabbitmq.dist import removed_setting
-from harness.brokers.rabbitmq.limits import discard_limits
-from harness.brokers.rabbitmq.policies import dead_lettering, expected, queue_settings, set_policy_args, strongest
+from harness.brokers.rabbitmq.limits import discard_limits, strongest
+from harness.brokers.rabbitmq.policies import dead_lettering, expected, queue_settings, set_policy_args
 from harness.brokers.rabbitmq.queues import declare_dead_letter_queue, declare_queue, queue_arguments
 from harness.brokers.rabbitmq.spec import PolicySpec, RabbitSpec
 from harness.brokers.routes import ClientRoutes, Via
@@ -363,10 +363,11 @@ class RabbitClusterBase:
 
     def _queue_settings(self) -> dict[str, Any]:
         policies = next((out for _, out in self._answers("list_policies", "--formatter", "json")), None)
-        for _, out in self._answers("list_queues", "name", "arguments", "policy", "--formatter", "json"):
-            if policies is not None:
-                return queue_settings(policies, out)
-        raise ClusterError("no RabbitMQ node answered")
+        queues = next((out for _, out in self._answers("list_queues", "name", "arguments", "policy", "--formatter",
+                                                        "json")), None)
+        if policies is None or queues is None:
+            raise ClusterError("no RabbitMQ node answered")
+        return queue_settings(policies, queues)
 
     def versions(self) -> dict[str, str]:
         import pika

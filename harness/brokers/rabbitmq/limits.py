@@ -5,6 +5,7 @@ the checker can tell "dropped by design" from "lost"."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -12,16 +13,15 @@ if TYPE_CHECKING:
 
 
 
-def _strongest(spec: RabbitSpec) -> PolicySpec | None:
-    queue = spec.queue
-    return max((p for p in spec.policies if p.rule.applies_to(queue.name, queue.type)), key=lambda p: p.priority,
-               default=None)
+def strongest(policies: Iterable[PolicySpec], queue: str, queue_type: str) -> PolicySpec | None:
+    """The policy RabbitMQ applies to the queue: the highest priority of those that reach it."""
+    return max((p for p in policies if p.rule.applies_to(queue, queue_type)), key=lambda p: p.priority, default=None)
 
 
 def _setting(spec: RabbitSpec, key: str) -> object:
     """A queue setting as RabbitMQ resolves it: the argument, else the applied policy's."""
     value = spec.queue.arguments.get(f"x-{key}")
-    policy = _strongest(spec)
+    policy = strongest(spec.policies, spec.queue.name, spec.queue.type)
     return value if value is not None or policy is None else policy.definition.get(key)
 
 

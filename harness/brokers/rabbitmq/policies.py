@@ -6,15 +6,10 @@ what each run queue should run under, for the read-back that proves they took.""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from typing import Any
 
+from harness.brokers.rabbitmq.limits import strongest
 from harness.brokers.rabbitmq.spec import PolicySpec, RabbitSpec, dead_letter_policy
-
-
-def strongest(policies: Iterable[PolicySpec], queue: str, queue_type: str) -> PolicySpec | None:
-    """The policy RabbitMQ applies to the queue: the highest priority of those that reach it."""
-    return max((p for p in policies if p.rule.applies_to(queue, queue_type)), key=lambda p: p.priority, default=None)
 
 
 def dead_lettering(spec: RabbitSpec, queue: str, pattern: str, definition: dict[str, str]) -> PolicySpec:
