@@ -27,7 +27,7 @@ MODES = {
 
 
 # Auto-commit on confluent-kafka loses only when a kill lands after librdkafka committed offsets it had
-# handed over and the service had not processed yet: CI at 577bc95 once lost nothing (3 kills, 0 lost;
+# handed over and the service had not processed yet: CI at 6c2bd51 once lost nothing (3 kills, 0 lost;
 # 188 lost in the run before). Up to this many seeded runs (seed, seed + 1, ...), each one said.
 ATTEMPTS = {"kafka-auto-commit-confluent-crash": 3}
 
