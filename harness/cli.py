@@ -23,6 +23,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     validate = sub.add_parser("validate", help="check scenario files without starting anything")
     validate.add_argument("scenarios", nargs="+", type=Path)
+    validate.add_argument("--strict", action="store_true",
+                          help="warnings (faults healed before the broker could notice them) fail too, exit 2")
     plan = sub.add_parser("plan", help="print the resolved fault schedule of a scenario")
     plan.add_argument("scenario", type=Path)
     plan.add_argument("--json", action="store_true", help="print the schedule as JSON")
@@ -59,11 +61,11 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
 
 
-def print_error(label: str, message: str) -> None:
+def print_error(label: str, message: str, style: str = "bold red") -> None:
     """On stderr, one line per line of the message, each labelled; the message is never read as markup."""
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     for line in message.splitlines() or [""]:
-        err.print(f"[bold red]{label}[/] {escape(line)}")
+        err.print(f"[{style}]{label}[/] {escape(line)}")
 
 
 def _load_checked(path: Path, overrides: dict[str, Any] | None, console: Console, fetch: bool) -> Any:
@@ -81,22 +83,34 @@ def _load_checked(path: Path, overrides: dict[str, Any] | None, console: Console
 
 
 def cmd_validate(args: argparse.Namespace, console: Console) -> int:
+    """Each file `ok` or `invalid` (its errors); then its warnings, which fail it only under --strict."""
+    from harness.advice import schedule_warnings
+
     failed = 0
     for path in args.scenarios:
         try:
             scenario = _load_checked(path, None, console, fetch=False)
             console.print(f"[green]ok[/] {escape(str(path))}: {escape(scenario.name)}")
+            warnings = schedule_warnings(scenario, path)
         except AftershockError as exc:
             failed += 1
             print_error("invalid", str(exc))
+            continue
+        for line in warnings:
+            print_error("warning", line, "bold yellow")
+        failed += bool(warnings and args.strict)
     return EXIT_ERROR if failed else EXIT_PASS
 
 
 def cmd_plan(args: argparse.Namespace, console: Console) -> int:
+    from harness.advice import schedule_warnings
     from harness.plan import plan
     from harness.scenario import load_scenario
 
-    schedule = plan(load_scenario(args.scenario))
+    scenario = load_scenario(args.scenario)
+    schedule = plan(scenario)
+    for line in schedule_warnings(scenario, args.scenario):
+        print_error("warning", line, "bold yellow")
     if args.json:
         print(json.dumps(schedule.as_json(), indent=2))
     else:

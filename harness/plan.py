@@ -9,6 +9,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, replace
 
+from harness.brokers import broker
+from harness.brokers.base import Detector
 from harness.faults import FAULTS
 from harness.nemesis import generate
 from harness.scenario.fault_specs import FaultSpec
@@ -24,6 +26,13 @@ class PlannedFault:
     heal_at: float | None        # seconds after load start; None: heals when the load ends
     seed: int                    # for choices made when the fault fires (halves, random pairs)
     origin: str = "faults"       # or "nemesis"
+    detectors: tuple[Detector, ...] = ()   # what must notice the members it silences (the broker's rules)
+
+    @property
+    def effect_within(self) -> float | None:
+        """Seconds after it strikes by which its effect must show: the slowest failure detector it
+        must trip (None: it silences nothing, its effect is immediate or not the cluster's)."""
+        return max((d.seconds for d in self.detectors), default=None)
 
     @property
     def action(self) -> str:
@@ -41,6 +50,7 @@ class PlannedFault:
     def as_json(self) -> dict[str, object]:
         return {"index": self.index, "at": self.at, "action": self.action, "what": self.what,
                 "heal_at": self.heal_at, "origin": self.origin, "seed": self.seed,
+                "effect_within": self.effect_within, "effect_required": self.spec.effect_required,
                 "spec": self.spec.model_dump(mode="json", exclude_defaults=True)}
 
 
@@ -73,12 +83,14 @@ def plan(scenario: Scenario) -> Schedule:
     specs = [(spec, "faults") for spec in scenario.faults]
     if scenario.nemesis is not None:
         specs += [(spec, "nemesis") for spec in generate(scenario.nemesis, scenario.load.duration, rng)]
+    rules = broker(scenario.target.kind).rules
     planned = []
     for index, (spec, origin) in enumerate(specs):
         spec = _resolve_random(spec, rng, nodes)
         heal_at = spec.at + spec.heal_after if FAULTS[spec.action].heals and spec.heal_after is not None else None
         if heal_at is not None and heal_at > scenario.load.duration:
             heal_at = None  # the end-of-load heal comes first
-        planned.append(PlannedFault(index, spec.at, spec, heal_at, rng.randrange(2**31), origin))
+        detectors = tuple(d for silence in spec.silences() for d in rules.detectors(scenario, silence))
+        planned.append(PlannedFault(index, spec.at, spec, heal_at, rng.randrange(2**31), origin, detectors))
     planned.sort(key=lambda f: (f.at, f.index))
     return Schedule(scenario.seed, tuple(planned), scenario.load.duration)

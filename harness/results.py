@@ -36,6 +36,7 @@ class RunResult:
     process_exits: list[dict[str, Any]] = field(default_factory=list)   # unplanned exits (harness.watchdog)
     variant: str = ""          # the matrix variant it ran ("version=4.1.1, acks=all"), "" without a matrix
     variant_why: str = ""      # why that variant's expectations differ from the scenario's (matrix_expect)
+    advice: list[str] = field(default_factory=list)   # validation's warnings: faults that may not bite
 
     @property
     def counts(self) -> dict[str, Any]:
@@ -67,6 +68,7 @@ class RunResult:
             "process_exits": self.process_exits,
             "variant": self.variant,
             "variant_why": self.variant_why,
+            "advice": self.advice,
         }
 
     @classmethod
@@ -83,7 +85,7 @@ class RunResult:
             settings=data.get("settings", {}), error=data.get("error"),
             load_start_ns=data.get("load_start_ns"), environment=data.get("environment", {}),
             process_exits=data.get("process_exits", []), variant=data.get("variant", ""),
-            variant_why=data.get("variant_why", ""),
+            variant_why=data.get("variant_why", ""), advice=data.get("advice", []),
         )
 
 

@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from harness import topology
+from harness.advice import schedule_warnings
 from harness.check import check_history, merged_metrics
 from harness.cleanup import RunMarker, cleanup
 from harness.drain import drain, record_broker_state
@@ -62,6 +64,7 @@ class Run:
         self.source = source
         self.run_id = new_run_id()
         self.schedule: Schedule = plan(scenario)
+        self.advice = schedule_warnings(scenario, source)
         self.ledger_dir = out_dir / "ledger"
         self.load_window: tuple[int, int] | None = None
         self.load_started_ns: int | None = None
@@ -81,6 +84,9 @@ class Run:
         with harness_log(self.out_dir), contextlib.ExitStack() as stack:
             log.info("run %s of %s into %s", self.run_id, self.scenario.name, self.out_dir)
             self._write_inputs()
+            for line in self.advice:
+                log.warning("%s", line)
+                self.console.print(f"[yellow]warning[/] {escape(line)}")
             for leftover in cleanup():
                 self.console.log(f"[yellow]ended leftover of a killed run:[/] {leftover}")
                 log.warning("ended leftover %s", leftover)
@@ -228,5 +234,5 @@ class Run:
             load_stats=self.load_stats, versions=self.versions, settings=self.settings, error=error,
             load_start_ns=self.load_started_ns, environment=machine_environment(),
             process_exits=[exit.as_json() for exit in self.watchdog.exits], variant=self.variant,
-            variant_why=self.variant_why,
+            variant_why=self.variant_why, advice=self.advice,
         )

@@ -9,7 +9,7 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel
 
@@ -18,6 +18,9 @@ from harness.errors import ScenarioError
 from harness.runtimes.base import NodeProcess, ProcessSpec
 from harness.scenario.sections import ConsumerSpec, ProducerSpec
 from harness.scenario.selectors import Selector
+
+if TYPE_CHECKING:
+    from harness.faults.base import Silence
 
 log = logging.getLogger("aftershock")
 
@@ -86,6 +89,18 @@ class Scenario(Protocol):
     def consumer(self) -> ConsumerSpec: ...
 
 
+@dataclass(frozen=True)
+class Detector:
+    """What must notice a silent member before a fault on it can bite: how long it takes, the setting
+    that says so (as the scenario would write it) and what waits for it."""
+
+    seconds: float
+    setting: str
+    waits: str
+    outlives_heal: bool = False   # fires even when the fault heals first (a restarted node cannot
+                                  # take its old place until its old session expires)
+
+
 class ScenarioRules(Protocol):
     """The checks of a scenario that only its broker can make (a broker's spec module is one)."""
 
@@ -93,6 +108,10 @@ class ScenarioRules(Protocol):
     def check_form(self, scenario: Scenario, form: str) -> None: ...   # rules of the node form the runtime runs
     def check_clients(self, scenario: Scenario) -> None: ...
     def check_leader(self, scenario: Scenario, sel: Selector, where: tuple[str | int, ...]) -> None: ...
+    def detectors(self, scenario: Scenario, silence: Silence) -> list[Detector]:
+        """The failure detectors that must fire on `silence` before its effect shows, each with its
+        time under this scenario's settings (validation warns of a fault healed sooner)."""
+        ...
 
 
 ClusterFactory = Callable[..., Cluster]   # (spec, runtime, run_dir, groups, via) -> Cluster (routes.Via)

@@ -1,9 +1,11 @@
 """Did each fault bite? A kill, stop or pause of a node that led something (a partition, a queue,
 the KRaft quorum) must move that leadership away from it, leave the thing without a leader, or
-leave it unavailable (its log end held still while the fault was in force), before the fault
-heals; the cluster's own record (harness.observer, `observations`) says which and when. A fault
-whose effect the record does not show proved nothing: `faults_without_effect` counts them, and a
-run that would otherwise pass is inconclusive (judge.py).
+leave it unavailable (its log end held still while the fault was in force), while the fault is in
+force or, for a fault whose failure detector fires even after the heal (a killed Kafka broker's
+restart waits out its old session), until that detector's time has passed; the cluster's own
+record (harness.observer, `observations`) says which and when. A fault whose effect the record
+does not show proved nothing: `faults_without_effect` counts them (not those the scenario marks
+`effect_required: false`), and a run that would otherwise pass is inconclusive (judge.py).
 
 Where nothing recorded the cluster (no observations) the figure is None: unknown, never 0.
 """
@@ -17,6 +19,7 @@ from harness.check.base import Finding, register
 from harness.check.history import History
 
 LEADER_FAULTS = ("kill", "stop", "pause")
+SLACK_NS = 3_000_000_000   # after a detector fires: an election, and the observer's next look
 NO_LEADER = ("", "-", "-1", "none")
 
 
@@ -30,10 +33,11 @@ class Effect:
     resolved: list[str]
     led: dict[str, str] = field(default_factory=dict)   # subject -> what became of its leadership
     observed: bool = True                               # the record covers the fault and shows an effect
+    required: bool = True                               # the scenario requires its effect
 
     def as_json(self) -> dict[str, Any]:
         return {"index": self.index, "action": self.action, "target": self.target, "resolved": self.resolved,
-                "led": self.led, "observed": self.observed}
+                "led": self.led, "observed": self.observed, "required": self.required}
 
 
 Timeline = dict[str, list[tuple[int, str]]]   # subject -> [(ts_ns, leader)], in time order
@@ -68,15 +72,18 @@ def effect_of(fault: dict[str, Any], timeline: Timeline, seen: list[int], run_st
               ends: Timeline | None = None) -> Effect:
     """What the record shows of one fault on what its nodes led when it struck (`ends`: each
     subject's log end, where the broker has one)."""
-    effect = Effect(fault["index"], fault["action"], fault["target"], list(fault.get("resolved") or []))
+    effect = Effect(fault["index"], fault["action"], fault["target"], list(fault.get("resolved") or []),
+                    required=fault.get("required", True))
     start, end = int(fault["started_ns"]), int(fault.get("healed_ns") or 0) or None
+    within = fault.get("effect_within_s")
+    until = end if end is None or within is None else max(end, start + int(within * 1e9) + SLACK_NS)
     nodes = set(effect.resolved)
-    during = [ts for ts in seen if ts > start and (end is None or ts <= end)]
+    during = [ts for ts in seen if ts > start and (until is None or ts <= until)]
     for subject, changes in sorted(timeline.items()):
         struck = leader_at(changes, start)
         if struck is None or struck not in nodes:
             continue
-        after = [(ts, value) for ts, value in changes if ts > start and (end is None or ts <= end)]
+        after = [(ts, value) for ts, value in changes if ts > start and (until is None or ts <= until)]
         moved = next(((ts, value) for ts, value in after if value not in nodes), None)
         held = (ends or {}).get(subject)
         if moved is None and during and held is not None and end is not None \
@@ -84,7 +91,8 @@ def effect_of(fault: dict[str, Any], timeline: Timeline, seen: list[int], run_st
             effect.led[subject] = f"unavailable: stayed with {struck}, its log end held at {leader_at(held, start)}" \
                                   " until the heal"
         elif moved is None:
-            effect.led[subject] = (f"stayed with {struck} until the heal" if during
+            stayed = "until the heal" if until == end else f"to +{(int(until) - run_start_ns) / 1e9:.1f}s"
+            effect.led[subject] = (f"stayed with {struck} {stayed}" if during
                                    else "not looked at while the fault was in force")
             effect.observed = False
         elif moved[1].lower() in NO_LEADER:
@@ -119,5 +127,5 @@ class FaultEffectChecker:
         effects = [effect_of(f, timeline, seen, start, ends) for f in injected(history)
                    if f["action"] in LEADER_FAULTS]
         effects = [e for e in effects if e.led]   # a fault on nodes that led nothing has no leadership to move
-        return Finding(self.name, {"faults_without_effect": sum(not e.observed for e in effects)},
+        return Finding(self.name, {"faults_without_effect": sum(not e.observed and e.required for e in effects)},
                        {"effects": [e.as_json() for e in effects]})

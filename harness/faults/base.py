@@ -6,13 +6,27 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from typing import Any, ClassVar, Protocol, get_args
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal, Protocol, get_args
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from harness.runtimes.base import NodeProcess
 from harness.scenario.durations import Duration
 from harness.scenario.selectors import Selector
+
+Silenced = Literal["crash", "hang", "cut"]
+"""How a struck member falls silent, as its peers can tell: `crash` (the process is gone: the kernel
+closes its sockets, peers see at once), `hang` (frozen with its sockets open: only a timeout tells)
+and `cut` (its packets dropped: the same)."""
+
+
+@dataclass(frozen=True)
+class Silence:
+    """A member a fault silences (`who`: its selector; None: nodes chosen when it fires), and how."""
+
+    who: Selector | None
+    how: Silenced
 
 
 class FaultEntry(BaseModel):
@@ -23,6 +37,9 @@ class FaultEntry(BaseModel):
 
     at: Duration
     heal_after: Duration | None = None
+    effect_required: bool = Field(
+        True, description="false: the fault need not move leadership or stall anything (a run that"
+                          " shows no effect of it is not inconclusive, and validation does not warn)")
 
     def what(self) -> str:
         """The fault's object as the user wrote it (a target, a link, a partition mode)."""
@@ -34,6 +51,11 @@ class FaultEntry(BaseModel):
 
     def check(self, scenario: Any, where: tuple[str | int, ...]) -> None:
         """Rules that need the rest of the scenario (raise LocatedValueError, relative to `where`)."""
+
+    def silences(self) -> list[Silence]:
+        """The members the fault silences, so validation can warn when it heals before the broker's
+        failure detector could notice (a clean stop says goodbye: it silences nothing)."""
+        return []
 
 
 class FaultEnv(Protocol):

@@ -79,7 +79,8 @@ class FaultInjector:
         return (time.time_ns() - self.load_start_ns) / 1e9
 
     def _inject(self, planned: PlannedFault) -> None:
-        record = FaultRecord(planned.index, planned.action, planned.what, planned.at, planned.origin)
+        record = FaultRecord(planned.index, planned.action, planned.what, planned.at, planned.origin,
+                             required=planned.spec.effect_required, effect_within_s=planned.effect_within)
         self.records.append(record)
         fault = FAULTS[planned.action](planned.spec)
         record.started_ns = time.time_ns()

@@ -10,7 +10,7 @@ from pydantic import Field, model_validator
 
 from harness.brokers import node_count
 from harness.errors import ClusterError
-from harness.faults.base import FaultEntry, FaultEnv, register_entry, register_fault
+from harness.faults.base import FaultEntry, FaultEnv, Silence, register_entry, register_fault
 from harness.network import grudges
 from harness.runtimes import RUNTIME_KINDS
 from harness.scenario.located import LocatedValueError
@@ -79,6 +79,12 @@ class PartitionFault(FaultEntry):
         if self.between:
             found += [("between", side) for side in self.sides() if isinstance(side, Selector)]
         return found
+
+    def silences(self) -> list[Silence]:
+        """Nodes cut off from their peers (not a cut between clients and one node: its peers still see it)."""
+        if self.between is not None and "client" in self.sides():
+            return []
+        return [Silence(self.target if self.mode in ("isolate", "disconnect") else None, "cut")]
 
     def check(self, scenario: Any, where: tuple[str | int, ...]) -> None:
         """Partitions need the nodes in their own namespaces, and enough nodes for their mode."""

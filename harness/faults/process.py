@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from harness.faults.base import FaultEntry, FaultEnv, register_entry, register_fault
+from harness.faults.base import FaultEntry, FaultEnv, Silence, Silenced, register_entry, register_fault
 from harness.runtimes.base import NodeProcess
 from harness.scenario.selectors import Selector, SelectorField
 
@@ -23,6 +23,13 @@ class ProcessFault(FaultEntry):
 
     def selectors(self) -> list[tuple[str, Selector]]:
         return [("target", self.target)]
+
+    def silences(self) -> list[Silence]:
+        how = _SILENCED.get(self.action)
+        return [Silence(self.target, how)] if how is not None else []
+
+
+_SILENCED: dict[str, Silenced] = {"kill": "crash", "pause": "hang"}   # stop and restart say goodbye first
 
 
 class _ProcessFault:

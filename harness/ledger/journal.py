@@ -33,6 +33,8 @@ class FaultRecord:
     healed_s: float | None = None
     healed_ns: int | None = None
     error: str | None = None
+    required: bool = True              # its effect must show (the entry's effect_required)
+    effect_within_s: float | None = None   # by when after it struck (the slowest detector it must trip)
 
 
 class FaultJournal:

@@ -93,6 +93,19 @@ def parse_scenario(text: str, source: str = "<scenario>", overrides: dict[str, A
         raise ScenarioError("\n".join(dict.fromkeys(lines))) from None
 
 
+def locate(path: Path | str, loc: tuple[str | int, ...], message: str) -> str:
+    """`file:line:col: key: message` for a scenario already loaded from `path` (advice about it)."""
+    return locate_in(Path(path).read_text(encoding="utf-8"), str(path), loc, message)
+
+
+def locate_in(text: str, source: str, loc: tuple[str | int, ...], message: str) -> str:
+    source = one_line(source)
+    data = _parse_yaml(text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n"), source)
+    line, col, found = _position(data, loc)
+    path = ".".join(str(p) for p in found) or "(top level)"
+    return f"{source}:{line}:{col}: {one_line(path)}: {one_line(message)}"
+
+
 def _too_large(source: str) -> str:
     return (f"{source}:1:1: the file is larger than {MAX_BYTES // 1000} KB: a scenario is a few KB of YAML;"
             " is this the right file?")

@@ -45,6 +45,8 @@ def main() -> int:
     parser.add_argument("--queue-type", default="quorum")
     parser.add_argument("--ack", choices=("manual", "auto"), default="manual")
     parser.add_argument("--prefetch", type=int, default=50)
+    parser.add_argument("--heartbeat", type=int, default=10,
+                        help="seconds: the AMQP heartbeat timeout asked for (a hung consumer is closed after it)")
     parser.add_argument("--durable", choices=("true", "false"), default="true")
     parser.add_argument("--queue-arguments", type=json.loads, default=None,
                         help="the queue's declaration arguments, as JSON (the harness's own, x-queue-type included)")
@@ -98,7 +100,7 @@ def _close(connection: pika.BlockingConnection) -> None:
 def _connect(host: str, port: int, args: argparse.Namespace) -> pika.BlockingConnection:
     name = "dlq-reader" if args.dlq_reader else f"consumer-{args.instance}"
     return pika.BlockingConnection(pika.ConnectionParameters(
-        host=host, port=port, heartbeat=10, socket_timeout=5, client_properties={"connection_name": name}))
+        host=host, port=port, heartbeat=args.heartbeat, socket_timeout=5, client_properties={"connection_name": name}))
 
 
 def consume(connection: pika.BlockingConnection, args: argparse.Namespace, ledger: LedgerWriter,

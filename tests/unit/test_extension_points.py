@@ -39,6 +39,7 @@ PLUGIN = {
             def check_form(self, scenario, form): pass
             def check_clients(self, scenario): pass
             def check_leader(self, scenario, sel, where): pass
+            def detectors(self, scenario, silence): return []
 
 
         def cluster(*args, **kwargs):

@@ -131,3 +131,39 @@ def test_a_leader_that_stayed_and_kept_taking_writes_proved_nothing(tmp_path: Pa
     ledger = record(tmp_path, [f"{10 * S},partition:orders/0,leader,kafka-2", f"{10 * S},partition:orders/0,end,500",
                                f"{15 * S},partition:orders/0,end,700", *looks(10, 13, 15, 19)], KILL)
     assert effects(ledger)[0] == {"faults_without_effect": 1}
+
+
+def kill_within(seconds: float, **extra: object) -> list[dict]:
+    """KILL (12 s to 20 s) journalled with the failure detector the plan gave it."""
+    return [{**KILL[0], "effect_within_s": seconds, **extra}, KILL[1]]
+
+
+def test_a_move_after_the_heal_but_within_the_detector_time_is_the_faults_effect(tmp_path: Path) -> None:
+    """A killed Kafka broker's restart waits out its old session: leadership moves after the heal
+    (the default scenario's kill healed at 8 s, fenced at 12 s: issue 17)."""
+    rows = [f"{10 * S},partition:orders/0,leader,kafka-2", f"{24 * S},partition:orders/0,leader,kafka-3",
+            *looks(10, 13, 16, 19, 22, 24, 26)]
+    ledger = record(tmp_path, rows, kill_within(12.0))
+    metrics, found = effects(ledger)
+    assert metrics == {"faults_without_effect": 0}
+    assert found[0]["led"] == {"partition:orders/0": "led by kafka-3 from +14.0s"}
+    # the same move without a detector that outlives the heal is after the fault: no effect of it
+    (tmp_path / "again").mkdir()
+    assert effects(record(tmp_path / "again", rows, KILL))[0] == {"faults_without_effect": 1}
+
+
+def test_a_move_long_after_the_detector_time_is_not_the_faults_effect(tmp_path: Path) -> None:
+    rows = [f"{10 * S},partition:orders/0,leader,kafka-2", f"{40 * S},partition:orders/0,leader,kafka-3",
+            *looks(10, 13, 16, 19, 22, 26, 30, 40)]
+    ledger = record(tmp_path, rows, kill_within(12.0))
+    metrics, found = effects(ledger)
+    assert metrics == {"faults_without_effect": 1}
+    assert found[0]["led"] == {"partition:orders/0": "stayed with kafka-2 to +17.0s"}
+
+
+def test_a_fault_whose_effect_is_not_required_is_reported_but_not_counted(tmp_path: Path) -> None:
+    ledger = record(tmp_path, [f"{10 * S},partition:orders/0,leader,kafka-2", *looks(10, 13, 16, 19)],
+                    kill_within(12.0, required=False))
+    metrics, found = effects(ledger)
+    assert metrics == {"faults_without_effect": 0}
+    assert found[0]["observed"] is False and found[0]["required"] is False

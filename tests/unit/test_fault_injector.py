@@ -84,7 +84,9 @@ def test_each_fault_is_journalled_with_an_inject_and_a_heal_record(rig_for) -> N
     start_ns, heal_ns = Rig.LOAD_START_NS + 10 * 10**9, Rig.LOAD_START_NS + 15 * 10**9
     assert inject == {"event": "inject", "ts_ns": start_ns, "index": 0, "action": "kill", "target": "node(1)",
                       "planned_at": 10.0, "origin": "faults", "resolved": ["kafka-1"], "started_s": 10.0,
-                      "started_ns": start_ns, "healed_s": None, "healed_ns": None, "error": None}
+                      "started_ns": start_ns, "healed_s": None, "healed_ns": None, "error": None,
+                      # a killed broker's leadership moves once a new controller fences it (issue 17)
+                      "required": True, "effect_within_s": 12.0}
     assert heal == {**inject, "event": "heal", "ts_ns": heal_ns, "healed_s": 15.0, "healed_ns": heal_ns}
     assert faults_metrics(rig) == {"faults_injected": 1, "faults_failed": 0}
 

@@ -3,11 +3,11 @@ its own fields here, and the checks of the rest of the scenario that only Kafka 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from harness.brokers.base import Scenario
+from harness.brokers.base import Detector, Scenario
 from harness.brokers.kafka import config_defs
 from harness.brokers.kafka.client_properties import check_properties
 from harness.brokers.kafka.dist import kafka_version, release_tuple
@@ -17,6 +17,9 @@ from harness.scenario.numbers import Whole
 from harness.scenario.sections import DEFAULT_KAFKA_CLIENT
 from harness.scenario.selectors import Selector
 from harness.scenario.strict import NAME, Scalar, Strict, whole
+
+if TYPE_CHECKING:
+    from harness.faults.base import Silence
 
 MIN_HEAP_MB, MAX_HEAP_MB = 64, 64 * 1024
 # What a run can set on a Kafka cluster it did not configure: these are topic settings too, so they
@@ -223,3 +226,52 @@ def check_leader(scenario: Scenario, sel: Selector, where: tuple[str | int, ...]
         raise LocatedValueError(f"{sel}: the run has no topic {topic!r} (its topics: {', '.join(topics)})", where)
     if partition >= topics[topic]:
         raise LocatedValueError(f"{sel}: {topic} has {topics[topic]} partition(s), numbered from 0", where)
+
+
+# Kafka's defaults (3.9 to 4.x) for the failure detectors a silent node must trip; the scenario's
+# broker_config overrides them, and harness.brokers.kafka.config's defaults come between.
+_DETECTOR_DEFAULTS_MS = {"broker.session.timeout.ms": 9000, "controller.quorum.fetch.timeout.ms": 2000,
+                         "controller.quorum.election.timeout.ms": 1000}
+
+
+def detectors(scenario: Scenario, silence: Silence) -> list[Detector]:
+    """A silent broker keeps its partitions until the active controller fences it, when its session
+    times out (broker.session.timeout.ms); a silent active controller is replaced once the other
+    voters stop hearing from it (the quorum's fetch timeout, then an election), and only then can
+    the new one start counting the others' sessions: 12 s in all by default, as the default
+    scenario's node logs showed. A killed node's restart does not cut this short (its registration
+    is refused until the old session expires), a resumed or reconnected one's does. A hung group
+    member keeps its partitions until its session times out; a crashed one's restart rejoins at
+    once, so the group rebalances either way."""
+    from harness.brokers.kafka.config import defaults
+
+    spec = _spec(scenario)
+    settings = {**_DETECTOR_DEFAULTS_MS, **defaults(spec.nodes), **spec.broker_config}
+
+    def ms(key: str) -> float:
+        return float(whole(settings[key]) or 0) / 1000
+
+    who, crash = silence.who, silence.how == "crash"
+    if who is not None and who.kind == "relay":
+        return []
+    if who is not None and who.kind == "consumer":
+        if crash:
+            return []
+        if scenario.consumer.group_protocol == "consumer":
+            key = "group.consumer.session.timeout.ms"
+            return [Detector(ms(key), f"target.broker_config.{key}", "the group rebalances its partitions away")]
+        return [Detector(scenario.consumer.session_timeout, "consumer.session_timeout",
+                         "the group rebalances its partitions away")]
+    quorum = ms("controller.quorum.fetch.timeout.ms") + ms("controller.quorum.election.timeout.ms")
+    session = ms("broker.session.timeout.ms")
+    if who is not None and (who.kind == "controller" or (who.kind == "node" and who.index > spec.nodes)):
+        return [Detector(quorum, "controller.quorum.fetch.timeout.ms + controller.quorum.election.timeout.ms",
+                         "the other voters elect a new active controller", outlives_heal=crash)]
+    if spec.controllers > 0:
+        return [Detector(session, "broker.session.timeout.ms", "the controller fences it and moves its leadership",
+                         outlives_heal=crash)]
+    # Every broker votes: the struck one may be the active controller, which must be replaced first.
+    return [Detector(quorum + session, "controller.quorum.fetch.timeout.ms + controller.quorum.election.timeout.ms"
+                     " + broker.session.timeout.ms",
+                     "a controller fences it and moves its leadership (first electing a new controller when it"
+                     " was the active one)", outlives_heal=crash)]

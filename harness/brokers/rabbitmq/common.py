@@ -23,7 +23,7 @@ from harness.brokers.rabbitmq.dist import removed_setting
 from harness.brokers.rabbitmq.limits import discard_limits, strongest
 from harness.brokers.rabbitmq.policies import dead_lettering, expected, queue_settings, set_policy_args
 from harness.brokers.rabbitmq.queues import declare_dead_letter_queue, declare_queue, queue_arguments
-from harness.brokers.rabbitmq.spec import PolicySpec, RabbitSpec
+from harness.brokers.rabbitmq.spec import CONSUMER_HEARTBEAT, PolicySpec, RabbitSpec
 from harness.brokers.routes import ClientRoutes, Via
 from harness.errors import ClusterError, ScenarioError
 from harness.paths import REPO
@@ -333,7 +333,7 @@ class RabbitClusterBase:
         argv = [sys.executable, str(CONSUMER_APP), "--brokers", ",".join(self.routes.dial(f"consumer{instance}")),
                 "--queue", self.spec.queue.name, "--queue-type", self.spec.queue.type,
                 "--instance", str(instance), "--ledger", str(ledger), "--ack", consumer.ack,
-                "--prefetch", str(consumer.prefetch),
+                "--prefetch", str(consumer.prefetch), "--heartbeat", str(CONSUMER_HEARTBEAT),
                 "--durable", str(self.spec.queue.durable).lower(),
                 "--queue-arguments", json.dumps(queue_arguments(self.spec.queue)),
                 *(["--requeue"] if consumer.requeue else [])]

@@ -3,11 +3,11 @@ keep: its own fields here, and the checks of the rest of the scenario that only 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from harness.brokers.base import Scenario
+from harness.brokers.base import Detector, Scenario
 from harness.brokers.rabbitmq.capabilities import capabilities
 from harness.brokers.rabbitmq.dist import DEFAULT_RELEASE, RELEASES, Release, removed_setting
 from harness.brokers.rabbitmq.limits import delivery_limit
@@ -19,6 +19,9 @@ from harness.scenario.numbers import Whole
 from harness.scenario.sections import DEFAULT_KAFKA_CLIENT
 from harness.scenario.selectors import Selector
 from harness.scenario.strict import NAME, Scalar, Strict
+
+if TYPE_CHECKING:
+    from harness.faults.base import Silence
 
 PARTITION_HANDLING = ("ignore", "pause_minority", "autoheal")
 
@@ -298,3 +301,28 @@ def check_leader(scenario: Scenario, sel: Selector, where: tuple[str | int, ...]
 def _spec(scenario: Scenario) -> RabbitSpec:
     assert isinstance(scenario.target, RabbitSpec)
     return scenario.target
+
+
+CONSUMER_HEARTBEAT = 10
+"""Seconds: the AMQP heartbeat timeout the sample consumers ask for (passed to them as --heartbeat)."""
+
+
+def detectors(scenario: Scenario, silence: Silence) -> list[Detector]:
+    """A crashed node's peers see its connections close at once; a hung or cut-off one is counted down
+    only when net ticks stop arriving (net_ticktime), and only then do classic queues fail over and
+    cluster_partition_handling act. Quorum queues' members watch each other with Ra's own, faster
+    detector: no warning for them under `ignore`. A hung consumer keeps what it holds unacknowledged
+    until its connection's heartbeat times out."""
+    spec = _spec(scenario)
+    who = silence.who
+    if silence.how == "crash" or (who is not None and who.kind == "relay"):
+        return []
+    if who is not None and who.kind == "consumer":
+        return [Detector(CONSUMER_HEARTBEAT, "the sample consumer's AMQP heartbeat",
+                         "RabbitMQ closes its connection and requeues what it held unacknowledged")]
+    handling = spec.broker_config.get("cluster_partition_handling", "ignore")
+    if spec.queue.type == "quorum" and handling == "ignore":
+        return []
+    return [Detector(spec.net_ticktime, "target.net_ticktime",
+                     f"its peers count it down (and classic queues fail over, cluster_partition_handling {handling}"
+                     " acts)")]
