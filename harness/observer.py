@@ -28,6 +28,7 @@ log = logging.getLogger("aftershock")
 INTERVAL = 1.0
 OBSERVER = "observer"
 GONE = "-"                      # a fact the cluster no longer reports (a broker that left, a queue deleted)
+UNKNOWN = "?"                   # a fact the look could not read this time (its broker did not answer)
 _UNSAFE = re.compile(r"[,\n\r]")
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from harness.check.base import Finding, register
 from harness.check.history import History
+from harness.observer import UNKNOWN
 
 LEADER_FAULTS = ("kill", "stop", "pause")
 SLACK_NS = 3_000_000_000   # after a detector fires: an election, and the observer's next look
@@ -86,12 +87,15 @@ def effect_of(fault: dict[str, Any], timeline: Timeline, seen: list[int], run_st
         after = [(ts, value) for ts, value in changes if ts > start and (until is None or ts <= until)]
         moved = next(((ts, value) for ts, value in after if value not in nodes), None)
         held = (ends or {}).get(subject)
+        known = [(ts, value) for ts, value in held or [] if value != UNKNOWN]
         if moved is None and during and held is not None and end is not None \
-                and not any(start < ts <= end for ts, _ in held):
-            effect.led[subject] = f"unavailable: stayed with {struck}, its log end held at {leader_at(held, start)}" \
-                                  " until the heal"
+                and not any(start < ts <= end for ts, _ in known):
+            unread = any(start < ts <= end and value == UNKNOWN for ts, value in held)
+            effect.led[subject] = (f"unavailable: stayed with {struck}, its log end held at {leader_at(known, start)}"
+                                   + (" (unreadable: the leader did not answer)" if unread else "")
+                                   + " until the heal")
         elif moved is None:
-            stayed = "until the heal" if until == end else f"to +{(int(until) - run_start_ns) / 1e9:.1f}s"
+            stayed = "until the heal" if until is None or until == end else f"to +{(until - run_start_ns) / 1e9:.1f}s"
             effect.led[subject] = (f"stayed with {struck} {stayed}" if during
                                    else "not looked at while the fault was in force")
             effect.observed = False

@@ -167,3 +167,13 @@ def test_a_fault_whose_effect_is_not_required_is_reported_but_not_counted(tmp_pa
     metrics, found = effects(ledger)
     assert metrics == {"faults_without_effect": 0}
     assert found[0]["observed"] is False and found[0]["required"] is False
+
+
+def test_a_log_end_its_dead_leader_could_not_tell_is_unavailability_seen_by_the_observer(tmp_path: Path) -> None:
+    ledger = record(tmp_path, [f"{10 * S},partition:orders/0,leader,kafka-2", f"{10 * S},partition:orders/0,end,812",
+                               f"{13 * S},partition:orders/0,end,?", f"{21 * S},partition:orders/0,end,900",
+                               *looks(10, 13, 16, 19, 21)], KILL)
+    metrics, found = effects(ledger)
+    assert metrics == {"faults_without_effect": 0}
+    assert found[0]["led"] == {"partition:orders/0": "unavailable: stayed with kafka-2, its log end held at 812"
+                                                     " (unreadable: the leader did not answer) until the heal"}

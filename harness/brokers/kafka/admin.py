@@ -23,7 +23,8 @@ class KafkaAdmin:
     """The admin client of one cluster; `readers` (topic -> consumer group) says whose offsets count."""
 
     def __init__(self, nodes: dict[int, NodeProcess], endpoints: dict[int, tuple[str, int]], bootstrap: str,
-                 replication_factor: int, topic_configs: dict[str, Any] | None = None) -> None:
+                 replication_factor: int, topic_configs: dict[str, Any] | None = None,
+                 request_timeout_ms: int = 5000) -> None:
         self.nodes = nodes
         self.endpoints = endpoints
         self.bootstrap = bootstrap
@@ -32,6 +33,7 @@ class KafkaAdmin:
         # admits only topic-level keys there).
         self.topic_configs = {k: render_value(v) for k, v in (topic_configs or {}).items()}
         self.readers: dict[str, str] = {}
+        self.request_timeout_ms = request_timeout_ms
         self._admin: Any = None
         self._admin_bootstrap = ""
 
@@ -57,7 +59,7 @@ class KafkaAdmin:
         if self._admin is None:
             from kafka import KafkaAdminClient
 
-            self._admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000,
+            self._admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=self.request_timeout_ms,
                                            client_id="aftershock-admin",
                                            reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS)
             self._admin_bootstrap = bootstrap
@@ -183,6 +185,29 @@ class KafkaAdmin:
             raise ClusterError(f"{topic} has no partitions the cluster knows of")
         ends = self.query(lambda a: a.list_partition_offsets({tp: OffsetSpec.LATEST for tp in tps}))
         return {tp.partition: ends[tp].offset for tp in tps}
+
+    def ends_by_leader(self, topic: str, leaders: dict[int, int | None]) -> dict[int, int | None]:
+        """Each partition's log end, asked of its leader (`leaders`: partition -> leader) one leader at
+        a time, so a leader that does not answer leaves only its own partitions unknown (None), and
+        one the harness knows is down or paused is not asked at all."""
+        from kafka import TopicPartition
+        from kafka.admin import OffsetSpec
+
+        ends: dict[int, int | None] = {p: None for p in leaders}
+        by_leader: dict[int, list[TopicPartition]] = {}
+        for partition, leader in leaders.items():
+            node = self.nodes.get(leader) if leader is not None else None
+            if leader is not None and node is not None and node.alive and not node.paused:
+                by_leader.setdefault(leader, []).append(TopicPartition(topic, partition))
+        for tps in by_leader.values():
+            try:
+                found = self.client().list_partition_offsets({tp: OffsetSpec.LATEST for tp in tps})
+            except Interrupted:
+                raise
+            except Exception:  # noqa: BLE001 - that leader did not answer: its partitions' ends are unknown
+                continue
+            ends.update({tp.partition: found[tp].offset for tp in tps if tp in found})
+        return ends
 
     def group_protocol(self, group: str) -> str:
         """The group's protocol as its coordinator says (confluent-kafka's admin client, whose
