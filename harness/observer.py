@@ -26,6 +26,7 @@ from harness.ledger.writer import LedgerWriter, clean_error
 log = logging.getLogger("aftershock")
 
 INTERVAL = 1.0
+OBSERVATIONS = "cluster-observer.csv"   # its ledger, in the run's ledger directory
 OBSERVER = "observer"
 GONE = "-"                      # a fact the cluster no longer reports (a broker that left, a queue deleted)
 UNKNOWN = "?"                   # a fact the look could not read this time (its broker did not answer)

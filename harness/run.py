@@ -32,6 +32,7 @@ from harness.interrupts import Interrupts, harness_log
 from harness.judge import Verdict, expectations, judge, unjudgeable
 from harness.ledger.journal import JOURNAL, FaultJournal
 from harness.ledger.tail import LedgerTail
+from harness.observer import OBSERVATIONS, ClusterObserver
 from harness.plan import Schedule, plan
 from harness.progress import Progress
 from harness.provenance import harness_versions
@@ -146,6 +147,8 @@ class Run:
             self.versions.update(consumers.facts)
             self.watchdog.watch_all(consumers.instances.values(), "consumer")
             self.watchdog.watch_all(consumers.readers.values(), "dlq-reader")
+            view = cluster.observation()   # once the consumers name the topics the harness reads
+            observer = stack.enter_context(ClusterObserver(view, self.ledger_dir / OBSERVATIONS)) if view else None
             relay = None
             if scenario.producer.outbox is not None:
                 self._phase(progress, "starting the outbox relay")
@@ -155,7 +158,7 @@ class Run:
                 self.schedule,
                 lambda planned: RunFaultEnv(cluster, consumers, random.Random(planned.seed), topo.proxies,
                                             topo.network, relay),
-                self.out_dir / JOURNAL, on_event=progress.event))
+                self.out_dir / JOURNAL, on_event=progress.event, poke=observer.poke if observer else lambda: None))
             self._phase(progress, f"load: {scenario.load.rate:g} msg/s for {scenario.load.duration:g}s")
             self._load_under_faults(stack.enter_context(
                 LoadProcess(scenario, cluster.load_config(), self.out_dir, topo.runtime)), progress)

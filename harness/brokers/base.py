@@ -7,6 +7,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -21,6 +22,7 @@ from harness.scenario.selectors import Selector
 
 if TYPE_CHECKING:
     from harness.faults.base import Silence
+    from harness.observer import View
 
 log = logging.getLogger("aftershock")
 
@@ -73,6 +75,11 @@ class Cluster(Protocol):
     def replicas(self) -> dict[str, Any]:
         """Where each topic's or queue's replicas stand now, as the broker says (leaders, in-sync and
         eligible replicas): recorded when the drain ends, so a verdict can be read against it."""
+        ...
+    def observation(self) -> AbstractContextManager[View] | None:
+        """The cluster's own view for the observer (harness.observer), opened on its own connections
+        and closed with it; None where the broker has none yet (the run then cannot tell whether a
+        fault bit: `faults_without_effect` is unknown, never 0)."""
         ...
 
 

@@ -35,7 +35,7 @@ class FaultInjector:
     processes they restart stay tied to the orchestrator's lifetime."""
 
     def __init__(self, schedule: Schedule, env_for: Callable[[PlannedFault], FaultEnv], journal_path: Path,
-                 on_event: Callable[[str], None] = lambda _: None) -> None:
+                 on_event: Callable[[str], None] = lambda _: None, poke: Callable[[], None] = lambda: None) -> None:
         self.pending = list(schedule.faults)
         self.env_for = env_for
         self.records: list[FaultRecord] = []
@@ -43,6 +43,7 @@ class FaultInjector:
         self.journal_path = journal_path
         self.journal = FaultJournal(journal_path)
         self.on_event = on_event
+        self.poke = poke   # after each fault and heal: the cluster observer looks at once
         self.load_start_ns = 0
 
     def start(self, load_start_ns: int) -> None:
@@ -112,6 +113,7 @@ class FaultInjector:
                           " (resolving its target and acting took that long); it lasts its planned time from then")
         log.info("fault %s -> %s", planned.describe(), resolved)
         self._journal("inject", record)
+        self.poke()
         self.on_event(f"[yellow]{escape(planned.action)}[/] {escape(planned.what)} -> {escape(resolved)}")
         if fault.heals:
             heal_at = None if planned.heal_at is None else planned.heal_at + max(0.0, late)
@@ -133,6 +135,7 @@ class FaultInjector:
         record.healed_s = round(self._elapsed(), 3)
         log.info("healed %s %s", record.action, ", ".join(record.resolved))
         self._journal("heal", record)
+        self.poke()
         self.on_event(f"[green]heal[/] {escape(record.action)} {escape(', '.join(record.resolved) or record.target)}")
 
     def _journal(self, event: str, record: FaultRecord) -> None:

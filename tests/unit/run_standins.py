@@ -12,7 +12,8 @@ the stand-in acts), to make a call fail or to signal the run at an exact point.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -37,6 +38,7 @@ class Stage:
     hooks: dict[str, Callable[[], None]] = field(default_factory=dict)
     deliver: bool = True               # the stand-in consumers deliver what was acknowledged
     cluster: StandinCluster | None = None
+    cluster_view: str = "moves"        # "frozen": the observer's view never moves a leader
 
     def record(self, event: str) -> None:
         self.journal.append(event)
@@ -47,7 +49,7 @@ class Stage:
     def reset(self) -> None:
         self.journal.clear()
         self.hooks.clear()
-        self.deliver, self.cluster = True, None
+        self.deliver, self.cluster, self.cluster_view = True, None, "moves"
 
 
 STAGE = Stage()
@@ -194,6 +196,25 @@ class StandinCluster:
 
     def replicas(self) -> dict[str, Any]:
         return {"orders": [{"partition": 0, "leader": 1, "isr": [1, 2, 3], "elr": []}]}
+
+    @contextmanager
+    def observation(self) -> Iterator[Any]:
+        """orders/0 led by node 1 while it runs unpaused, else by the first node that does (a
+        stand-in of a failover: node 1 leads, as leader_of says), each look journalled."""
+        from harness.observer import Fact
+
+        def view() -> list[Fact]:
+            STAGE.record("look")
+            up = [n.name for n in self.nodes.values() if n.alive and not n.paused]
+            if STAGE.cluster_view == "frozen":
+                up = [self.nodes[1].name]
+            return [Fact("partition:orders/0", "leader", up[0] if up else "-1")]
+
+        STAGE.record("observer up")
+        try:
+            yield view
+        finally:
+            STAGE.record("observer down")
 
 
 class StandinNetwork:

@@ -133,9 +133,14 @@ def test_the_phases_run_in_order_and_tear_down_in_reverse_with_faults_healed_bef
     journal = stage.journal
     assert result.error is None and result.verdict.verdict == "pass", (result.error, result.verdict)
     in_order(journal, "network up", "runtime up", "cluster built", "cluster starting", "start standin-1",
-             "cluster ready", "pause standin-2", "pause standin-3", "resume standin-2", "resume standin-3",
-             "positions", "terminate standin-1", "cluster stopped", "runtime down", "network down")
+             "cluster ready", "observer up", "look", "pause standin-2", "pause standin-3", "resume standin-2",
+             "resume standin-3", "positions", "observer down", "terminate standin-1", "cluster stopped",
+             "runtime down", "network down")
     assert journal[-3:] == ["cluster stopped", "runtime down", "network down"]
+    # the observer looked at once after each fault and heal (poked), not only once a second
+    assert journal.index("look", journal.index("pause standin-2")) < journal.index("pause standin-3")
+    assert (tmp_path / "ledger" / "cluster-observer.csv").exists()
+    assert result.metrics["faults_without_effect"] == 0   # the paused nodes led nothing
     # faults fired while the load ran; A was healed during it, B only by the heal phase after it
     assert run.load_window is not None
     load_start, load_end = run.load_window
@@ -150,6 +155,22 @@ def test_the_phases_run_in_order_and_tear_down_in_reverse_with_faults_healed_bef
     saved = json.loads((tmp_path / "results.json").read_text())
     assert saved["verdict"] == "pass" and saved["versions"]["standin-client"] == "1.0"
     assert (tmp_path / "report.html").exists()
+
+
+def test_a_leader_pause_whose_leadership_moved_passes_and_one_that_never_moved_is_inconclusive(
+        stage: Stage, tmp_path: Path) -> None:
+    """Issue 17 end to end over the stand-in: its view moves orders/0 off a paused node 1 at once."""
+    leader = [{"at": 0.4, "action": "pause", "target": "node(1)", "heal_after": 1.0}]
+    _, moved = execute(scenario(faults=leader), tmp_path / "moved")
+    assert moved.metrics["faults_without_effect"] == 0 and moved.verdict.verdict == "pass", moved.verdict
+    STAGE.reset()
+    # the same pause on a cluster whose view never moves anything: the run proved nothing
+    stage.cluster_view = "frozen"
+    _, frozen = execute(scenario(faults=leader), tmp_path / "frozen")
+    assert frozen.metrics["faults_without_effect"] == 1 and frozen.verdict.verdict == "inconclusive", frozen.verdict
+    saved = json.loads((tmp_path / "frozen" / "results.json").read_text())
+    assert saved["verdict"] == "inconclusive"
+    assert "stayed with standin-1" in json.dumps(saved["samples"]["fault_effects.effects"])
 
 
 def test_a_fault_that_fails_to_inject_is_journalled_the_run_goes_on_and_the_verdict_fails(
