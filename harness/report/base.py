@@ -13,6 +13,24 @@ from harness.plugins import load_entry_points
 from harness.results import RunResult
 
 
+def fault_effect(result: RunResult, index: int, action: str) -> str:
+    """What the cluster's own record shows a fault did to what its nodes led ('' where it led nothing
+    or is not a leadership fault); a missing effect says so, and so does a run with no record."""
+    from harness.check.effects import LEADER_FAULTS
+
+    if action not in LEADER_FAULTS or "fault_effects.effects" not in result.samples:
+        return ""
+    if result.metrics.get("faults_without_effect") is None:
+        return "unknown: no record of the cluster's own view"
+    for effect in result.samples["fault_effects.effects"]:
+        if effect["index"] == index:
+            text = "; ".join(f"{subject.split(':', 1)[-1]} {fate}" for subject, fate in effect["led"].items())
+            if effect["observed"]:
+                return text
+            return f"NO EFFECT: {text}" + ("" if effect.get("required", True) else " (not required)")
+    return "led nothing"
+
+
 class Reporter(Protocol):
     name: str
 

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from harness.report.base import register_reporter
+from harness.report.base import fault_effect, register_reporter
 from harness.results import COUNTS, RunResult
 
 _STYLE = {"pass": "bold green", "fail": "bold red", "error": "bold yellow", "inconclusive": "bold magenta"}
@@ -38,12 +38,12 @@ class ConsoleReporter:
         console.print(timing)
         if result.faults:
             faults = Table(title="faults")
-            for col in ("at", "action", "target", "resolved", "started", "healed", "error"):
+            for col in ("at", "action", "target", "resolved", "started", "healed", "effect", "error"):
                 faults.add_column(col)
             for f in result.faults:
                 faults.add_row(f"{f.planned_at:g}s", escape(f.action), escape(f.target),
                                escape(", ".join(f.resolved) or "-"), _secs(f.started_s), _secs(f.healed_s),
-                               escape(f.error or ""))
+                               escape(fault_effect(result, f.index, f.action)), escape(f.error or ""))
             console.print(faults)
         timeline = timeline_rows(result)
         if timeline:

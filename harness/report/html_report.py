@@ -13,7 +13,7 @@ from typing import Any
 from rich.console import Console
 
 from harness.ledger.journal import FaultRecord
-from harness.report.base import register_reporter
+from harness.report.base import fault_effect, register_reporter
 from harness.results import COUNTS, RunResult
 
 _CSS = """
@@ -26,7 +26,7 @@ th{background:#f5f5f5} td.num{text-align:right;font-variant-numeric:tabular-nums
 .pass{background:#2a9d8f} .fail{background:#d62828} .error{background:#e9a100} .inconclusive{background:#7b2cbf}
 .ok-yes{color:#2a9d8f;font-weight:bold} .ok-NO{color:#d62828;font-weight:bold} .ok-unknown{color:#e9a100}
 pre{background:#f7f7f7;padding:.8em;overflow:auto;font-size:12px} .muted{color:#777}
-figure{margin:.5em 0} svg{max-width:100%;height:auto}
+figure{margin:.5em 0} svg{max-width:100%;height:auto} .warn{color:#9a6700}
 """
 
 ANOMALIES = (
@@ -136,14 +136,18 @@ def render(result: RunResult, out_dir: Path) -> str:
         parts.append("<p class='muted'>no messages, no plots</p>")
 
     parts.append("<h2>Faults</h2>")
+    if result.advice:
+        parts.append("<p>Validation warned of faults that may not bite:</p><ul>"
+                     + "".join(f"<li class='warn'>{_e(line)}</li>" for line in result.advice) + "</ul>")
     if faults:
         recovery = {r.get("fault"): r for r in samples.get("recovery.recovery") or []}
         rows = [[f"{f.planned_at:g}s", f.action, f.target, ", ".join(f.resolved) or "-", f.started_s, f.healed_s,
+                 fault_effect(result, f.index, f.action),
                  (recovery.get(f.index) or {}).get("produce_ms"), (recovery.get(f.index) or {}).get("consume_ms"),
                  f.error or ""] for f in faults]
         parts.append(_table(["planned", "action", "target", "resolved", "started (s)", "healed (s)",
-                             "produce recovery (ms)", "consume recovery (ms)", "error"], rows,
-                            (False, False, False, False, True, True, True, True)))
+                             "effect on the cluster", "produce recovery (ms)", "consume recovery (ms)", "error"], rows,
+                            (False, False, False, False, True, True, False, True, True)))
         gaps = samples.get("availability.produce_gap") or []
         start = result.load_start_ns
         for gap in gaps:

@@ -32,3 +32,16 @@ def test_no_breaker_no_timeline(tmp_path: Path) -> None:
     out = io.StringIO()
     ConsoleReporter().write(result([]), tmp_path, Console(file=out, width=200))
     assert "timeline: faults" not in out.getvalue() and "verdict: PASS" in out.getvalue()
+
+
+def test_the_fault_table_says_what_each_leader_fault_did_to_the_cluster(tmp_path: Path) -> None:
+    kill = FaultRecord(1, "kill", "leader(orders, 0)", 5.0, resolved=["kafka-2"], started_s=5.0, healed_s=13.0)
+    run = result([])
+    run.faults.append(kill)
+    run.metrics["faults_without_effect"] = 0
+    run.samples["fault_effects.effects"] = [{"index": 1, "led": {"partition:orders/0": "led by kafka-3 from +17.2s"},
+                                             "observed": True, "required": True}]
+    out = io.StringIO()
+    ConsoleReporter().write(run, tmp_path, Console(file=out, width=250))
+    (row,) = [line for line in out.getvalue().splitlines() if "kafka-2" in line]
+    assert "orders/0 led by kafka-3 from +17.2s" in row

@@ -73,3 +73,26 @@ def test_index_lists_every_run_newest_first(tmp_path: Path) -> None:
     (tmp_path / "broken" / "results.json").write_text("{")
     page = write_index(tmp_path).read_text()
     assert page.index("s-b") < page.index("s-a") and "b/report.html" in page and "2 run(s)" in page
+
+
+def test_each_faults_effect_on_the_cluster_and_the_schedules_warnings_are_in_the_fault_section(
+        tmp_path: Path) -> None:
+    result = synthetic(tmp_path)
+    result.faults.append(FaultRecord(1, "pause", "controller", 12.0, resolved=["kafka-1"], started_s=12.0,
+                                     healed_s=14.0))
+    result.faults.append(FaultRecord(2, "latency", "client->any", 15.0, started_s=15.0, healed_s=16.0))
+    result.metrics["faults_without_effect"] = 1
+    result.samples["fault_effects.effects"] = [
+        {"index": 0, "led": {"partition:orders/0": "led by kafka-3 from +7.0s"}, "observed": True, "required": True},
+        {"index": 1, "led": {"controller": "stayed with kafka-1 until the heal"}, "observed": False, "required": True}]
+    result.advice = ["s.yaml:9:40: faults.1.heal_after: pause controller heals 2s after it strikes, but ..."]
+    page = render(result, tmp_path)
+    faults = page[page.index("<h2>Faults</h2>"):]
+    assert "effect on the cluster" in faults
+    assert "<td>orders/0 led by kafka-3 from +7.0s</td>" in faults
+    assert "<td>NO EFFECT: controller stayed with kafka-1 until the heal</td>" in faults
+    latency_row = re.search(r"<tr><td>15s</td>.*?</tr>", faults).group(0)
+    assert "<td></td>" in latency_row                     # a link fault moves no leadership
+    assert "<li class='warn'>s.yaml:9:40: faults.1.heal_after: pause controller" in faults
+    del result.metrics["faults_without_effect"]           # no record of the cluster: unknown, said so
+    assert "unknown: no record of the cluster" in render(result, tmp_path)
