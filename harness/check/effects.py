@@ -35,10 +35,11 @@ class Effect:
     led: dict[str, str] = field(default_factory=dict)   # subject -> what became of its leadership
     observed: bool = True                               # the record covers the fault and shows an effect
     required: bool = True                               # the scenario requires its effect
+    checks: list[dict[str, Any]] = field(default_factory=list)   # what the fault measured of itself
 
     def as_json(self) -> dict[str, Any]:
         return {"index": self.index, "action": self.action, "target": self.target, "resolved": self.resolved,
-                "led": self.led, "observed": self.observed, "required": self.required}
+                "led": self.led, "observed": self.observed, "required": self.required, "checks": self.checks}
 
 
 Timeline = dict[str, list[tuple[int, str]]]   # subject -> [(ts_ns, leader)], in time order
@@ -107,14 +108,24 @@ def effect_of(fault: dict[str, Any], timeline: Timeline, seen: list[int], run_st
 
 
 def injected(history: History) -> list[dict[str, Any]]:
-    """The faults that struck (their journal records, healed or not), in order."""
+    """The faults that struck (their journal records, healed or not, with what each measured of
+    itself: `checks`), in order."""
     faults: dict[int, dict[str, Any]] = {}
     for event in history.journal_events():
         if event.get("event") == "inject":
-            faults[event["index"]] = event
+            faults[event["index"]] = {**event, "checks": []}
         elif event.get("event") == "heal" and event.get("index") in faults:
             faults[event["index"]]["healed_ns"] = event.get("healed_ns")
+        elif event.get("event") == "verify" and event.get("index") in faults:
+            faults[event["index"]]["checks"].append({k: event.get(k) for k in ("phase", "ok", "detail")})
     return [faults[i] for i in sorted(faults)]
+
+
+def measured(fault: dict[str, Any]) -> Effect:
+    """A fault that measured itself (a partition's reachability): it bit when every check held."""
+    return Effect(fault["index"], fault["action"], fault["target"], list(fault.get("resolved") or []),
+                  observed=all(check["ok"] for check in fault["checks"]), required=fault.get("required", True),
+                  checks=fault["checks"])
 
 
 @register
@@ -124,12 +135,16 @@ class FaultEffectChecker:
 
     def check(self, history: History) -> Finding:
         seen = looks(history)
-        if not seen:
+        faults = injected(history)
+        effects = [measured(f) for f in faults if f["checks"]]
+        if not seen and not effects:
             return Finding(self.name, {"faults_without_effect": None}, {"effects": []})
-        timeline, ends = changes(history, "leader"), changes(history, "end")
-        start = history.load_start_ns() or seen[0]
-        effects = [effect_of(f, timeline, seen, start, ends) for f in injected(history)
-                   if f["action"] in LEADER_FAULTS]
-        effects = [e for e in effects if e.led]   # a fault on nodes that led nothing has no leadership to move
+        if seen:
+            timeline, ends = changes(history, "leader"), changes(history, "end")
+            start = history.load_start_ns() or seen[0]
+            led = [effect_of(f, timeline, seen, start, ends) for f in faults
+                   if f["action"] in LEADER_FAULTS and not f["checks"]]
+            effects += [e for e in led if e.led]   # a fault on nodes that led nothing has no leadership to move
+        effects.sort(key=lambda e: e.index)
         return Finding(self.name, {"faults_without_effect": sum(not e.observed and e.required for e in effects)},
                        {"effects": [e.as_json() for e in effects]})

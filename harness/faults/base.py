@@ -72,12 +72,24 @@ class FaultEnv(Protocol):
     def node_of(self, selector: Selector) -> int: ...
 
 
+@dataclass(frozen=True)
+class Verification:
+    """What a fault measured of its own doing, right after it struck or healed: did it do that?"""
+
+    ok: bool
+    detail: str
+
+
 class Fault(Protocol):
     heals: ClassVar[bool]          # False: the fault is over once injected (restart)
 
     def __init__(self, spec: Any) -> None: ...
     def inject(self, env: FaultEnv) -> list[str]: ...   # what it resolved to (nodes, proxies, rules)
     def heal(self, env: FaultEnv) -> None: ...
+    def verify(self, env: FaultEnv, healed: bool) -> Verification | None:
+        """Measure that the fault is in force (healed: that it is undone); None: nothing of its own
+        to measure (a process fault's effect is the cluster's to show: harness.check.effects)."""
+        ...
 
 
 FAULTS: dict[str, type[Fault]] = {}

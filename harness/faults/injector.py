@@ -11,7 +11,7 @@ from pathlib import Path
 from rich.markup import escape
 
 from harness.errors import Interrupted
-from harness.faults.base import FAULTS, Fault, FaultEnv
+from harness.faults.base import FAULTS, Fault, FaultEnv, Verification
 from harness.ledger.journal import FaultJournal, FaultRecord
 from harness.plan import PlannedFault, Schedule
 
@@ -114,6 +114,7 @@ class FaultInjector:
         log.info("fault %s -> %s", planned.describe(), resolved)
         self._journal("inject", record)
         self.poke()
+        self._verify(fault, planned, record, "inject")
         self.on_event(f"[yellow]{escape(planned.action)}[/] {escape(planned.what)} -> {escape(resolved)}")
         if fault.heals:
             heal_at = None if planned.heal_at is None else planned.heal_at + max(0.0, late)
@@ -136,7 +137,30 @@ class FaultInjector:
         log.info("healed %s %s", record.action, ", ".join(record.resolved))
         self._journal("heal", record)
         self.poke()
+        self._verify(active.fault, active.planned, record, "heal")
         self.on_event(f"[green]heal[/] {escape(record.action)} {escape(', '.join(record.resolved) or record.target)}")
+
+    def _verify(self, fault: Fault, planned: PlannedFault, record: FaultRecord, phase: str) -> None:
+        """What the fault measures of itself now (a partition: reachability between every pair),
+        journalled beside it; a measurement that fails is a failed check, never a silent pass."""
+        try:
+            found = fault.verify(self.env_for(planned), healed=phase == "heal")
+        except Interrupted:
+            raise
+        except Exception as exc:  # noqa: BLE001 - could not measure: the fault is not shown to have bitten
+            found = Verification(False, f"could not measure: {type(exc).__name__}: {exc}")
+        if found is None:
+            return
+        check = {"phase": phase, "ok": found.ok, "detail": found.detail}
+        record.checks.append(check)
+        self.journal.write("verify", {"index": record.index, "action": record.action, **check})
+        if not found.ok:
+            log.warning("%s %s %s: not as meant: %s", record.action, record.target, phase, found.detail)
+            state = "in force" if phase == "inject" else "undone"
+            self.on_event(f"[red]{escape(record.action)} {escape(record.target)} not {state} as meant[/]:"
+                          f" {escape(found.detail)}")
+        else:
+            log.info("%s %s %s verified: %s", record.action, record.target, phase, found.detail)
 
     def _journal(self, event: str, record: FaultRecord) -> None:
         self.journal.record(event, record)

@@ -10,7 +10,7 @@ from pydantic import Field, model_validator
 
 from harness.brokers import node_count
 from harness.errors import ClusterError
-from harness.faults.base import FaultEntry, FaultEnv, Silence, register_entry, register_fault
+from harness.faults.base import FaultEntry, FaultEnv, Silence, Verification, register_entry, register_fault
 from harness.network import grudges
 from harness.runtimes import RUNTIME_KINDS
 from harness.scenario.located import LocatedValueError
@@ -163,6 +163,17 @@ class Partition:
             else:
                 env.network.heal(id(self))
             self.applied = False
+
+    def verify(self, env: FaultEnv, healed: bool) -> Verification | None:
+        """Probe every pair of sides: exactly the reachability the grudges in force intend (a node
+        taken off its network: reachable by nobody), and after the heal, whatever remains in force."""
+        if env.network is None:
+            return None
+        extra = None
+        if self.disconnected is not None:
+            extra = {self.disconnected: frozenset([grudges.CLIENT, *env.node_numbers]) - {self.disconnected}}
+        seen = env.network.reachability(extra)
+        return Verification(ok=not seen.wrong and seen.probed > 0, detail=seen.describe())
 
     def _disconnect(self, env: FaultEnv) -> list[str]:
         """The whole node off the network (clients lose it too), back at the same address on heal:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from harness.faults.base import FaultEntry, FaultEnv, Silence, Silenced, register_entry, register_fault
+from harness.faults.base import FaultEntry, FaultEnv, Silence, Silenced, Verification, register_entry, register_fault
 from harness.runtimes.base import NodeProcess
 from harness.scenario.selectors import Selector, SelectorField
 
@@ -47,6 +47,9 @@ class _ProcessFault:
     def heal(self, env: FaultEnv) -> None:
         if self.victim is not None:
             self.mend(self.victim)
+
+    def verify(self, env: FaultEnv, healed: bool) -> Verification | None:
+        return None   # the process's state is the runtime's word; what it did, the cluster's record says
 
     def hit(self, victim: NodeProcess) -> None:
         raise NotImplementedError

@@ -7,7 +7,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from harness.errors import ClusterError
-from harness.faults.base import FaultEntry, FaultEnv, register_entry, register_fault
+from harness.faults.base import FaultEntry, FaultEnv, Verification, register_entry, register_fault
 from harness.scenario.durations import Duration
 from harness.scenario.links import LinkField
 from harness.scenario.located import LocatedValueError
@@ -112,6 +112,9 @@ class Toxic:
             env.proxies.client.remove_toxic(proxy, name)
         self.added.clear()
 
+    def verify(self, env: FaultEnv, healed: bool) -> Verification | None:
+        return None   # not measured through the proxy yet (issue 17 point 2)
+
 
 @register_fault("down")
 class ProxyDown:
@@ -133,3 +136,6 @@ class ProxyDown:
         for name in self.disabled:
             env.proxies.client.set_enabled(name, True)
         self.disabled.clear()
+
+    def verify(self, env: FaultEnv, healed: bool) -> Verification | None:
+        return None   # not measured through the proxy yet (issue 17 point 2)

@@ -34,6 +34,9 @@ class FaultRecord:
     healed_ns: int | None = None
     error: str | None = None
     required: bool = True              # its effect must show (the entry's effect_required)
+    # what the fault measured of itself after it struck and after it healed (Fault.verify):
+    # [{"phase": "inject" | "heal", "ok": bool, "detail": str}]
+    checks: list[dict[str, Any]] = field(default_factory=list)
     effect_within_s: float | None = None   # by when after it struck (the slowest detector it must trip)
 
 

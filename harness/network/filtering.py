@@ -10,6 +10,7 @@ import subprocess
 from harness.errors import ClusterError
 from harness.network import grudges
 from harness.network.grudges import Grudge
+from harness.network.probes import Reachability, measure
 
 log = logging.getLogger("aftershock")
 CMD_TIMEOUT = 20.0
@@ -64,6 +65,14 @@ class IptablesPartitions:
                 lines.append(f"-A INPUT -s {self.address(peer)}/32 -j DROP")
         lines.append("COMMIT")
         sh(*self.exec_prefix(i), "iptables-restore", stdin="\n".join(lines) + "\n")
+
+    def reachability(self, extra: Grudge | None = None) -> Reachability:
+        """Every pair of sides (the clients' and each node's) probed now, against the grudges in
+        force (and `extra`: a cut made otherwise, such as a container taken off its network)."""
+        grudge = grudges.merge([*self._active.values(), *([extra] if extra else [])])
+        return measure([grudges.CLIENT, *self.nodes], grudge,
+                       lambda i: [] if i == grudges.CLIENT else self.exec_prefix(i),
+                       lambda i: self.client_address if i == grudges.CLIENT else self.address(i))
 
     def rules(self, i: int) -> str:
         return sh(*self.exec_prefix(i), "iptables", "-S", "INPUT").stdout

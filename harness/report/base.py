@@ -18,13 +18,15 @@ def fault_effect(result: RunResult, index: int, action: str) -> str:
     or is not a leadership fault); a missing effect says so, and so does a run with no record."""
     from harness.check.effects import LEADER_FAULTS
 
-    if action not in LEADER_FAULTS or "fault_effects.effects" not in result.samples:
+    effects = {effect["index"]: effect for effect in result.samples.get("fault_effects.effects") or []}
+    if index not in effects and (action not in LEADER_FAULTS or "fault_effects.effects" not in result.samples):
         return ""
-    if result.metrics.get("faults_without_effect") is None:
+    if index not in effects and result.metrics.get("faults_without_effect") is None:
         return "unknown: no record of the cluster's own view"
-    for effect in result.samples["fault_effects.effects"]:
+    for effect in effects.values():
         if effect["index"] == index:
-            text = "; ".join(f"{subject.split(':', 1)[-1]} {fate}" for subject, fate in effect["led"].items())
+            text = "; ".join([f"{subject.split(':', 1)[-1]} {fate}" for subject, fate in effect["led"].items()]
+                             + [f"{c['phase']}: {c['detail']}" for c in effect.get("checks") or []])
             if effect["observed"]:
                 return text
             return f"NO EFFECT: {text}" + ("" if effect.get("required", True) else " (not required)")

@@ -16,6 +16,8 @@ import pytest
 from harness.errors import ClusterError
 from harness.faults.env import RunFaultEnv
 from harness.faults.injector import FaultInjector
+from harness.network import grudges
+from harness.network.probes import Reachability, intended
 from harness.plan import PlannedFault, Schedule
 
 Call = tuple[Any, ...]
@@ -106,6 +108,7 @@ class FakeNetwork(_Recorder):
     def __init__(self, calls: list[Call]) -> None:
         super().__init__(calls)
         self.grudges: dict[int, dict[int, frozenset[int]]] = {}
+        self.nodes = [1, 2, 3]
 
     def partition(self, key: int, grudge: dict[int, frozenset[int]]) -> None:
         self._call("partition", key)
@@ -114,6 +117,13 @@ class FakeNetwork(_Recorder):
     def heal(self, key: int) -> None:
         self._call("heal partition", key)
         del self.grudges[key]
+
+    def reachability(self, extra: dict[int, frozenset[int]] | None = None) -> Reachability:
+        """A network whose rules always hold: measured as the grudges in force intend (the real
+        probes are shown on namespaces: tests/integration/test_reachability.py)."""
+        merged = grudges.merge([*self.grudges.values(), *([extra] if extra else [])])
+        wanted = intended([grudges.CLIENT, *self.nodes], merged)
+        return Reachability(dict(wanted), wanted)
 
 
 class FakeToxiproxy(_Recorder):

@@ -84,6 +84,9 @@ PLUGIN = {
 
             def heal(self, env):
                 CALLS.append(("heal", str(self.entry.target)))
+
+            def verify(self, env, healed):
+                return None
     ''',
     "echo_plugin/checker.py": '''
         from harness.check.base import Finding, register

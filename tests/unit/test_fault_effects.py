@@ -177,3 +177,24 @@ def test_a_log_end_its_dead_leader_could_not_tell_is_unavailability_seen_by_the_
     assert metrics == {"faults_without_effect": 0}
     assert found[0]["led"] == {"partition:orders/0": "unavailable: stayed with kafka-2, its log end held at 812"
                                                      " (unreadable: the leader did not answer) until the heal"}
+
+
+PARTITION = [{"event": "inject", "index": 0, "action": "partition", "target": "isolate node(2)",
+              "resolved": ["node(2) drops node(1), node(3)"], "started_ns": 12 * S},
+             {"event": "verify", "index": 0, "action": "partition", "phase": "inject", "ok": True,
+              "detail": "blocked node(1)-node(2), node(2)-node(3) (6 pairs probed)"},
+             {"event": "heal", "index": 0, "action": "partition", "target": "isolate node(2)", "healed_ns": 20 * S}]
+
+
+def test_a_partition_bit_when_its_probes_showed_the_reachability_it_meant(tmp_path: Path) -> None:
+    """Without any record of the cluster (RabbitMQ has no view yet): the probes alone tell."""
+    metrics, found = effects(record(tmp_path, [], PARTITION))
+    assert metrics == {"faults_without_effect": 0}
+    assert found[0]["checks"][0]["ok"] and found[0]["observed"]
+
+
+def test_a_partition_whose_probes_saw_packets_flow_proved_nothing(tmp_path: Path) -> None:
+    failed = [PARTITION[0], {**PARTITION[1], "ok": False, "detail": "node(1)-node(2) reachable, meant blocked"},
+              PARTITION[2]]
+    metrics, found = effects(record(tmp_path, [], failed))
+    assert metrics == {"faults_without_effect": 1} and not found[0]["observed"]

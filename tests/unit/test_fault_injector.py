@@ -86,7 +86,7 @@ def test_each_fault_is_journalled_with_an_inject_and_a_heal_record(rig_for) -> N
                       "planned_at": 10.0, "origin": "faults", "resolved": ["kafka-1"], "started_s": 10.0,
                       "started_ns": start_ns, "healed_s": None, "healed_ns": None, "error": None,
                       # a killed broker's leadership moves once a new controller fences it (issue 17)
-                      "required": True, "effect_within_s": 12.0}
+                      "required": True, "effect_within_s": 12.0, "checks": []}
     assert heal == {**inject, "event": "heal", "ts_ns": heal_ns, "healed_s": 15.0, "healed_ns": heal_ns}
     assert faults_metrics(rig) == {"faults_injected": 1, "faults_failed": 0}
 
@@ -206,6 +206,45 @@ def test_a_leader_partition_cuts_off_the_node_leading_at_injection_and_heals_its
     assert "leader_of" in [c[0] for c in rig.calls]
     rig.tick_at(3.0)
     assert rig.network.grudges == {}
+
+
+def test_a_partition_measures_itself_after_it_strikes_and_after_it_heals(rig_for) -> None:
+    rig = rig_for('at: 1s, action: partition, mode: isolate, target: "node(2)", heal_after: 2s')
+    rig.tick_at(1.0)
+    rig.tick_at(3.0)
+    checks = [e for e in rig.journalled() if e["event"] == "verify"]
+    assert [(c["phase"], c["ok"]) for c in checks] == [("inject", True), ("heal", True)]
+    assert "blocked node(1)-node(2), node(2)-node(3)" in checks[0]["detail"]
+    assert checks[1]["detail"].startswith("every pair reachable")
+    assert [c["phase"] for c in rig.injector.records[0].checks] == ["inject", "heal"]
+
+
+def test_a_partition_whose_rules_did_not_take_is_a_failed_check_said_at_once(rig_for) -> None:
+    from harness.network.probes import Reachability, intended
+
+    rig = rig_for('at: 1s, action: partition, mode: isolate, target: "node(2)", heal_after: 2s')
+
+    def all_open(extra: object = None) -> Reachability:   # rules applied, packets still flowing
+        wanted = intended([0, 1, 2, 3], rig.network.grudges[next(iter(rig.network.grudges))])
+        return Reachability({pair: True for pair in wanted}, wanted)
+
+    rig.network.reachability = all_open
+    rig.tick_at(1.0)
+    (check,) = [e for e in rig.journalled() if e["event"] == "verify"]
+    assert check["ok"] is False and "node(1)-node(2) reachable, meant blocked" in check["detail"]
+    assert any("not in force as meant" in event for event in rig.events)
+
+
+def test_a_partition_that_cannot_be_measured_is_a_failed_check_too(rig_for) -> None:
+    rig = rig_for('at: 1s, action: partition, mode: isolate, target: "node(2)", heal_after: 2s')
+
+    def broken(extra: object = None) -> None:
+        raise OSError("no such namespace")
+
+    rig.network.reachability = broken
+    rig.tick_at(1.0)
+    (check,) = [e for e in rig.journalled() if e["event"] == "verify"]
+    assert check["ok"] is False and check["detail"] == "could not measure: OSError: no such namespace"
 
 
 def test_a_kill_heal_starts_the_node_only_if_it_is_still_down(rig_for) -> None:
