@@ -37,6 +37,7 @@ class RunResult:
     variant: str = ""          # the matrix variant it ran ("version=4.1.1, acks=all"), "" without a matrix
     variant_why: str = ""      # why that variant's expectations differ from the scenario's (matrix_expect)
     advice: list[str] = field(default_factory=list)   # validation's warnings: faults that may not bite
+    second_opinion: dict[str, Any] | None = None   # the broker's own count beside the ledgers' (second_opinion.py)
 
     @property
     def counts(self) -> dict[str, Any]:
@@ -69,6 +70,7 @@ class RunResult:
             "variant": self.variant,
             "variant_why": self.variant_why,
             "advice": self.advice,
+            "second_opinion": self.second_opinion,
         }
 
     @classmethod
@@ -86,6 +88,7 @@ class RunResult:
             load_start_ns=data.get("load_start_ns"), environment=data.get("environment", {}),
             process_exits=data.get("process_exits", []), variant=data.get("variant", ""),
             variant_why=data.get("variant_why", ""), advice=data.get("advice", []),
+            second_opinion=data.get("second_opinion"),
         )
 
 

@@ -40,6 +40,7 @@ from harness.report import write_reports
 from harness.results import RunResult, machine_environment
 from harness.scenario.fault_specs import TOXIC_ACTIONS
 from harness.scenario.model import Scenario
+from harness.second_opinion import second_opinion
 from harness.services.consumers import ConsumerGroup
 from harness.services.load import LoadProcess
 from harness.services.relay import OutboxRelay
@@ -224,10 +225,16 @@ class Run:
         window = self.load_window or ((self.load_started_ns, time.time_ns()) if self.load_started_ns else None)
         findings = check_history(self.ledger_dir, window)
         metrics = merged_metrics(findings)
+        samples = {f"{f.checker}.{k}": v for f in findings for k, v in f.samples.items()}
         if error is None:
             error = unjudgeable(metrics, self.out_dir)
+        second = None
+        if error is None:   # the nodes have stopped: their logs are final
+            second = second_opinion(self.scenario, self.out_dir, self.ledger_dir, window, metrics, samples)
+            if second is not None and second["disagreement"]:
+                error = second["disagreement"]
+                log.error("%s", error)
         verdict = judge(expectations(self.scenario, metrics), metrics) if error is None else Verdict("error", [])
-        samples = {f"{f.checker}.{k}": v for f in findings for k, v in f.samples.items()}
         return RunResult(
             scenario=self.scenario.name, description=self.scenario.description, run_id=self.run_id,
             seed=self.scenario.seed, out_dir=str(self.out_dir), started=started, duration_s=round(duration, 1),
@@ -237,5 +244,5 @@ class Run:
             load_stats=self.load_stats, versions=self.versions, settings=self.settings, error=error,
             load_start_ns=self.load_started_ns, environment=machine_environment(),
             process_exits=[exit.as_json() for exit in self.watchdog.exits], variant=self.variant,
-            variant_why=self.variant_why, advice=self.advice,
+            variant_why=self.variant_why, advice=self.advice, second_opinion=second,
         )

@@ -150,6 +150,10 @@ class Broker:
     # True when they became available just now (validate again, to check against them). fetch: may
     # resolve the release first (a run) or only use what is installed (`aftershock validate`).
     definitions: Callable[[Any, Callable[[str], None], bool], bool] | None = None
+    # A second opinion from the broker itself, once its nodes have stopped: (spec, run_dir, the
+    # acknowledged ids when asked) -> {"lost", "log_duplicates", "lost_ids"} counted from its own final
+    # logs, or None when the spec does not ask for one (Kafka: replica_log_check, DumpLogSegments).
+    recount: Callable[[Any, Path, Callable[[], set[int]]], dict[str, Any] | None] | None = None
 
 
 BROKERS: dict[str, Broker] = {}

@@ -33,6 +33,17 @@ def fault_effect(result: RunResult, index: int, action: str) -> str:
     return "led nothing"
 
 
+def second_opinion_line(result: RunResult) -> str:
+    """The broker's own count beside the ledgers', in a sentence ('' when none was asked for)."""
+    second = result.second_opinion
+    if not second:
+        return ""
+    if second.get("disagreement"):
+        return f"second opinion: {second['disagreement']}"
+    return (f"second opinion (every replica's final log): lost {second['lost']}, log duplicates"
+            f" {second['log_duplicates']}: agrees with the consumers' ledgers")
+
+
 class Reporter(Protocol):
     name: str
 

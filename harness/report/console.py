@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from harness.report.base import fault_effect, register_reporter
+from harness.report.base import fault_effect, register_reporter, second_opinion_line
 from harness.results import COUNTS, RunResult
 
 _STYLE = {"pass": "bold green", "fail": "bold red", "error": "bold yellow", "inconclusive": "bold magenta"}
@@ -64,6 +64,8 @@ class ConsoleReporter:
                 ok = {True: "[green]yes[/]", False: "[red]NO[/]", None: "[yellow]unknown[/]"}[e.ok]
                 exp.add_row(escape(e.name), escape(e.expected), _fmt(e.actual), ok)
             console.print(exp)
+        if second_opinion_line(result):
+            console.print(escape(second_opinion_line(result)))
         for name, error in result.checker_errors.items():
             console.print(f"[yellow]checker {escape(name)} failed: {escape(str(error))}[/]")
         if result.error:

@@ -7,15 +7,17 @@ from pathlib import Path
 import pytest
 
 from harness.check.history import History
-from tests.integration.conftest import ROOT, browse, run_scenario
+from tests.integration.conftest import ROOT, assert_second_opinion_agrees, browse, checked_by_replica_logs, run_scenario
 
 pytestmark = pytest.mark.usefixtures("kafka_available")
 
 
 def test_acks_all_leader_kill_scenario_passes(tmp_path: Path) -> None:
-    code, results = run_scenario(ROOT / "scenarios" / "kafka-leader-kill-acks-all.yaml", tmp_path / "run")
-    assert results["verdict"] == "pass", results["expectations"]
+    scenario = checked_by_replica_logs(ROOT / "scenarios" / "kafka-leader-kill-acks-all.yaml", tmp_path / "in")
+    code, results = run_scenario(scenario, tmp_path / "run")
+    assert results["verdict"] == "pass", (results["expectations"], results["error"])
     assert code == 0
+    assert_second_opinion_agrees(results)
     assert results["counts"]["lost"] == 0
     faults = results["faults"]
     assert [f["action"] for f in faults] == ["kill", "kill", "pause", "kill"]
@@ -30,13 +32,14 @@ def test_acks_all_leader_kill_scenario_passes(tmp_path: Path) -> None:
 
 def test_acks1_leader_kill_loses_acknowledged_writes(tmp_path: Path) -> None:
     """Loss is probabilistic: up to 3 seeded attempts, each a full run; the count is reported."""
-    scenario = ROOT / "scenarios" / "kafka-leader-kill-acks-1.yaml"
+    scenario = checked_by_replica_logs(ROOT / "scenarios" / "kafka-leader-kill-acks-1.yaml", tmp_path / "in")
     attempts = []
     for seed in (7, 8, 9):
         code, results = run_scenario(scenario, tmp_path / f"seed-{seed}", extra=["--seed", str(seed)])
         attempts.append((seed, results["counts"]["lost"], results["verdict"]))
         # Only a run that finished may count as an attempt: an error is a failure, not "no loss seen".
         assert results["verdict"] in ("pass", "fail"), (seed, code, results["error"])
+        assert_second_opinion_agrees(results)   # the loss is in the replicas' own logs too
         if results["verdict"] == "pass":
             assert code == 0 and results["counts"]["lost"] >= 1
             break

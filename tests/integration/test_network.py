@@ -21,7 +21,14 @@ from harness.runtimes.local import LocalRuntime
 from harness.scenario.selectors import Selector
 from harness.services.proxies import ProxyNet
 from harness.services.toxiproxy import ToxiproxyServer
-from tests.integration.conftest import ROOT, network_leftovers, run_scenario, survivors
+from tests.integration.conftest import (
+    ROOT,
+    assert_second_opinion_agrees,
+    checked_by_replica_logs,
+    network_leftovers,
+    run_scenario,
+    survivors,
+)
 
 
 class Env:
@@ -140,9 +147,14 @@ def test_isolate_partition_stops_traffic_between_namespaces_and_heal_restores_it
     "kafka-nemesis-mix",
 ])
 def test_shipped_network_scenario_gives_its_expected_verdict(tmp_path: Path, name: str) -> None:
-    code, results = run_scenario(ROOT / "scenarios" / f"{name}.yaml", tmp_path / "run")
+    scenario = ROOT / "scenarios" / f"{name}.yaml"
+    if name.startswith("kafka-"):
+        scenario = checked_by_replica_logs(scenario, tmp_path / "in")
+    code, results = run_scenario(scenario, tmp_path / "run")
     assert results["verdict"] == "pass", (results["expectations"], results["error"])
     assert code == 0
+    if name.startswith("kafka-"):
+        assert_second_opinion_agrees(results)
     assert results["faults"] and all(f["error"] is None for f in results["faults"])
     assert all(f["healed_s"] is not None for f in results["faults"])
     if name == "kafka-slow-network":

@@ -7,6 +7,7 @@ send the run a real SIGTERM at an exact point of a phase."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -171,6 +172,37 @@ def test_a_leader_pause_whose_leadership_moved_passes_and_one_that_never_moved_i
     saved = json.loads((tmp_path / "frozen" / "results.json").read_text())
     assert saved["verdict"] == "inconclusive"
     assert "stayed with standin-1" in json.dumps(saved["samples"]["fault_effects.effects"])
+
+
+def test_the_brokers_own_count_goes_beside_the_ledgers_and_a_disagreement_is_a_run_error(
+        stage: Stage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 17 point 8's wiring: Broker.recount, asked once the nodes have stopped."""
+    counted: list[int] = []
+    stopped: list[bool] = []
+
+    def agreeing(spec: Any, run_dir: Path, acknowledged: Callable[[], set[int]]) -> dict[str, Any]:
+        counted.append(len(acknowledged()))
+        stopped.append("cluster stopped" in STAGE.journal)   # the logs are final only then
+        return {"lost": 0, "log_duplicates": 0, "lost_ids": []}
+
+    monkeypatch.setitem(BROKERS, KIND, dataclasses.replace(BROKER, recount=agreeing))
+    _, agreed = execute(scenario(), tmp_path / "agreed")
+    assert agreed.verdict.verdict == "pass" and counted and counted[0] == agreed.metrics["acknowledged"]
+    assert agreed.second_opinion == {"lost": 0, "log_duplicates": 0, "lost_ids": [], "agree": True,
+                                     "disagreement": None, "ledgers": {"lost": 0, "log_duplicates": 0}}
+    assert stopped == [True]
+    STAGE.reset()
+
+    def disagreeing(spec: Any, run_dir: Path, acknowledged: Callable[[], set[int]]) -> dict[str, Any]:
+        return {"lost": 2, "log_duplicates": 0, "lost_ids": [17, 18]}
+
+    monkeypatch.setitem(BROKERS, KIND, dataclasses.replace(BROKER, recount=disagreeing))
+    _, differed = execute(scenario(), tmp_path / "differed")
+    assert differed.verdict.verdict == "error"
+    assert differed.error is not None and "lost 2 by the logs, 0 by the ledgers" in differed.error
+    assert "lost by the logs only: [17, 18]" in differed.error
+    saved = json.loads((tmp_path / "differed" / "results.json").read_text())
+    assert saved["second_opinion"]["agree"] is False
 
 
 def test_a_fault_that_fails_to_inject_is_journalled_the_run_goes_on_and_the_verdict_fails(

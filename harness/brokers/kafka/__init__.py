@@ -4,6 +4,7 @@ lifecycle, scenario spec and producer users, registered as `kind: kafka`."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from harness.brokers.base import Broker, Cluster, register_broker
@@ -90,6 +91,15 @@ def _sample(nodes: int) -> KafkaSpec:
     return KafkaSpec(kind="kafka", nodes=nodes, topic={"replication_factor": min(3, nodes)})
 
 
+def _recount(spec: KafkaSpec, run_dir: Path, acknowledged: Callable[[], set[int]]) -> dict[str, Any] | None:
+    """Lost and log duplicates from every replica's final log of the run's topic (replica_log_check)."""
+    if not spec.replica_log_check:
+        return None
+    from harness.brokers.kafka.log_truth import log_contents, recount
+
+    return recount(log_contents(run_dir / "nodes", spec.topic.name, spec.version), acknowledged())
+
+
 KAFKA = register_broker(Broker(
     kind="kafka", spec=KafkaSpec, rules=rules,
     clusters={"process": _processes, "image": _containers, "published": _attach},
@@ -97,4 +107,4 @@ KAFKA = register_broker(Broker(
     users={"kafka-python": "harness.brokers.kafka.users:KafkaProducerUser",            # the default
            "confluent-kafka": "harness.brokers.kafka.confluent_user:ConfluentProducerUser"},  # librdkafka, faster
     image=official_image, sample=_sample, has_controller=True,
-    processes=lambda spec: spec.processes))
+    processes=lambda spec: spec.processes, recount=_recount))

@@ -85,6 +85,10 @@ class KafkaSpec(Strict):
     heap: str = Field("384m", pattern=r"^\d{1,9}[mg]$", description="JVM -Xmx/-Xms per node")
     version: str = Field(default_factory=kafka_version,
                          description="the Kafka release the nodes run (3.9 and later, from Maven Central)")
+    replica_log_check: bool = Field(
+        False, description="after the run, read every replica's final log with Kafka's DumpLogSegments and count"
+                           " lost and log-duplicated ids again, independently of the consumers' ledgers; a"
+                           " disagreement is a run error naming the ids")
 
     @field_validator("version", mode="before")
     @classmethod
@@ -174,6 +178,10 @@ def _compose_rules(scenario: Scenario) -> None:
         raise LocatedValueError(f"version {spec.version}: a compose-managed cluster runs the release its compose"
                                 " file's image holds: remove version (or run it on runtime: local)",
                                 ("target", "version"))
+    if spec.replica_log_check:
+        raise LocatedValueError("replica_log_check reads the replicas' logs from this host: a compose-managed"
+                                " cluster keeps them in its own volumes; remove it (or run on runtime: local)",
+                                ("target", "replica_log_check"))
     fixed = sorted(set(spec.broker_config) - set(KAFKA_TOPIC_LEVEL))
     if fixed:
         raise LocatedValueError(
