@@ -36,10 +36,12 @@ class Effect:
     observed: bool = True                               # the record covers the fault and shows an effect
     required: bool = True                               # the scenario requires its effect
     checks: list[dict[str, Any]] = field(default_factory=list)   # what the fault measured of itself
+    recovered: dict[str, str] = field(default_factory=dict)     # subject -> when its replicas were whole again
 
     def as_json(self) -> dict[str, Any]:
         return {"index": self.index, "action": self.action, "target": self.target, "resolved": self.resolved,
-                "led": self.led, "observed": self.observed, "required": self.required, "checks": self.checks}
+                "led": self.led, "observed": self.observed, "required": self.required, "checks": self.checks,
+                "recovered": self.recovered}
 
 
 Timeline = dict[str, list[tuple[int, str]]]   # subject -> [(ts_ns, leader)], in time order
@@ -70,8 +72,25 @@ def leader_at(changes: list[tuple[int, str]], ts_ns: int) -> str | None:
     return found
 
 
+def restored(isr: list[tuple[int, str]], start: int, end: int | None, last_look: int) -> str | None:
+    """When the in-sync set was whole again after the heal (as it was when the fault struck), in the
+    record's words; None when the fault never shrank it."""
+    before = leader_at(isr, start)
+    if before is None:
+        return None
+    whole = set(before.split(";")) - {""}
+    shrank = any(ts > start and not whole <= set(value.split(";")) for ts, value in isr)
+    if not shrank:
+        return None
+    healed = end if end is not None else last_look
+    back = next((ts for ts, value in isr if ts > start and ts >= healed and whole <= set(value.split(";"))), None)
+    if back is None:
+        return "in-sync replicas never whole again in the run"
+    return f"in-sync replicas whole again {(back - healed) / 1e9:.1f}s after the heal"
+
+
 def effect_of(fault: dict[str, Any], timeline: Timeline, seen: list[int], run_start_ns: int,
-              ends: Timeline | None = None) -> Effect:
+              ends: Timeline | None = None, isrs: Timeline | None = None) -> Effect:
     """What the record shows of one fault on what its nodes led when it struck (`ends`: each
     subject's log end, where the broker has one)."""
     effect = Effect(fault["index"], fault["action"], fault["target"], list(fault.get("resolved") or []),
@@ -104,6 +123,9 @@ def effect_of(fault: dict[str, Any], timeline: Timeline, seen: list[int], run_st
             effect.led[subject] = f"without a leader from +{(moved[0] - run_start_ns) / 1e9:.1f}s"
         else:
             effect.led[subject] = f"led by {moved[1]} from +{(moved[0] - run_start_ns) / 1e9:.1f}s"
+        back = restored((isrs or {}).get(subject, []), start, end, seen[-1] if seen else start)
+        if back is not None:
+            effect.recovered[subject] = back
     return effect
 
 
@@ -140,9 +162,9 @@ class FaultEffectChecker:
         if not seen and not effects:
             return Finding(self.name, {"faults_without_effect": None}, {"effects": []})
         if seen:
-            timeline, ends = changes(history, "leader"), changes(history, "end")
+            timeline, ends, isrs = changes(history, "leader"), changes(history, "end"), changes(history, "isr")
             start = history.load_start_ns() or seen[0]
-            led = [effect_of(f, timeline, seen, start, ends) for f in faults
+            led = [effect_of(f, timeline, seen, start, ends, isrs) for f in faults
                    if f["action"] in LEADER_FAULTS and not f["checks"]]
             effects += [e for e in led if e.led]   # a fault on nodes that led nothing has no leadership to move
         effects.sort(key=lambda e: e.index)

@@ -25,7 +25,10 @@ def fault_effect(result: RunResult, index: int, action: str) -> str:
         return "unknown: no record of the cluster's own view"
     for effect in effects.values():
         if effect["index"] == index:
-            text = "; ".join([f"{subject.split(':', 1)[-1]} {fate}" for subject, fate in effect["led"].items()]
+            text = "; ".join([f"{subject.split(':', 1)[-1]} {fate}"
+                              + (f", {effect['recovered'][subject]}" if subject in (effect.get("recovered") or {})
+                                 else "")
+                              for subject, fate in effect["led"].items()]
                              + [f"{c['phase']}: {c['detail']}" for c in effect.get("checks") or []])
             if effect["observed"]:
                 return text

@@ -198,3 +198,14 @@ def test_a_partition_whose_probes_saw_packets_flow_proved_nothing(tmp_path: Path
               PARTITION[2]]
     metrics, found = effects(record(tmp_path, [], failed))
     assert metrics == {"faults_without_effect": 1} and not found[0]["observed"]
+
+
+def test_recovery_from_the_clusters_view_says_when_the_in_sync_set_was_whole_again(tmp_path: Path) -> None:
+    rows = [f"{10 * S},partition:orders/0,leader,kafka-2", f"{10 * S},partition:orders/0,isr,kafka-1;kafka-2;kafka-3",
+            f"{15 * S},partition:orders/0,leader,kafka-3", f"{15 * S},partition:orders/0,isr,kafka-1;kafka-3",
+            f"{23 * S},partition:orders/0,isr,kafka-1;kafka-2;kafka-3", *looks(10, 13, 15, 18, 21, 23, 25)]
+    found = effects(record(tmp_path, rows, KILL))[1]
+    assert found[0]["recovered"] == {"partition:orders/0": "in-sync replicas whole again 3.0s after the heal"}
+    (tmp_path / "never").mkdir()
+    never = effects(record(tmp_path / "never", rows[:4] + [r for r in rows[5:]], KILL))[1]
+    assert never[0]["recovered"] == {"partition:orders/0": "in-sync replicas never whole again in the run"}
