@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from harness.check.base import SAMPLE_LIMIT, Finding, register
 from harness.check.dropped import dropped_ids, recorded
+from harness.check.explain import explain_lost
 from harness.check.held import broker_state, held_ids, undelivered
 from harness.check.history import History
 from harness.ledger.schema import SEQ_BITS
@@ -73,6 +74,7 @@ class DeliveryChecker:
                    min(ts_ns) FILTER (WHERE event = 'K') AS acked_ns
             FROM sends SEMI JOIN lost USING (id) GROUP BY id ORDER BY id
         """)
+        explain_lost(history, lost, history.load_start_ns() or 0)
         duplicated = history.records(f"""
             WITH duplicated AS (
                 SELECT id, positions, deliveries, attempt_ns FROM {messages}
