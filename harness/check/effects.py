@@ -150,6 +150,19 @@ def measured(fault: dict[str, Any]) -> Effect:
                   checks=fault["checks"])
 
 
+TIMELINE_LIMIT = 5000   # leadership and in-sync changes kept for the report's timeline
+
+
+def leadership(history: History, start_ns: int) -> list[dict[str, Any]]:
+    """Every recorded change of a leader or an in-sync set, in seconds after `start_ns`: what the
+    report draws beside the throughput (the first TIMELINE_LIMIT)."""
+    return [{"subject": subject, "at_s": round((int(ts) - start_ns) / 1e9, 3), "attribute": attribute,
+             "value": value or ""}
+            for subject, ts, attribute, value in history.sql(
+                "SELECT subject, ts_ns, attribute, value FROM observations WHERE attribute IN ('leader', 'isr')"
+                f" AND (subject LIKE 'partition:%' OR subject = 'controller') ORDER BY ts_ns LIMIT {TIMELINE_LIMIT}")]
+
+
 @register
 class FaultEffectChecker:
     name = "fault_effects"
@@ -160,13 +173,15 @@ class FaultEffectChecker:
         faults = injected(history)
         effects = [measured(f) for f in faults if f["checks"]]
         if not seen and not effects:
-            return Finding(self.name, {"faults_without_effect": None}, {"effects": []})
+            return Finding(self.name, {"faults_without_effect": None}, {"effects": [], "leadership": []})
+        drawn: list[dict[str, Any]] = []
         if seen:
             timeline, ends, isrs = changes(history, "leader"), changes(history, "end"), changes(history, "isr")
             start = history.load_start_ns() or seen[0]
             led = [effect_of(f, timeline, seen, start, ends, isrs) for f in faults
                    if f["action"] in LEADER_FAULTS and not f["checks"]]
             effects += [e for e in led if e.led]   # a fault on nodes that led nothing has no leadership to move
+            drawn = leadership(history, start)
         effects.sort(key=lambda e: e.index)
         return Finding(self.name, {"faults_without_effect": sum(not e.observed and e.required for e in effects)},
-                       {"effects": [e.as_json() for e in effects]})
+                       {"effects": [e.as_json() for e in effects], "leadership": drawn})

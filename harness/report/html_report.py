@@ -129,6 +129,11 @@ def render(result: RunResult, out_dir: Path) -> str:
     rates, series = samples.get("timeseries.rates") or [], samples.get("timeseries.latency") or []
     if rates:
         parts.append(f"<figure>{plots.throughput_svg(rates, faults)}<figcaption>Throughput</figcaption></figure>")
+        leadership = samples.get("fault_effects.leadership") or []
+        if leadership:
+            end = max([float(r["second"]) + 1 for r in rates] + [f.healed_s or 0.0 for f in faults])
+            parts.append(f"<figure>{plots.leadership_svg(leadership, faults, end)}<figcaption>Leadership and"
+                         " in-sync replicas, as the cluster reported them</figcaption></figure>")
     if series:
         parts.append(f"<figure>{plots.latency_svg(series, faults)}<figcaption>Latency</figcaption></figure>")
     lag = samples.get("lag.lag") or []

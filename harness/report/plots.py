@@ -19,6 +19,7 @@ from harness.ledger.journal import FaultRecord  # noqa: E402 - after matplotlib.
 
 WIDTH, HEIGHT = 10.0, 3.4
 _SHADES = ("#f4a261", "#e76f51", "#2a9d8f", "#8ab17d", "#e9c46a", "#9d4edd")
+_NODES = ("#577590", "#43aa8b", "#90be6d", "#9d4edd", "#277da1", "#bc4749", "#4d908e", "#f9844a", "#6d597a")
 
 
 def _svg(fig: plt.Figure) -> str:
@@ -94,4 +95,37 @@ def lag_svg(lag: Sequence[dict[str, Any]], faults: Sequence[FaultRecord]) -> str
     ax.set_ylim(bottom=0)
     ax.legend(loc="upper right", fontsize=8)
     ax.grid(alpha=0.3)
+    return _svg(fig)
+
+
+def leadership_svg(changes: Sequence[dict[str, Any]], faults: Sequence[FaultRecord], end_s: float) -> str:
+    """One row per partition (and the KRaft controller): a bar per leader, coloured by node, from each
+    change to the next; hatched while its in-sync set is smaller than it first was."""
+    subjects = sorted({c["subject"] for c in changes}, key=lambda s: (s != "controller", s))
+    nodes = sorted({c["value"] for c in changes if c["attribute"] == "leader"})
+    colours = {node: _NODES[i % len(_NODES)] for i, node in enumerate(nodes)}
+    fig, ax = plt.subplots(figsize=(WIDTH, max(1.6, 0.32 * len(subjects) + 0.9)))
+    for row, subject in enumerate(subjects):
+        mine = [c for c in changes if c["subject"] == subject]
+        leaders = [(c["at_s"], c["value"]) for c in mine if c["attribute"] == "leader"]
+        isrs = [(c["at_s"], len([n for n in c["value"].split(";") if n])) for c in mine if c["attribute"] == "isr"]
+        whole = isrs[0][1] if isrs else 0
+        for i, (at, leader) in enumerate(leaders):
+            until = leaders[i + 1][0] if i + 1 < len(leaders) else end_s
+            start = max(at, 0.0)
+            if until > start:
+                ax.broken_barh([(start, until - start)], (row - 0.35, 0.7), color=colours[leader], alpha=0.85)
+        for i, (at, size) in enumerate(isrs):
+            until = isrs[i + 1][0] if i + 1 < len(isrs) else end_s
+            if size < whole and until > max(at, 0.0):
+                ax.broken_barh([(max(at, 0.0), until - max(at, 0.0))], (row - 0.35, 0.7), facecolor="none",
+                               edgecolor="#222222", hatch="///", lw=0)
+    shade_faults(ax, faults, end_s)
+    ax.set_yticks(range(len(subjects)), [s.removeprefix("partition:") for s in subjects], fontsize=7)
+    ax.set_ylim(-0.6, len(subjects) - 0.4)
+    ax.set_xlim(left=0, right=end_s)
+    ax.set_xlabel("seconds after the load started")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=colours[n]) for n in nodes]
+    handles.append(plt.Rectangle((0, 0), 1, 1, facecolor="none", edgecolor="#222222", hatch="///"))
+    ax.legend(handles, [*nodes, "in-sync set shrunk"], loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7)
     return _svg(fig)

@@ -97,3 +97,20 @@ def test_each_faults_effect_on_the_cluster_and_the_schedules_warnings_are_in_the
     del result.metrics["faults_without_effect"]           # no record of the cluster: unknown, said so
     result.samples["fault_effects.effects"] = []
     assert "unknown: no record of the cluster" in render(result, tmp_path)
+
+
+def test_the_leadership_timeline_is_drawn_beside_the_throughput(tmp_path: Path) -> None:
+    result = synthetic(tmp_path)
+    result.samples["fault_effects.leadership"] = [
+        {"subject": "controller", "at_s": -2.0, "attribute": "leader", "value": "kafka-2"},
+        {"subject": "partition:orders/0", "at_s": -2.0, "attribute": "leader", "value": "kafka-2"},
+        {"subject": "partition:orders/0", "at_s": -2.0, "attribute": "isr", "value": "kafka-1;kafka-2;kafka-3"},
+        {"subject": "controller", "at_s": 8.0, "attribute": "leader", "value": "kafka-1"},
+        {"subject": "partition:orders/0", "at_s": 17.0, "attribute": "leader", "value": "kafka-3"},
+        {"subject": "partition:orders/0", "at_s": 17.0, "attribute": "isr", "value": "kafka-1;kafka-3"}]
+    page = render(result, tmp_path)
+    assert page.count("<svg") == 4
+    over_time = page[page.index("<h2>Over time</h2>"):page.index("<h2>Faults</h2>")]
+    assert over_time.index("Throughput") < over_time.index("Leadership and in-sync replicas")
+    again = RunResult.from_json(json.loads(json.dumps(result.as_json(), default=str)))
+    assert render(again, tmp_path) == page   # drawn from results.json alone
