@@ -22,6 +22,7 @@ from rich.markup import escape
 
 from harness import topology
 from harness.advice import schedule_warnings
+from harness.brokers import broker
 from harness.check import check_history, merged_metrics
 from harness.cleanup import RunMarker, cleanup
 from harness.drain import drain, record_broker_state
@@ -158,7 +159,7 @@ class Run:
             self.injector = stack.enter_context(FaultInjector(
                 self.schedule,
                 lambda planned: RunFaultEnv(cluster, consumers, random.Random(planned.seed), topo.proxies,
-                                            topo.network, relay),
+                                            topo.network, relay, broker(scenario.target.kind).greeting),
                 self.out_dir / JOURNAL, on_event=progress.event, poke=observer.poke if observer else lambda: None))
             self._phase(progress, f"load: {scenario.load.rate:g} msg/s for {scenario.load.duration:g}s")
             self._load_under_faults(stack.enter_context(

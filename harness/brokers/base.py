@@ -154,6 +154,10 @@ class Broker:
     # acknowledged ids when asked) -> {"lost", "log_duplicates", "lost_ids"} counted from its own final
     # logs, or None when the spec does not ask for one (Kafka: replica_log_check, DumpLogSegments).
     recount: Callable[[Any, Path, Callable[[], set[int]]], dict[str, Any] | None] | None = None
+    # The first bytes of the broker's protocol, which its listener answers at once (Kafka: an
+    # ApiVersions request; AMQP: the protocol header): a link fault times a round trip through its
+    # proxy with them. Empty: link faults are not measured.
+    greeting: bytes = b""
 
 
 BROKERS: dict[str, Broker] = {}

@@ -67,6 +67,7 @@ class FaultEnv(Protocol):
 
     @property
     def node_numbers(self) -> list[int]: ...   # read-only: the run's env derives it from the cluster
+    greeting: bytes   # what the broker answers at once (Broker.greeting); empty: link faults not measured
 
     def process(self, selector: Selector) -> tuple[str, NodeProcess]: ...
     def node_of(self, selector: Selector) -> int: ...

@@ -22,6 +22,7 @@ class RunFaultEnv:
     proxies: Any = None
     network: Any = None
     relay: Any = None        # harness.services.relay.OutboxRelay | None
+    greeting: bytes = b""    # the broker's (Broker.greeting): link faults time a round trip with it
 
     @property
     def node_numbers(self) -> list[int]:

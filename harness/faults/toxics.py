@@ -13,7 +13,16 @@ from harness.scenario.links import LinkField
 from harness.scenario.located import LocatedValueError
 from harness.scenario.numbers import FiniteFloat, Whole
 from harness.scenario.selectors import Selector
+from harness.services.link_probe import ANSWERED, CLOSED, REFUSED, SILENT, round_trip
 from harness.services.proxies import Path
+
+PROBE_WAIT = 3.0   # seconds a round trip through a proxy may take before it counts as unanswered
+# action -> how long its round trip may take before it counts as unanswered, given the entry
+_MEASURED: dict[str, Any] = {
+    "latency": lambda spec: spec.latency + spec.jitter + PROBE_WAIT,
+    "timeout": lambda spec: spec.timeout + PROBE_WAIT if spec.timeout else 1.5,
+    "reset_peer": lambda spec: spec.timeout + PROBE_WAIT,
+}
 
 
 @register_entry
@@ -96,6 +105,7 @@ class Toxic:
     def __init__(self, spec: ToxicFault) -> None:
         self.spec = spec
         self.added: list[tuple[str, str]] = []   # (proxy, toxic name)
+        self._applied: list[tuple[str, str]] = []   # what the heal removed, for its check
 
     def inject(self, env: FaultEnv) -> list[str]:
         kind, attributes = toxic_attributes(self.spec)
@@ -110,10 +120,31 @@ class Toxic:
     def heal(self, env: FaultEnv) -> None:
         for proxy, name in self.added:
             env.proxies.client.remove_toxic(proxy, name)
-        self.added.clear()
+        self._applied, self.added = list(self.added), []
 
     def verify(self, env: FaultEnv, healed: bool) -> Verification | None:
-        return None   # not measured through the proxy yet (issue 17 point 2)
+        """In force: a round trip through one of its proxies shows the toxic (latency: an answer
+        at least 80% of the latency late; timeout: none; reset_peer: the connection ended). Healed:
+        Toxiproxy lists none of its toxics. Toxics that only slow or cut long transfers (bandwidth,
+        slicer, slow_close, limit_data) and probabilistic ones (toxicity below 1) are not measured."""
+        if healed:
+            left = sorted(name for proxy, name in self._applied
+                          for toxic in env.proxies.client.proxies().get(proxy, {}).get("toxics", [])
+                          if toxic.get("name") == name)
+            return Verification(not left, f"toxics still listed: {', '.join(left)}" if left else "no toxic left")
+        if self.spec.toxicity < 1 or not env.greeting or self.spec.action not in _MEASURED:
+            return None
+        path = _paths(self.spec, env)[0]
+        wait = _MEASURED[self.spec.action](self.spec)
+        answer = round_trip(path.listen, env.greeting, wait)
+        if self.spec.action == "latency":
+            least = 0.8 * (self.spec.latency - self.spec.jitter)
+            ok = answer.how == ANSWERED and answer.seconds >= least
+            return Verification(ok, f"through {path.name}: {answer.describe()} (latency {self.spec.latency * 1000:g} ms"
+                                    f" asked, at least {least * 1000:.0f} ms wanted)")
+        wanted = SILENT if self.spec.action == "timeout" and self.spec.timeout == 0 else CLOSED
+        ok = answer.how in (wanted, CLOSED) if self.spec.action == "timeout" else answer.how == CLOSED
+        return Verification(ok, f"through {path.name}: {answer.describe()} ({wanted} wanted)")
 
 
 @register_fault("down")
@@ -138,4 +169,11 @@ class ProxyDown:
         self.disabled.clear()
 
     def verify(self, env: FaultEnv, healed: bool) -> Verification | None:
-        return None   # not measured through the proxy yet (issue 17 point 2)
+        """A connection to its first proxy refused while down, answered once healed."""
+        paths = {path.name: path for path in _paths(self.spec, env)}
+        names = self.disabled if not healed else sorted(paths)
+        if not names or not env.greeting:
+            return None
+        answer = round_trip(paths[names[0]].listen, env.greeting, PROBE_WAIT)
+        wanted = ANSWERED if healed else REFUSED
+        return Verification(answer.how == wanted, f"through {names[0]}: {answer.describe()} ({wanted} wanted)")

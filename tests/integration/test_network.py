@@ -3,6 +3,7 @@ real network namespaces, and the shipped network scenarios' verdicts."""
 
 from __future__ import annotations
 
+import contextlib
 import random
 import socket
 import socketserver
@@ -10,12 +11,13 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from harness.faults.partition import Partition, PartitionFault
-from harness.faults.toxics import Toxic, ToxicFault
+from harness.faults.toxics import ProxyDown, Toxic, ToxicFault
 from harness.network.namespaces import NamespaceNetwork
 from harness.runtimes.local import LocalRuntime
 from harness.scenario.selectors import Selector
@@ -37,6 +39,7 @@ class Env:
     def __init__(self, proxies=None, network=None, nodes=(1, 2, 3)):  # type: ignore[no-untyped-def]  # a stand-in
         self.proxies, self.network, self.rng = proxies, network, random.Random(1)
         self.node_numbers = list(nodes)
+        self.greeting = b"ping"   # the echo server answers it at once
 
     def node_of(self, selector: Selector) -> int:
         return selector.index
@@ -70,28 +73,64 @@ def toxiproxy_available() -> None:
         pytest.skip(str(exc))
 
 
-@pytest.mark.usefixtures("toxiproxy_available")
-def test_latency_toxic_adds_the_expected_delay_to_a_real_round_trip(tmp_path: Path) -> None:
+@contextlib.contextmanager
+def proxied_echo(run_id: str, tmp_path: Path) -> Iterator[tuple[ToxiproxyServer, ProxyNet]]:
+    """A real Toxiproxy with one proxy (producer -> node 1) in front of an echo server."""
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Echo)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    runtime = LocalRuntime("as-test-toxic")
+    runtime = LocalRuntime(run_id)
     try:
         with ToxiproxyServer(runtime, tmp_path) as toxiproxy:
             proxies = ProxyNet(runtime, {("producer", 1): ("127.0.0.1", server.server_address[1])})
             proxies.create(toxiproxy.client)
-            port = proxies.endpoints()[("producer", 1)][1]
-            before = round_trip_ms(port)
-            fault = Toxic(ToxicFault(action="latency", link="producer->node(1)", latency="150ms", at=0))
-            assert fault.inject(Env(proxies)) == ["producer-n1"]
-            during = round_trip_ms(port)
-            fault.heal(Env(proxies))
-            after = round_trip_ms(port)
+            yield toxiproxy, proxies
     finally:
         server.shutdown()
+
+
+@pytest.mark.usefixtures("toxiproxy_available")
+def test_latency_toxic_adds_the_expected_delay_to_a_real_round_trip(tmp_path: Path) -> None:
+    with proxied_echo("as-test-toxic", tmp_path) as (toxiproxy, proxies):
+        port = proxies.endpoints()[("producer", 1)][1]
+        before = round_trip_ms(port)
+        fault = Toxic(ToxicFault(action="latency", link="producer->node(1)", latency="150ms", at=0))
+        assert fault.inject(Env(proxies)) == ["producer-n1"]
+        during = round_trip_ms(port)
+        struck = fault.verify(Env(proxies), healed=False)   # what the run journals beside the fault
+        fault.heal(Env(proxies))
+        after = round_trip_ms(port)
+        healed = fault.verify(Env(proxies), healed=True)
+        # a toxic removed behind the fault's back: the round trip shows it is not in force
+        again = Toxic(ToxicFault(action="latency", link="producer->node(1)", latency="150ms", at=0))
+        again.inject(Env(proxies))
+        for proxy, name in again.added:
+            toxiproxy.client.remove_toxic(proxy, name)
+        gone = again.verify(Env(proxies), healed=False)
     assert before < 50
     assert 300 <= during < 450  # 150 ms each way
     assert after < 50
+    assert struck is not None and struck.ok and "answered in 3" in struck.detail, struck
+    assert healed is not None and healed.ok and healed.detail == "no toxic left", healed
+    assert gone is not None and not gone.ok, gone
     assert survivors("as-test-toxic") == []
+
+
+@pytest.mark.usefixtures("toxiproxy_available")
+def test_a_proxy_taken_down_refuses_connections_and_answers_again_once_healed(tmp_path: Path) -> None:
+    with proxied_echo("as-test-down", tmp_path) as (_, proxies):
+        fault = ProxyDown(ToxicFault(action="down", link="producer->node(1)", at=0))
+        fault.inject(Env(proxies))
+        down = fault.verify(Env(proxies), healed=False)
+        fault.heal(Env(proxies))
+        up = fault.verify(Env(proxies), healed=True)
+        reset = Toxic(ToxicFault(action="reset_peer", link="producer->node(1)", at=0))
+        reset.inject(Env(proxies))
+        cut = reset.verify(Env(proxies), healed=False)
+        reset.heal(Env(proxies))
+    assert down is not None and down.ok and "refused" in down.detail, down
+    assert up is not None and up.ok and "answered" in up.detail, up
+    assert cut is not None and cut.ok and "closed" in cut.detail, cut
+    assert survivors("as-test-down") == []
 
 
 PROBE = """

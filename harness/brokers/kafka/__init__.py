@@ -3,6 +3,7 @@ lifecycle, scenario spec and producer users, registered as `kind: kafka`."""
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -107,4 +108,6 @@ KAFKA = register_broker(Broker(
     users={"kafka-python": "harness.brokers.kafka.users:KafkaProducerUser",            # the default
            "confluent-kafka": "harness.brokers.kafka.confluent_user:ConfluentProducerUser"},  # librdkafka, faster
     image=official_image, sample=_sample, has_controller=True,
-    processes=lambda spec: spec.processes, recount=_recount))
+    processes=lambda spec: spec.processes, recount=_recount,
+    # ApiVersions v0 (api key 18), correlation id 1, no client id: every release answers it first
+    greeting=struct.pack(">ihhih", 10, 18, 0, 1, -1)))

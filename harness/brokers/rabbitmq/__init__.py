@@ -54,4 +54,5 @@ RABBITMQ = register_broker(Broker(
     kind="rabbitmq", spec=RabbitSpec, rules=rules,
     clusters={"process": _processes, "image": _containers, "published": _attach}, provide={"process": _release},
     users={"pika": "harness.brokers.rabbitmq.users:RabbitProducerUser"},
-    image=official_image, sample=lambda nodes: RabbitSpec(kind="rabbitmq", nodes=nodes)))
+    image=official_image, sample=lambda nodes: RabbitSpec(kind="rabbitmq", nodes=nodes),
+    greeting=b"AMQP\x00\x00\x09\x01"))   # AMQP 0-9-1's protocol header: the node answers Connection.Start
