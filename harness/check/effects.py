@@ -89,15 +89,51 @@ def restored(isr: list[tuple[int, str]], start: int, end: int | None, last_look:
     return f"in-sync replicas whole again {(back - healed) / 1e9:.1f}s after the heal"
 
 
+def window(fault: dict[str, Any]) -> tuple[int, int | None, int | None]:
+    """(struck, healed, until): until when the fault's effect may show (its heal, or its slowest
+    failure detector's time and a little, whichever is later); None while it was never healed."""
+    start, end = int(fault["started_ns"]), int(fault.get("healed_ns") or 0) or None
+    within = fault.get("effect_within_s")
+    until = end if end is None or within is None else max(end, start + int(within * 1e9) + SLACK_NS)
+    return start, end, until
+
+
+def _member(members: str | None, client: str) -> str | None:
+    """The `client@member` entry of one client in a group's recorded members, if it is one."""
+    return next((m for m in (members or "").split(";") if m.partition("@")[0] == client), None)
+
+
+def member_effect(fault: dict[str, Any], members: Timeline, run_start_ns: int) -> Effect:
+    """What the record shows of a consumer's fault on its group: its member left, or rejoined under a
+    new member id (the group rebalanced), or stayed as it was."""
+    effect = Effect(fault["index"], fault["action"], fault["target"], list(fault.get("resolved") or []),
+                    required=fault.get("required", True))
+    start, _, until = window(fault)
+    instance = effect.resolved[0].rpartition("-")[2] if effect.resolved else ""
+    for subject, changes in sorted(members.items()):
+        client = f"{subject.removeprefix('group:')}-{instance}"
+        known = [(ts, value) for ts, value in changes if value != UNKNOWN]
+        before = _member(leader_at(known, start), client)
+        if before is None:
+            continue   # not a member of this group when it struck
+        changed = next(((ts, _member(value, client)) for ts, value in known
+                        if ts > start and (until is None or ts <= until) and _member(value, client) != before), None)
+        if changed is None:
+            effect.led[subject] = f"{client} stayed in the group as it was"
+            effect.observed = False
+        else:
+            how = "left the group" if changed[1] is None else "rejoined as a new member"
+            effect.led[subject] = f"{client} {how} at +{(changed[0] - run_start_ns) / 1e9:.1f}s"
+    return effect
+
+
 def effect_of(fault: dict[str, Any], timeline: Timeline, seen: list[int], run_start_ns: int,
               ends: Timeline | None = None, isrs: Timeline | None = None) -> Effect:
     """What the record shows of one fault on what its nodes led when it struck (`ends`: each
     subject's log end, where the broker has one)."""
     effect = Effect(fault["index"], fault["action"], fault["target"], list(fault.get("resolved") or []),
                     required=fault.get("required", True))
-    start, end = int(fault["started_ns"]), int(fault.get("healed_ns") or 0) or None
-    within = fault.get("effect_within_s")
-    until = end if end is None or within is None else max(end, start + int(within * 1e9) + SLACK_NS)
+    start, end, until = window(fault)
     nodes = set(effect.resolved)
     during = [ts for ts in seen if ts > start and (until is None or ts <= until)]
     for subject, changes in sorted(timeline.items()):
@@ -150,6 +186,10 @@ def measured(fault: dict[str, Any]) -> Effect:
                   checks=fault["checks"])
 
 
+def _on_consumer(fault: dict[str, Any]) -> bool:
+    return any(str(name).startswith("consumer-") for name in fault.get("resolved") or [])
+
+
 TIMELINE_LIMIT = 5000   # leadership and in-sync changes kept for the report's timeline
 
 
@@ -178,8 +218,10 @@ class FaultEffectChecker:
         if seen:
             timeline, ends, isrs = changes(history, "leader"), changes(history, "end"), changes(history, "isr")
             start = history.load_start_ns() or seen[0]
-            led = [effect_of(f, timeline, seen, start, ends, isrs) for f in faults
-                   if f["action"] in LEADER_FAULTS and not f["checks"]]
+            members = changes(history, "members")
+            led = [member_effect(f, members, start) if _on_consumer(f)
+                   else effect_of(f, timeline, seen, start, ends, isrs)
+                   for f in faults if f["action"] in LEADER_FAULTS and not f["checks"]]
             effects += [e for e in led if e.led]   # a fault on nodes that led nothing has no leadership to move
             drawn = leadership(history, start)
         effects.sort(key=lambda e: e.index)

@@ -209,3 +209,29 @@ def test_recovery_from_the_clusters_view_says_when_the_in_sync_set_was_whole_aga
     (tmp_path / "never").mkdir()
     never = effects(record(tmp_path / "never", rows[:4] + [r for r in rows[5:]], KILL))[1]
     assert never[0]["recovered"] == {"partition:orders/0": "in-sync replicas never whole again in the run"}
+
+
+CONSUMER_KILL = [{"event": "inject", "index": 1, "action": "kill", "target": "consumer(1)", "resolved": ["consumer-1"],
+                  "started_ns": 12 * S, "effect_within_s": 10.0},
+                 {"event": "heal", "index": 1, "action": "kill", "target": "consumer(1)", "healed_ns": 16 * S}]
+GROUP = "group:orders-svc"
+
+
+def test_a_killed_consumer_rejoining_as_a_new_member_is_its_effect_on_the_group(tmp_path: Path) -> None:
+    rows = [f"{10 * S},{GROUP},members,orders-svc-1@aaaa0001;orders-svc-2@bbbb0002",
+            f"{13 * S},{GROUP},members,?",   # the coordinator did not answer that look
+            f"{17 * S},{GROUP},members,orders-svc-1@cccc0003;orders-svc-2@bbbb0002", *looks(10, 13, 15, 17, 19)]
+    metrics, found = effects(record(tmp_path, rows, CONSUMER_KILL))
+    assert metrics == {"faults_without_effect": 0}
+    assert found[0]["led"] == {GROUP: "orders-svc-1 rejoined as a new member at +7.0s"}
+
+
+def test_a_consumer_fault_the_group_never_noticed_proved_nothing(tmp_path: Path) -> None:
+    rows = [f"{10 * S},{GROUP},members,orders-svc-1@aaaa0001;orders-svc-2@bbbb0002", *looks(10, 13, 16, 19, 22, 26)]
+    metrics, found = effects(record(tmp_path, rows, CONSUMER_KILL))
+    assert metrics == {"faults_without_effect": 1}
+    assert found[0]["led"] == {GROUP: "orders-svc-1 stayed in the group as it was"}
+    (tmp_path / "left").mkdir()
+    left = rows[:1] + [f"{20 * S},{GROUP},members,orders-svc-2@bbbb0002"] + rows[1:]
+    assert effects(record(tmp_path / "left", left, CONSUMER_KILL))[1][0]["led"] == {
+        GROUP: "orders-svc-1 left the group at +10.0s"}

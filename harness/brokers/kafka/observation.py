@@ -52,6 +52,8 @@ def kafka_view(nodes: dict[int, NodeProcess], brokers: list[int], admin: KafkaAd
     def name(node: int | None) -> str:
         return nodes[node].name if node is not None and node in nodes else "-1"
 
+    groups = GroupWatch(own)
+
     def view() -> list[Fact]:
         epoch, leader = quorum(data_dirs)
         facts = [Fact("controller", "leader", name(leader)), Fact("controller", "epoch", str(epoch))]
@@ -62,15 +64,51 @@ def kafka_view(nodes: dict[int, NodeProcess], brokers: list[int], admin: KafkaAd
             leaders = {p["partition"]: p["leader"] if p["leader"] is not None and p["leader"] >= 0 else None
                        for p in partitions}
             facts += partition_facts(topic, partitions, own.ends_by_leader(topic, leaders), name)
+        facts += groups.facts(sorted(set(admin.readers.values())))
         return facts
 
     try:
         yield view
     finally:
+        groups.close()
         own.close()
 
 
 REQUEST_TIMEOUT_MS = 2000   # a look must not wait out the harness's 5 s for a cut-off broker
+
+
+class GroupWatch:
+    """Each read group's members as its coordinator lists them (client id and the tail of its member
+    id: a restarted instance rejoins under a new one), and its state, through one confluent-kafka
+    admin client kept for the run (its description covers classic and KIP-848 groups alike)."""
+
+    def __init__(self, admin: KafkaAdmin) -> None:
+        self.admin = admin
+        self._client: Any = None
+
+    def facts(self, groups: list[str]) -> list[Fact]:
+        if not groups:
+            return []
+        from confluent_kafka.admin import AdminClient
+
+        if self._client is None:
+            self._client = AdminClient({"bootstrap.servers": self.admin.bootstrap,
+                                        "socket.timeout.ms": REQUEST_TIMEOUT_MS})
+        found = []
+        for group, future in self._client.describe_consumer_groups(groups, request_timeout=2).items():
+            try:
+                described = future.result(timeout=3)
+            except Exception:  # noqa: BLE001 - its coordinator did not answer: the group is unknown this look
+                found.append(Fact(f"group:{group}", "members", UNKNOWN))
+                continue
+            state = described.state.name if hasattr(described.state, "name") else str(described.state)
+            found += [Fact(f"group:{group}", "state", state.lower()),
+                      Fact(f"group:{group}", "members",
+                           ";".join(sorted(f"{m.client_id}@{m.member_id[-8:]}" for m in described.members)))]
+        return found
+
+    def close(self) -> None:
+        self._client = None   # librdkafka's client ends with its last reference
 
 
 def partition_facts(topic: str, partitions: list[dict[str, Any]], ends: dict[int, int | None],

@@ -249,8 +249,8 @@ def detectors(scenario: Scenario, silence: Silence) -> list[Detector]:
     the new one start counting the others' sessions: 12 s in all by default, as the default
     scenario's node logs showed. A killed node's restart does not cut this short (its registration
     is refused until the old session expires), a resumed or reconnected one's does. A hung group
-    member keeps its partitions until its session times out; a crashed one's restart rejoins at
-    once, so the group rebalances either way."""
+    member keeps its partitions until its session times out; a crashed one leaves at its session's
+    end or rejoins as a new member when restarted, so the group changes either way."""
     from harness.brokers.kafka.config import defaults
 
     spec = _spec(scenario)
@@ -263,13 +263,13 @@ def detectors(scenario: Scenario, silence: Silence) -> list[Detector]:
     if who is not None and who.kind == "relay":
         return []
     if who is not None and who.kind == "consumer":
-        if crash:
-            return []
+        # a killed member's restart rejoins under a new member id: the group changes either way
         if scenario.consumer.group_protocol == "consumer":
             key = "group.consumer.session.timeout.ms"
-            return [Detector(ms(key), f"target.broker_config.{key}", "the group rebalances its partitions away")]
+            return [Detector(ms(key), f"target.broker_config.{key}", "the group rebalances its partitions away",
+                             outlives_heal=crash)]
         return [Detector(scenario.consumer.session_timeout, "consumer.session_timeout",
-                         "the group rebalances its partitions away")]
+                         "the group rebalances its partitions away", outlives_heal=crash)]
     quorum = ms("controller.quorum.fetch.timeout.ms") + ms("controller.quorum.election.timeout.ms")
     session = ms("broker.session.timeout.ms")
     if who is not None and (who.kind == "controller" or (who.kind == "node" and who.index > spec.nodes)):
