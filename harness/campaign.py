@@ -66,7 +66,8 @@ def print_comparison(data: dict, console: Console) -> None:
     for col in ("variant", "pass rate", *KEY_FIGURES):
         table.add_column(col.replace("_", " "), justify="left" if col == "variant" else "right")
     for row in data["variants"]:
-        rate = f"{row['passed']}/{row['runs']}"
+        others = [v for v in row.get("verdicts", []) if v != "pass"]   # fail, error, inconclusive told apart
+        rate = f"{row['passed']}/{row['runs']}" + (f" ({', '.join(others)})" if others else "")
         table.add_row(escape(row["variant"] or "(as written)"), rate, *(_cell(row["figures"][n]) for n in KEY_FIGURES))
     console.print(table)
 

@@ -235,3 +235,20 @@ def test_a_consumer_fault_the_group_never_noticed_proved_nothing(tmp_path: Path)
     left = rows[:1] + [f"{20 * S},{GROUP},members,orders-svc-2@bbbb0002"] + rows[1:]
     assert effects(record(tmp_path / "left", left, CONSUMER_KILL))[1][0]["led"] == {
         GROUP: "orders-svc-1 left the group at +10.0s"}
+
+
+def test_the_comparison_tells_an_inconclusive_run_from_a_failed_one(tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from harness.campaign import KEY_FIGURES, print_comparison, write_comparison
+
+    data = {"scenario": "s", "variants": [{"variant": "acks=all", "runs": 2, "passed": 1, "expect": {}, "why": "",
+                                           "verdicts": ["pass", "inconclusive"], "out_dirs": ["a", "b"],
+                                           "figures": {name: [0, 0] for name in KEY_FIGURES}}]}
+    out = io.StringIO()
+    print_comparison(data, Console(file=out, width=300))
+    assert "1/2 (inconclusive)" in out.getvalue()
+    _, page = write_comparison(data, tmp_path)
+    assert "class='verdict inconclusive'>inconclusive</a>" in page.read_text()
