@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from harness.check.base import SAMPLE_LIMIT, Finding, register
 from harness.check.dropped import dropped_ids, recorded
-from harness.check.explain import explain_lost
+from harness.check.explain import explain_duplicated, explain_lost
 from harness.check.held import broker_state, held_ids, undelivered
 from harness.check.history import History
 from harness.ledger.schema import SEQ_BITS
@@ -88,6 +88,7 @@ class DeliveryChecker:
             FROM duplicated d JOIN deliveries r USING (id)
             GROUP BY d.id, d.positions, d.deliveries, d.attempt_ns ORDER BY d.id
         """)
+        explain_duplicated(history, duplicated, history.load_start_ns() or 0)
         unexpected = history.records(f"""
             WITH unexpected AS (
                 SELECT id FROM {messages} WHERE deliveries > 0 AND NOT attempted ORDER BY id LIMIT {SAMPLE_LIMIT}

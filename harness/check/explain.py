@@ -2,7 +2,9 @@
 message's acknowledgement told by the leader and epoch that gave it, and the leadership change
 that undid it, e.g. "acknowledged by kafka-2 at offset 812 in epoch 3 at +9.1s; kafka-3 became
 leader in epoch 4 at +21.0s with log end 790: 22 acknowledged records of orders/0 beyond it were
-truncated". Without a record (RabbitMQ, or no observer) the rows stay as they are.
+truncated"; a duplicated one by the leadership changes (a retried write stored twice) or the
+group changes (a delivery handed to a new member) between its send and its last delivery.
+Without a record (RabbitMQ, or no observer) the rows stay as they are.
 """
 
 from __future__ import annotations
@@ -71,3 +73,42 @@ def explain_lost(history: History, rows: list[dict[str, Any]], start_ns: int) ->
             moved += (f": {truncated[key]} acknowledged records of {subject.removeprefix('partition:')} beyond it"
                       " were truncated")
         row["explained"] = f"{told}; {moved}"
+
+
+def explain_duplicated(history: History, rows: list[dict[str, Any]], start_ns: int) -> None:
+    """Adds `explained` to each duplicated row: what changed in the cluster between its send and its
+    last delivery (a partition's leader for a record stored twice, its group's members for one
+    delivered twice from one offset)."""
+    subjects = partition_subjects(history)
+    if not subjects or not rows:
+        return
+    changes: dict[str, list[tuple[int, str]]] = {}
+    for subject, ts_ns, value in history.sql(
+            "SELECT subject, ts_ns, value FROM observations WHERE (attribute = 'leader' AND subject LIKE 'partition:%')"
+            " OR (attribute = 'members' AND subject LIKE 'group:%') ORDER BY ts_ns"):
+        if value != UNKNOWN:
+            changes.setdefault(subject, []).append((int(ts_ns), value or ""))
+
+    def moves(subject: str, since: int, until: int) -> list[str]:
+        timeline = changes.get(subject, [])
+        seen = [(ts, v) for ts, v in timeline if since < ts <= until and v != leader_at(timeline, ts - 1)]
+        return [f"{v} at +{(ts - start_ns) / 1e9:.1f}s" for ts, v in seen]
+
+    for row in rows:
+        since, until = row.get("sent_ns"), row.get("last_delivered_ns")
+        if since is None or until is None:
+            continue
+        told = []
+        for partition in row.get("partitions") or []:
+            subject = subjects.get(partition)
+            if subject is not None:
+                led = moves(subject, since, until)
+                if led and (row.get("positions") or 0) > 1:
+                    told.append(f"{subject.removeprefix('partition:')} led by {', then '.join(led)}")
+        if (row.get("positions") or 0) <= 1:
+            for subject in sorted(s for s in changes if s.startswith("group:")):
+                if moves(subject, since, until):
+                    told.append(f"group {subject.removeprefix('group:')} changed members"
+                                f" {len(moves(subject, since, until))} time(s) between its send and last delivery")
+        row["explained"] = "; ".join(told) if told else "no leadership or group change recorded between its send" \
+                                                        " and its last delivery"

@@ -54,3 +54,24 @@ def test_a_lost_record_without_a_failover_after_it_says_so(tmp_path: Path) -> No
 def test_without_a_record_of_the_cluster_the_rows_are_as_they_were(tmp_path: Path) -> None:
     rows = lost_rows(ledger(tmp_path, []))
     assert [r["id"] for r in rows] == [3, 4] and all("explained" not in r for r in rows)
+
+
+def duplicated_rows(ledger: Path) -> list[dict]:
+    with History(ledger) as history:
+        return DeliveryChecker().check(history).samples["duplicated"]
+
+
+def test_a_redelivery_is_told_by_the_group_change_and_a_record_stored_twice_by_the_failover(tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger"
+    ledger.mkdir()
+    (ledger / "sends-0.csv").write_text(f"A,1,{5 * S},,,\nK,1,{6 * S},0,800,\nA,2,{5 * S},,,\nK,2,{6 * S},0,801,\n")
+    # id 1 delivered twice from offset 800 (a redelivery); id 2 stored at 801 and again at 805
+    (ledger / "deliveries-1.csv").write_text(f"1,0,800,{7 * S},1,0\n2,0,801,{7 * S},1,0\n")
+    (ledger / "deliveries-2.csv").write_text(f"1,0,800,{20 * S},2,0\n2,0,805,{20 * S},2,0\n")
+    (ledger / "cluster-observer.csv").write_text("".join(f"{row}\n" for row in [
+        f"{4 * S},partition:orders/0,leader,kafka-2", f"{4 * S},partition:orders/0,end,700",
+        f"{4 * S},group:orders-svc,members,orders-svc-1@a;orders-svc-2@b",
+        f"{12 * S},partition:orders/0,leader,kafka-3", f"{15 * S},group:orders-svc,members,orders-svc-2@b"]))
+    rows = {r["id"]: r for r in duplicated_rows(ledger)}
+    assert rows[1]["explained"] == "group orders-svc changed members 1 time(s) between its send and last delivery"
+    assert rows[2]["explained"] == "orders/0 led by kafka-3 at +7.0s"
