@@ -6,6 +6,8 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from harness.brokers.kafka.client_settings import RECONNECT_BACKOFF_MAX_MS
@@ -185,6 +187,24 @@ class KafkaAdmin:
             raise ClusterError(f"{topic} has no partitions the cluster knows of")
         ends = self.query(lambda a: a.list_partition_offsets({tp: OffsetSpec.LATEST for tp in tps}))
         return {tp.partition: ends[tp].offset for tp in tps}
+
+    def answering(self) -> list[int]:
+        """The brokers the harness knows to run unpaused, in node order (a paused broker's kernel still
+        accepts connections, and a request to it waits out its whole timeout)."""
+        return [i for i, node in sorted(self.nodes.items()) if node.alive and not node.paused]
+
+    @contextmanager
+    def pinned(self, node_id: int) -> Iterator[None]:
+        """Queries that go to any broker (metadata, descriptions) go to `node_id` meanwhile: the
+        client's own choice, its least loaded node, may be a paused broker it still has a connection
+        to. Requests for a partition's leader still go to that leader."""
+        manager = self.client()._manager
+        chosen = manager.least_loaded_node
+        manager.least_loaded_node = lambda: node_id
+        try:
+            yield
+        finally:
+            manager.least_loaded_node = chosen
 
     def ends_by_leader(self, topic: str, leaders: dict[int, int | None]) -> dict[int, int | None]:
         """Each partition's log end, asked of its leader (`leaders`: partition -> leader) one leader at

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.brokers.kafka.admin import KafkaAdmin
+from harness.errors import ClusterError
 from harness.observer import UNKNOWN, Fact, View
 from harness.runtimes.base import NodeProcess
 
@@ -54,16 +55,33 @@ def kafka_view(nodes: dict[int, NodeProcess], brokers: list[int], admin: KafkaAd
 
     groups = GroupWatch(own)
 
+    def cluster_facts(via: int) -> list[Fact]:
+        """What broker `via` says of the cluster and of each read topic's partitions."""
+        with own.pinned(via):
+            described = own.client().describe_cluster()
+            state = {int(b["broker_id"]): "fenced" if b.get("is_fenced", False) else "registered"
+                     for b in described["brokers"]}
+            facts = [Fact(f"node:{name(i)}", "metadata", state.get(i, "absent")) for i in brokers]
+            for topic in topics():
+                partitions = own.replica_state(topic)
+                leaders = {p["partition"]: p["leader"] if p["leader"] is not None and p["leader"] >= 0 else None
+                           for p in partitions}
+                facts += partition_facts(topic, partitions, own.ends_by_leader(topic, leaders), name)
+        return facts
+
     def view() -> list[Fact]:
         epoch, leader = quorum(data_dirs)
         facts = [Fact("controller", "leader", name(leader)), Fact("controller", "epoch", str(epoch))]
-        listed = {int(b["broker_id"]) for b in own.query(lambda a: a.describe_cluster())["brokers"]}
-        facts += [Fact(f"node:{name(i)}", "metadata", "listed" if i in listed else "absent") for i in brokers]
-        for topic in topics():
-            partitions = own.replica_state(topic)
-            leaders = {p["partition"]: p["leader"] if p["leader"] is not None and p["leader"] >= 0 else None
-                       for p in partitions}
-            facts += partition_facts(topic, partitions, own.ends_by_leader(topic, leaders), name)
+        failures = []
+        for via in own.answering():   # a broker cut off by a partition may not answer either: the next one
+            try:
+                facts += cluster_facts(via)
+                break
+            except Exception as exc:  # noqa: BLE001 - ask the next broker; the look says who failed
+                failures.append(f"{name(via)}: {type(exc).__name__}: {exc}")
+                own.close()
+        else:
+            raise ClusterError("no broker answered the observer: " + "; ".join(failures or ["none runs"]))
         facts += groups.facts(sorted(set(admin.readers.values())))
         return facts
 
@@ -95,9 +113,9 @@ class GroupWatch:
             self._client = AdminClient({"bootstrap.servers": self.admin.bootstrap,
                                         "socket.timeout.ms": REQUEST_TIMEOUT_MS})
         found = []
-        for group, future in self._client.describe_consumer_groups(groups, request_timeout=2).items():
+        for group, future in self._client.describe_consumer_groups(groups, request_timeout=1.5).items():
             try:
-                described = future.result(timeout=3)
+                described = future.result(timeout=2)
             except Exception:  # noqa: BLE001 - its coordinator did not answer: the group is unknown this look
                 found.append(Fact(f"group:{group}", "members", UNKNOWN))
                 continue
