@@ -53,8 +53,6 @@ def kafka_view(nodes: dict[int, NodeProcess], brokers: list[int], admin: KafkaAd
     def name(node: int | None) -> str:
         return nodes[node].name if node is not None and node in nodes else "-1"
 
-    groups = GroupWatch(own)
-
     def cluster_facts(via: int) -> list[Fact]:
         """What broker `via` says of the cluster and of each read topic's partitions."""
         with own.pinned(via):
@@ -67,6 +65,7 @@ def kafka_view(nodes: dict[int, NodeProcess], brokers: list[int], admin: KafkaAd
                 leaders = {p["partition"]: p["leader"] if p["leader"] is not None and p["leader"] >= 0 else None
                            for p in partitions}
                 facts += partition_facts(topic, partitions, own.ends_by_leader(topic, leaders), name)
+            facts += group_facts(own, sorted(set(admin.readers.values())))
         return facts
 
     def view() -> list[Fact]:
@@ -82,51 +81,46 @@ def kafka_view(nodes: dict[int, NodeProcess], brokers: list[int], admin: KafkaAd
                 own.close()
         else:
             raise ClusterError("no broker answered the observer: " + "; ".join(failures or ["none runs"]))
-        facts += groups.facts(sorted(set(admin.readers.values())))
         return facts
 
     try:
         yield view
     finally:
-        groups.close()
         own.close()
 
 
 REQUEST_TIMEOUT_MS = 2000   # a look must not wait out the harness's 5 s for a cut-off broker
 
 
-class GroupWatch:
+def group_facts(own: KafkaAdmin, groups: list[str]) -> list[Fact]:
     """Each read group's members as its coordinator lists them (client id and the tail of its member
-    id: a restarted instance rejoins under a new one), and its state, through one confluent-kafka
-    admin client kept for the run (its description covers classic and KIP-848 groups alike)."""
-
-    def __init__(self, admin: KafkaAdmin) -> None:
-        self.admin = admin
-        self._client: Any = None
-
-    def facts(self, groups: list[str]) -> list[Fact]:
-        if not groups:
-            return []
-        from confluent_kafka.admin import AdminClient
-
-        if self._client is None:
-            self._client = AdminClient({"bootstrap.servers": self.admin.bootstrap,
-                                        "socket.timeout.ms": REQUEST_TIMEOUT_MS})
-        found = []
-        for group, future in self._client.describe_consumer_groups(groups, request_timeout=1.5).items():
+    id: a restarted instance rejoins under a new one) and its state, over the observer's own
+    kafka-python client (DescribeGroups). A group that cannot be described this look is `?`.
+    (librdkafka's admin client in this process, with short timeouts during a broker kill, once
+    aborted the whole harness: `rd_kafka_enq_once_del_source_return: Assertion eonce->refcnt > 0`.)"""
+    if not groups:
+        return []
+    client, answering, found = own.client(), set(own.answering()), []
+    try:   # kafka-python's own coordinator look-up (cached until the client is rebuilt, as it is when
+        # a node is killed, paused or brought back)
+        coordinators = client._manager.run(client._find_coordinator_ids, groups)
+    except Exception:  # noqa: BLE001 - no coordinator known this look: the groups are unknown
+        return [Fact(f"group:{group}", "members", UNKNOWN) for group in groups]
+    for group in groups:
+        coordinator = coordinators.get(group)
+        info: dict[str, Any] = {"error": "coordinator paused or down"}
+        if coordinator in answering:   # a paused coordinator would hold the request until it resumes
             try:
-                described = future.result(timeout=2)
-            except Exception:  # noqa: BLE001 - its coordinator did not answer: the group is unknown this look
-                found.append(Fact(f"group:{group}", "members", UNKNOWN))
-                continue
-            state = described.state.name if hasattr(described.state, "name") else str(described.state)
-            found += [Fact(f"group:{group}", "state", state.lower()),
-                      Fact(f"group:{group}", "members",
-                           ";".join(sorted(f"{m.client_id}@{m.member_id[-8:]}" for m in described.members)))]
-        return found
-
-    def close(self) -> None:
-        self._client = None   # librdkafka's client ends with its last reference
+                info = client.describe_groups([group], group_coordinator_id=coordinator).get(group) or {}
+            except Exception as exc:  # noqa: BLE001 - the group is unknown this look
+                info = {"error": str(exc)}
+        if info.get("error"):
+            found.append(Fact(f"group:{group}", "members", UNKNOWN))
+            continue
+        found += [Fact(f"group:{group}", "state", str(info.get("group_state", "")).lower()),
+                  Fact(f"group:{group}", "members",
+                       ";".join(sorted(f"{m['client_id']}@{m['member_id'][-8:]}" for m in info.get("members", []))))]
+    return found
 
 
 def partition_facts(topic: str, partitions: list[dict[str, Any]], ends: dict[int, int | None],
