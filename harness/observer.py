@@ -26,6 +26,7 @@ from harness.ledger.writer import LedgerWriter, clean_error
 log = logging.getLogger("aftershock")
 
 INTERVAL = 1.0
+DEADLINE = 5.0   # seconds a look may run before each further wait for it is an `observer,error` row
 OBSERVATIONS = "cluster-observer.csv"   # its ledger, in the run's ledger directory
 OBSERVER = "observer"
 GONE = "-"                      # a fact the cluster no longer reports (a broker that left, a queue deleted)
@@ -62,10 +63,14 @@ def text(value: object) -> str:
 class ClusterObserver:
     """Looks at the cluster on a thread of its own until stopped; `poke` makes it look now."""
 
-    def __init__(self, view: AbstractContextManager[View], ledger: Path, interval: float = INTERVAL) -> None:
+    def __init__(self, view: AbstractContextManager[View], ledger: Path, interval: float = INTERVAL,
+                 deadline: float = DEADLINE) -> None:
         self._view_context = view
         self._interval = interval
+        self._deadline = deadline
         self._writer = LedgerWriter(ledger, batch=64, interval=0.5)
+        self._writing = threading.Lock()   # the look's thread and the loop's write to one ledger
+        self._busy = False                 # a look is running (the view is not for two at once)
         self._last: dict[tuple[str, str], str] = {}
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -94,7 +99,7 @@ class ClusterObserver:
             if self._thread.is_alive():
                 log.warning("the cluster observer did not stop within 30 s; its last look is lost")
         try:
-            if self._thread is None or not self._thread.is_alive():
+            if (self._thread is None or not self._thread.is_alive()) and not self._busy:
                 self.look()   # the cluster as the run left it
         finally:
             self._writer.close()
@@ -105,7 +110,33 @@ class ClusterObserver:
             self._wake.wait(self._interval)
             self._wake.clear()
             if not self._stop.is_set():
+                self._bounded_look()
+
+    def _bounded_look(self) -> None:
+        """A look on a thread of its own: one that hangs (a broker that holds a request without
+        answering) leaves an error row for every `deadline` it runs over, never a silent gap, and no
+        second look starts until it ends."""
+        done = threading.Event()
+
+        def run() -> None:
+            self._busy = True
+            try:
                 self.look()
+            finally:
+                self._busy = False
+                done.set()
+
+        threading.Thread(target=run, name="cluster-look", daemon=True).start()
+        waited = 0.0
+        while not done.wait(self._deadline):
+            waited += self._deadline
+            self._write(time.time_ns(), OBSERVER, "error", f"a look still running after {waited:g}s")
+            if self._stop.is_set():
+                return
+
+    def _write(self, *fields: object) -> None:
+        with self._writing:
+            self._writer.write(*fields)
 
     def look(self) -> None:
         """One look: the facts that changed since the last, and a row saying the look happened."""
@@ -115,7 +146,7 @@ class ClusterObserver:
             facts = list(self._view())
         except Exception as exc:  # noqa: BLE001 - a look that failed is recorded, and the next one tried
             self.failed_looks += 1
-            self._writer.write(now, OBSERVER, "error", text(clean_error(f"{type(exc).__name__}: {exc}")))
+            self._write(now, OBSERVER, "error", text(clean_error(f"{type(exc).__name__}: {exc}")))
             return
         self.looks += 1
         seen = set()
@@ -125,8 +156,8 @@ class ClusterObserver:
             value = text(fact.value)
             if self._last.get(key) != value:
                 self._last[key] = value
-                self._writer.write(now, text(fact.subject), text(fact.attribute), value)
+                self._write(now, text(fact.subject), text(fact.attribute), value)
         for key in [k for k, v in self._last.items() if k not in seen and v != GONE]:
             self._last[key] = GONE
-            self._writer.write(now, *key, GONE)
-        self._writer.write(now, OBSERVER, "sample", str(len(facts)))
+            self._write(now, *key, GONE)
+        self._write(now, OBSERVER, "sample", str(len(facts)))

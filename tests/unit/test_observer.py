@@ -96,3 +96,33 @@ def test_values_are_ledger_fields() -> None:
     assert text(None) == "" and text(True) == "true"
     assert text("a,b\nc") == "a b c"
     assert text("kafka-\u00e9") == "kafka-?"
+
+
+def test_a_look_that_hangs_leaves_an_error_row_per_deadline_and_no_second_look_meanwhile(tmp_path: Path) -> None:
+    """A request a paused broker holds without answering: seen on a real run as 6 s with no row."""
+    cluster = Cluster()
+    hang = {"seconds": 0.0}
+    calls = []
+
+    def view() -> list[Fact]:
+        calls.append(time.monotonic())
+        seconds, hang["seconds"] = hang["seconds"], 0.0   # one look hangs
+        time.sleep(seconds)
+        return list(cluster.facts)
+
+    @contextlib.contextmanager
+    def observation() -> Iterator[View]:
+        yield view
+
+    ledger = tmp_path / "ledger"
+    ledger.mkdir()
+    with ClusterObserver(observation(), ledger / "cluster-observer.csv", interval=0.1, deadline=0.4) as observer:
+        hang["seconds"] = 1.0
+        observer.poke()
+        time.sleep(1.6)
+    found = rows(ledger)
+    errors = [value for subject, attribute, value in found if attribute == "error"]
+    assert errors[:2] == ["a look still running after 0.4s", "a look still running after 0.8s"], found
+    # no look began while the hung one ran: the calls before and after it are a second apart
+    assert any(later - earlier >= 0.95 for earlier, later in zip(calls, calls[1:])), calls
+    assert observer.looks >= 3
