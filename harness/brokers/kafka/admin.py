@@ -26,7 +26,7 @@ class KafkaAdmin:
 
     def __init__(self, nodes: dict[int, NodeProcess], endpoints: dict[int, tuple[str, int]], bootstrap: str,
                  replication_factor: int, topic_configs: dict[str, Any] | None = None,
-                 request_timeout_ms: int = 5000) -> None:
+                 request_timeout_ms: int = 5000, bootstrap_timeout_ms: int = 30000) -> None:
         self.nodes = nodes
         self.endpoints = endpoints
         self.bootstrap = bootstrap
@@ -36,6 +36,7 @@ class KafkaAdmin:
         self.topic_configs = {k: render_value(v) for k, v in (topic_configs or {}).items()}
         self.readers: dict[str, str] = {}
         self.request_timeout_ms = request_timeout_ms
+        self.bootstrap_timeout_ms = bootstrap_timeout_ms
         self._admin: Any = None
         self._admin_bootstrap = ""
 
@@ -62,6 +63,7 @@ class KafkaAdmin:
             from kafka import KafkaAdminClient
 
             self._admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=self.request_timeout_ms,
+                                           bootstrap_timeout_ms=self.bootstrap_timeout_ms,
                                            client_id="aftershock-admin",
                                            reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS)
             self._admin_bootstrap = bootstrap

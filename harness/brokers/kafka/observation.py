@@ -48,7 +48,7 @@ def kafka_view(nodes: dict[int, NodeProcess], brokers: list[int], admin: KafkaAd
                topics: Callable[[], list[str]]) -> Iterator[View]:
     """A view over its own admin client (a copy of `admin`'s settings), closed when the observer stops."""
     own = KafkaAdmin({i: nodes[i] for i in brokers}, admin.endpoints, admin.bootstrap, admin.replication_factor,
-                     request_timeout_ms=REQUEST_TIMEOUT_MS)
+                     request_timeout_ms=REQUEST_TIMEOUT_MS, bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS)
 
     def name(node: int | None) -> str:
         return nodes[node].name if node is not None and node in nodes else "-1"
@@ -90,6 +90,9 @@ def kafka_view(nodes: dict[int, NodeProcess], brokers: list[int], admin: KafkaAd
 
 
 REQUEST_TIMEOUT_MS = 2000   # a look must not wait out the harness's 5 s for a cut-off broker
+# kafka-python waits 30 s by default for a first answer while it bootstraps: a look rebuilt its client
+# just after a broker's kill and hung 24 s (6 kills 4 s apart, acks=1); the next look tries again.
+BOOTSTRAP_TIMEOUT_MS = 3000
 
 
 def group_facts(own: KafkaAdmin, groups: list[str]) -> list[Fact]:
