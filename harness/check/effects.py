@@ -98,9 +98,10 @@ def window(fault: dict[str, Any]) -> tuple[int, int | None, int | None]:
     return start, end, until
 
 
-def _member(members: str | None, client: str) -> str | None:
-    """The `client@member` entry of one client in a group's recorded members, if it is one."""
-    return next((m for m in (members or "").split(";") if m.partition("@")[0] == client), None)
+def _members(members: str | None, client: str) -> frozenset[str]:
+    """The member ids one client holds in a group's recorded members (during a rebalance a killed
+    instance's old member and its restart's new one are listed side by side)."""
+    return frozenset(m.partition("@")[2] for m in (members or "").split(";") if m.partition("@")[0] == client)
 
 
 def member_effect(fault: dict[str, Any], members: Timeline, run_start_ns: int) -> Effect:
@@ -113,16 +114,16 @@ def member_effect(fault: dict[str, Any], members: Timeline, run_start_ns: int) -
     for subject, changes in sorted(members.items()):
         client = f"{subject.removeprefix('group:')}-{instance}"
         known = [(ts, value) for ts, value in changes if value != UNKNOWN]
-        before = _member(leader_at(known, start), client)
-        if before is None:
+        before = _members(leader_at(known, start), client)
+        if not before:
             continue   # not a member of this group when it struck
-        changed = next(((ts, _member(value, client)) for ts, value in known
-                        if ts > start and (until is None or ts <= until) and _member(value, client) != before), None)
+        changed = next(((ts, _members(value, client)) for ts, value in known
+                        if ts > start and (until is None or ts <= until) and _members(value, client) != before), None)
         if changed is None:
             effect.led[subject] = f"{client} stayed in the group as it was"
             effect.observed = False
         else:
-            how = "left the group" if changed[1] is None else "rejoined as a new member"
+            how = "rejoined as a new member" if changed[1] - before else "left the group"
             effect.led[subject] = f"{client} {how} at +{(changed[0] - run_start_ns) / 1e9:.1f}s"
     return effect
 

@@ -252,3 +252,12 @@ def test_the_comparison_tells_an_inconclusive_run_from_a_failed_one(tmp_path: Pa
     assert "1/2 (inconclusive)" in out.getvalue()
     _, page = write_comparison(data, tmp_path)
     assert "class='verdict inconclusive'>inconclusive</a>" in page.read_text()
+
+
+def test_a_new_member_listed_beside_the_old_one_during_the_rebalance_is_the_effect(tmp_path: Path) -> None:
+    """Seen on a real group killed every 2 s: old and new members of one client listed side by side,
+    the first of them in sort order unchanged."""
+    rows = [f"{10 * S},{GROUP},members,orders-svc-1@aaaa;orders-svc-2@bbbb",
+            f"{13 * S},{GROUP},members,orders-svc-1@aaaa;orders-svc-1@zzzz;orders-svc-2@bbbb", *looks(10, 13, 16)]
+    found = effects(record(tmp_path, rows, CONSUMER_KILL))[1]
+    assert found[0]["led"] == {GROUP: "orders-svc-1 rejoined as a new member at +3.0s"} and found[0]["observed"]
