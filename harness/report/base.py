@@ -23,17 +23,17 @@ def fault_effect(result: RunResult, index: int, action: str) -> str:
         return ""
     if index not in effects and result.metrics.get("faults_without_effect") is None:
         return "unknown: no record of the cluster's own view"
-    for effect in effects.values():
-        if effect["index"] == index:
-            text = "; ".join([f"{subject.split(':', 1)[-1]} {fate}"
-                              + (f", {effect['recovered'][subject]}" if subject in (effect.get("recovered") or {})
-                                 else "")
-                              for subject, fate in effect["led"].items()]
-                             + [f"{c['phase']}: {c['detail']}" for c in effect.get("checks") or []])
-            if effect["observed"]:
-                return text
-            return f"NO EFFECT: {text}" + ("" if effect.get("required", True) else " (not required)")
-    return "led nothing"
+    effect = effects.get(index)
+    if effect is None:
+        return "led nothing"
+    recovered = effect.get("recovered") or {}
+    text = "; ".join([f"{subject.split(':', 1)[-1]} {fate}"
+                      + (f", {recovered[subject]}" if subject in recovered else "")
+                      for subject, fate in effect["led"].items()]
+                     + [f"{c['phase']}: {c['detail']}" for c in effect.get("checks") or []])
+    if effect["observed"]:
+        return text
+    return f"NO EFFECT: {text}" + ("" if effect.get("required", True) else " (not required)")
 
 
 def second_opinion_line(result: RunResult) -> str:

@@ -64,8 +64,9 @@ class ConsoleReporter:
                 ok = {True: "[green]yes[/]", False: "[red]NO[/]", None: "[yellow]unknown[/]"}[e.ok]
                 exp.add_row(escape(e.name), escape(e.expected), _fmt(e.actual), ok)
             console.print(exp)
-        if second_opinion_line(result):
-            console.print(escape(second_opinion_line(result)))
+        second = second_opinion_line(result)
+        if second:
+            console.print(escape(second))
         for name, error in result.checker_errors.items():
             console.print(f"[yellow]checker {escape(name)} failed: {escape(str(error))}[/]")
         if result.error:

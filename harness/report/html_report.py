@@ -114,8 +114,9 @@ def render(result: RunResult, out_dir: Path) -> str:
         parts.append(_table(["figure", "expected", "actual", "ok"], rows, (False, False, True)))
     else:
         parts.append("<p class='muted'>none</p>")
-    if second_opinion_line(result):
-        parts.append(f"<p>{_e(second_opinion_line(result))}</p>")
+    second = second_opinion_line(result)
+    if second:
+        parts.append(f"<p>{_e(second)}</p>")
     counts = COUNTS + ("log_duplicates", "redeliveries", "order_violations", "indeterminate")
     parts.append("<h2>Counts</h2>" + _table(counts, [[m.get(n) for n in counts]], [True] * len(counts)))
     if m.get("ledger_torn_rows") or m.get("ledger_rejected_rows"):   # only when a ledger was damaged
