@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -68,16 +69,17 @@ def print_error(label: str, message: str, style: str = "bold red") -> None:
         err.print(f"[{style}]{label}[/] {escape(line)}")
 
 
-def _load_checked(path: Path, overrides: dict[str, Any] | None, console: Console, fetch: bool) -> Any:
+def _load_checked(path: Path, overrides: dict[str, Any] | None, say: Callable[[str], None], fetch: bool) -> Any:
     """The scenario, checked against the definitions its releases bring (Kafka: the settings their
-    jars define), made available first: `fetch` may resolve a release (a run), else only installed
-    ones count (`validate` never downloads). Validated again once they are, so errors keep their lines."""
+    jars define), made available first (progress told through `say`): `fetch` may resolve a release
+    (a run), else only installed ones count (`validate` never downloads). Validated again once they
+    are, so errors keep their lines."""
     from harness.brokers import provide_definitions
     from harness.scenario import load_scenario
     from harness.scenario.matrix import variants
 
     scenario = load_scenario(path, overrides)
-    if provide_definitions([v.scenario.target for v in variants(scenario)], console.print, fetch=fetch):
+    if provide_definitions([v.scenario.target for v in variants(scenario)], say, fetch=fetch):
         scenario = load_scenario(path, overrides)
     return scenario
 
@@ -89,7 +91,9 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
     failed = 0
     for path in args.scenarios:
         try:
-            scenario = _load_checked(path, None, console, fetch=False)
+            # progress on stderr: validate's stdout is its answer, one line per file
+            scenario = _load_checked(path, None, Console(stderr=True, highlight=False, soft_wrap=True).print,
+                                     fetch=False)
             console.print(f"[green]ok[/] {escape(str(path))}: {escape(scenario.name)}")
             warnings = schedule_warnings(scenario, path)
         except AftershockError as exc:
@@ -126,7 +130,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
 
     overrides = {key: value for key, value in (("runtime", args.runtime), ("compose_project", args.compose_project))
                  if value is not None}
-    scenario = _load_checked(args.scenario, overrides or None, console, fetch=True)
+    scenario = _load_checked(args.scenario, overrides or None, console.print, fetch=True)
     if args.seed is not None:
         scenario = scenario.model_copy(update={"seed": args.seed})
     if args.repeat < 1:

@@ -183,3 +183,25 @@ def test_validate_prints_warnings_on_stderr_and_fails_on_them_only_when_strict(
     assert done.stdout.startswith(f"ok {path}")
     (line,) = done.stderr.splitlines()
     assert line.startswith(f"warning {path}:6:") and "faults.0.heal_after" in line
+
+
+def test_validate_on_first_use_of_a_release_tells_its_progress_on_stderr_and_answers_alone_on_stdout(
+        tmp_path: Path) -> None:
+    """Seen on a fresh machine: validate's first look at a release's setting definitions printed
+    "reading the settings Kafka 4.4.0 defines ... (first use)" on stdout, before its "ok" line."""
+    from harness.brokers.kafka.dist import is_resolved, kafka_version, libs_dir
+
+    version = kafka_version()
+    if not is_resolved(version):
+        pytest.skip(f"Kafka {version} is not installed here (make install-test installs it)")
+    cache = tmp_path / "cache"
+    (cache / f"kafka-{version}").mkdir(parents=True)
+    (cache / f"kafka-{version}" / "libs").symlink_to(libs_dir(version))   # the jars, not yet their definitions
+    path = tmp_path / "s.yaml"
+    path.write_text(kafka('at: 8s, action: kill, target: "node(2)", heal_after: 20s'))
+    done = subprocess.run([sys.executable, "-m", "harness", "validate", str(path)], cwd=REPO, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "AFTERSHOCK_CACHE": str(cache), "COLUMNS": "200"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [f"ok {path}: t"], done.stdout
+    assert f"reading the settings Kafka {version} defines from its jars (first use)" in done.stderr
+    assert (cache / f"kafka-{version}" / "config-defs.json").exists()   # it did read them
