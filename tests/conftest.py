@@ -17,7 +17,7 @@ if str(ROOT) not in sys.path:
 
 
 class AsItEnds:
-    """A line per failure (its first `E` line) and per slow phase (setup, call or teardown), at once."""
+    """A line per failure (its first and last `E` lines) and per slow phase (setup, call or teardown), at once."""
 
     def __init__(self, reporter: pytest.TerminalReporter, slow_s: float) -> None:
         self.reporter, self.slow_s = reporter, slow_s
@@ -25,8 +25,10 @@ class AsItEnds:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.failed:
             lines = str(report.longrepr).strip().splitlines() if report.longrepr else [""]
-            first = next((line for line in lines if line.startswith("E ")), lines[-1])
-            said = f"FAILED {report.nodeid} ({report.when}, {report.duration:.1f}s): {first[:400]}"
+            told = [line for line in lines if line.startswith("E ")] or lines[-1:]
+            # the first E line says what failed, the last what it was (an assert's message may be a log tail)
+            said = (f"FAILED {report.nodeid} ({report.when}, {report.duration:.1f}s): {told[0][:300]}"
+                    + (f" ... {told[-1].strip()[:300]}" if len(told) > 1 else ""))
         elif report.duration >= self.slow_s:
             said = f"slow {report.duration:.1f}s {report.when} {report.nodeid}"
         else:

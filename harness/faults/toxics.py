@@ -86,6 +86,16 @@ def toxic_attributes(spec: ToxicFault) -> tuple[str, dict[str, Any]]:
     return by_action[spec.action]
 
 
+def measurable(paths: list[Path], greeting: bytes) -> Path:
+    """The first path whose broker answers directly, bypassing its proxy: through the proxy of a
+    broker an earlier fault killed, Toxiproxy closes every connection, toxic or none (seen: a
+    latency toxic on client->any called powerless because its first path led to a killed leader)."""
+    for path in paths:
+        if round_trip(path.upstream, greeting, PROBE_WAIT).how == ANSWERED:
+            return path
+    return paths[0]   # none answers: what the first one shows is all there is to see
+
+
 def _paths(spec: ToxicFault, env: FaultEnv) -> list[Path]:
     if env.proxies is None:
         raise ClusterError("link faults need the Toxiproxy network, which this run did not start")
@@ -134,7 +144,7 @@ class Toxic:
             return Verification(not left, f"toxics still listed: {', '.join(left)}" if left else "no toxic left")
         if self.spec.toxicity < 1 or not env.greeting or self.spec.action not in _MEASURED:
             return None
-        path = _paths(self.spec, env)[0]
+        path = measurable(_paths(self.spec, env), env.greeting)
         wait = _MEASURED[self.spec.action](self.spec)
         answer = round_trip(path.listen, env.greeting, wait)
         if self.spec.action == "latency":
@@ -174,6 +184,8 @@ class ProxyDown:
         names = self.disabled if not healed else sorted(paths)
         if not names or not env.greeting:
             return None
-        answer = round_trip(paths[names[0]].listen, env.greeting, PROBE_WAIT)
+        # down, any disabled proxy refuses; healed, one whose broker answers must answer through it
+        path = measurable([paths[name] for name in names], env.greeting) if healed else paths[names[0]]
+        answer = round_trip(path.listen, env.greeting, PROBE_WAIT)
         wanted = ANSWERED if healed else REFUSED
-        return Verification(answer.how == wanted, f"through {names[0]}: {answer.describe()} ({wanted} wanted)")
+        return Verification(answer.how == wanted, f"through {path.name}: {answer.describe()} ({wanted} wanted)")
