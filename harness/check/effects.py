@@ -62,10 +62,10 @@ def looks(history: History) -> list[int]:
         "SELECT ts_ns FROM observations WHERE subject = 'observer' AND attribute = 'sample' ORDER BY ts_ns")]
 
 
-def leader_at(changes: list[tuple[int, str]], ts_ns: int) -> str | None:
+def leader_at(rows: list[tuple[int, str]], ts_ns: int) -> str | None:
     """The leader as last recorded at or before `ts_ns` (None: not recorded yet)."""
     found = None
-    for when, value in changes:
+    for when, value in rows:
         if when > ts_ns:
             break
         found = value
@@ -104,53 +104,66 @@ def _members(members: str | None, client: str) -> frozenset[str]:
     return frozenset(m.partition("@")[2] for m in (members or "").split(";") if m.partition("@")[0] == client)
 
 
+def _client(subject: str, instance: str) -> tuple[str, str]:
+    """How a consumer instance is listed under `subject`, and what the list is: a Kafka group's
+    members by client id (<group>-<instance>), a queue's consumers by connection name (consumer-<instance>)."""
+    if subject.startswith("queue:"):
+        return f"consumer-{instance}", f"{subject.removeprefix('queue:')}'s consumers"
+    return f"{subject.removeprefix('group:')}-{instance}", "the group"
+
+
 def member_effect(fault: dict[str, Any], members: Timeline, run_start_ns: int) -> Effect:
-    """What the record shows of a consumer's fault on its group: its member left, or rejoined under a
-    new member id (the group rebalanced), or stayed as it was."""
+    """What the record shows of a consumer's fault on its group (or its queue's consumers): its
+    member left, or rejoined under a new member id (the group rebalanced; a new channel), or stayed
+    as it was."""
     effect = Effect(fault["index"], fault["action"], fault["target"], list(fault.get("resolved") or []),
                     required=fault.get("required", True))
     start, _, until = window(fault)
     instance = effect.resolved[0].rpartition("-")[2] if effect.resolved else ""
-    for subject, changes in sorted(members.items()):
-        client = f"{subject.removeprefix('group:')}-{instance}"
-        known = [(ts, value) for ts, value in changes if value != UNKNOWN]
+    for subject, rows in sorted(members.items()):
+        client, where = _client(subject, instance)
+        known = [(ts, value) for ts, value in rows if value != UNKNOWN]
         before = _members(leader_at(known, start), client)
         if not before:
             continue   # not a member of this group when it struck
         changed = next(((ts, _members(value, client)) for ts, value in known
                         if ts > start and (until is None or ts <= until) and _members(value, client) != before), None)
         if changed is None:
-            effect.led[subject] = f"{client} stayed in the group as it was"
+            effect.led[subject] = f"{client} stayed in {where} as it was"
             effect.observed = False
         else:
-            how = "rejoined as a new member" if changed[1] - before else "left the group"
+            how = "rejoined as a new member" if changed[1] - before else f"left {where}"
             effect.led[subject] = f"{client} {how} at +{(changed[0] - run_start_ns) / 1e9:.1f}s"
     return effect
 
 
 def effect_of(fault: dict[str, Any], timeline: Timeline, seen: list[int], run_start_ns: int,
-              ends: Timeline | None = None, isrs: Timeline | None = None) -> Effect:
+              ends: Timeline | None = None, isrs: Timeline | None = None, answers: Timeline | None = None) -> Effect:
     """What the record shows of one fault on what its nodes led when it struck (`ends`: each
-    subject's log end, where the broker has one)."""
+    subject's log end, where the broker has one; `answers`: whether each node answered the
+    observer, where the broker's view says so: a queue whose leader stopped answering and that no
+    other node took over was unavailable, which is the fault's effect)."""
     effect = Effect(fault["index"], fault["action"], fault["target"], list(fault.get("resolved") or []),
                     required=fault.get("required", True))
     start, end, until = window(fault)
     nodes = set(effect.resolved)
     during = [ts for ts in seen if ts > start and (until is None or ts <= until)]
-    for subject, changes in sorted(timeline.items()):
-        struck = leader_at(changes, start)
+    for subject, rows in sorted(timeline.items()):
+        struck = leader_at(rows, start)
         if struck is None or struck not in nodes:
             continue
-        after = [(ts, value) for ts, value in changes if ts > start and (until is None or ts <= until)]
+        after = [(ts, value) for ts, value in rows if ts > start and (until is None or ts <= until)]
         moved = next(((ts, value) for ts, value in after if value not in nodes), None)
         held = (ends or {}).get(subject)
         known = [(ts, value) for ts, value in held or [] if value != UNKNOWN]
-        if moved is None and during and held is not None and end is not None \
-                and not any(start < ts <= end for ts, _ in known):
+        if moved is None and held is not None and end is not None and _held_still(known, seen, start, end):
             unread = any(start < ts <= end and value == UNKNOWN for ts, value in held)
             effect.led[subject] = (f"unavailable: stayed with {struck}, its log end held at {leader_at(known, start)}"
                                    + (" (unreadable: the leader did not answer)" if unread else "")
                                    + " until the heal")
+        elif moved is None and (silent := _silent(struck, answers, start, until)) is not None:
+            effect.led[subject] = (f"unavailable: its leader {struck} did not answer ({silent}) and no other node"
+                                   " took over, until the heal")
         elif moved is None:
             stayed = "until the heal" if until is None or until == end else f"to +{(until - run_start_ns) / 1e9:.1f}s"
             effect.led[subject] = (f"stayed with {struck} {stayed}" if during
@@ -164,6 +177,25 @@ def effect_of(fault: dict[str, Any], timeline: Timeline, seen: list[int], run_st
         if back is not None:
             effect.recovered[subject] = back
     return effect
+
+
+HEAL_MARGIN_NS = 500_000_000   # a look begun this close before a heal's record may already see it undone
+
+
+def _held_still(known: list[tuple[int, str]], seen: list[int], start: int, end: int | None) -> bool:
+    """The recorded log end did not change from the first look after the strike (writes in flight
+    when it struck may land before that look) until the heal (seen on Docker: a look begun while
+    the unpause was under way read the new end 1 ms before the heal's record)."""
+    if end is None:
+        return False
+    first = next((ts for ts in seen if start < ts <= end), None)
+    return first is not None and not any(first < ts <= end - HEAL_MARGIN_NS for ts, _ in known)
+
+
+def _silent(node: str, answers: Timeline | None, start: int, until: int | None) -> str | None:
+    """How `node` failed to answer the observer while the fault was in force (down, timeout), or None."""
+    return next((value for ts, value in (answers or {}).get(f"node:{node}", [])
+                 if ts > start and (until is None or ts <= until) and value not in ("yes", UNKNOWN)), None)
 
 
 def injected(history: History) -> list[dict[str, Any]]:
@@ -201,7 +233,8 @@ def leadership(history: History, start_ns: int) -> list[dict[str, Any]]:
              "value": value or ""}
             for subject, ts, attribute, value in history.sql(
                 "SELECT subject, ts_ns, attribute, value FROM observations WHERE attribute IN ('leader', 'isr')"
-                f" AND (subject LIKE 'partition:%' OR subject = 'controller') ORDER BY ts_ns LIMIT {TIMELINE_LIMIT}")]
+                f" AND (subject LIKE 'partition:%' OR subject LIKE 'queue:%' OR subject = 'controller')"
+                f" ORDER BY ts_ns LIMIT {TIMELINE_LIMIT}")]
 
 
 @register
@@ -218,10 +251,12 @@ class FaultEffectChecker:
         drawn: list[dict[str, Any]] = []
         if seen:
             timeline, ends, isrs = changes(history, "leader"), changes(history, "end"), changes(history, "isr")
+            answers = changes(history, "answers")
             start = history.load_start_ns() or seen[0]
-            members = changes(history, "members")
+            members = {subject: rows for subject, rows in changes(history, "members").items()
+                       if subject.startswith("group:")} | changes(history, "consumers")
             led = [member_effect(f, members, start) if _on_consumer(f)
-                   else effect_of(f, timeline, seen, start, ends, isrs)
+                   else effect_of(f, timeline, seen, start, ends, isrs, answers)
                    for f in faults if f["action"] in LEADER_FAULTS and not f["checks"]]
             effects += [e for e in led if e.led]   # a fault on nodes that led nothing has no leadership to move
             drawn = leadership(history, start)

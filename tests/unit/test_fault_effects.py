@@ -261,3 +261,73 @@ def test_a_new_member_listed_beside_the_old_one_during_the_rebalance_is_the_effe
             f"{13 * S},{GROUP},members,orders-svc-1@aaaa;orders-svc-1@zzzz;orders-svc-2@bbbb", *looks(10, 13, 16)]
     found = effects(record(tmp_path, rows, CONSUMER_KILL))[1]
     assert found[0]["led"] == {GROUP: "orders-svc-1 rejoined as a new member at +3.0s"} and found[0]["observed"]
+
+
+CLASSIC_KILL = [{"event": "inject", "index": 0, "action": "kill", "target": "leader(orders)", "resolved": ["rabbit-1"],
+                 "started_ns": 12 * S},
+                {"event": "heal", "index": 0, "action": "kill", "target": "leader(orders)", "healed_ns": 20 * S}]
+
+
+def test_a_queue_whose_leader_stopped_answering_and_nobody_took_over_was_unavailable(tmp_path: Path) -> None:
+    """A classic queue lives on one node: killed, the queue's record still names it, and the node's
+    silence to the observer is what the record shows of the fault (RabbitMQ's view)."""
+    ledger = record(tmp_path, [f"{10 * S},queue:orders,leader,rabbit-1", f"{10 * S},node:rabbit-1,answers,yes",
+                               f"{13 * S},node:rabbit-1,answers,down", f"{21 * S},node:rabbit-1,answers,yes",
+                               *looks(10, 13, 16, 21)], CLASSIC_KILL)
+    metrics, found = effects(ledger)
+    assert metrics == {"faults_without_effect": 0}
+    assert found[0]["led"] == {"queue:orders": "unavailable: its leader rabbit-1 did not answer (down) and no other"
+                                               " node took over, until the heal"} and found[0]["observed"]
+
+
+def test_a_queue_leader_that_answered_throughout_and_stayed_proved_nothing(tmp_path: Path) -> None:
+    ledger = record(tmp_path, [f"{10 * S},queue:orders,leader,rabbit-1", f"{10 * S},node:rabbit-1,answers,yes",
+                               f"{13 * S},node:rabbit-2,answers,down", *looks(10, 13, 16, 21)], CLASSIC_KILL)
+    metrics, found = effects(ledger)
+    assert metrics == {"faults_without_effect": 1}
+    assert found[0]["led"] == {"queue:orders": "stayed with rabbit-1 until the heal"} and not found[0]["observed"]
+
+
+QUEUE_CONSUMER_KILL = [{"event": "inject", "index": 0, "action": "kill", "target": "consumer(1)",
+                        "resolved": ["consumer-1"], "started_ns": 12 * S},
+                       {"event": "heal", "index": 0, "action": "kill", "target": "consumer(1)", "healed_ns": 16 * S}]
+
+
+def test_a_killed_consumer_back_on_a_new_channel_is_its_effect_on_the_queue(tmp_path: Path) -> None:
+    """RabbitMQ's view lists a queue's consumers by connection name and channel; a quorum queue's
+    own members (nodes) under `members` are not consumers and are left alone."""
+    ledger = record(tmp_path, [f"{10 * S},queue:orders,members,rabbit-1;rabbit-2;rabbit-3",
+                               f"{10 * S},queue:orders,consumers,consumer-1@<1.90.0>;consumer-2@<2.91.0>",
+                               f"{13 * S},queue:orders,consumers,consumer-2@<2.91.0>",
+                               f"{17 * S},queue:orders,consumers,consumer-1@<3.120.0>;consumer-2@<2.91.0>",
+                               *looks(10, 13, 17)], QUEUE_CONSUMER_KILL)
+    metrics, found = effects(ledger)
+    assert metrics == {"faults_without_effect": 0}
+    assert found[0]["led"] == {"queue:orders": "consumer-1 left orders's consumers at +3.0s"}, found
+
+
+PAUSE = [{"event": "inject", "index": 0, "action": "pause", "target": "controller", "resolved": ["kafka-2"],
+          "started_ns": 12 * S},
+         {"event": "heal", "index": 0, "action": "pause", "target": "controller", "healed_ns": 18 * S}]
+
+
+def test_a_look_begun_as_the_heal_was_under_way_does_not_undo_the_unavailability(tmp_path: Path) -> None:
+    """Seen on Docker (the default scenario's 6 s pause of the controller): the paused leader's log
+    end unreadable from the first look on, and read again by a look that began 1 ms before the
+    heal's record, while the unpause was under way. The partition was unavailable all along."""
+    ledger = record(tmp_path, [f"{10 * S},partition:orders/0,leader,kafka-2", f"{11 * S},partition:orders/0,end,3202",
+                               f"{12 * S + 10**7},partition:orders/0,end,?",
+                               f"{18 * S - 10**6},partition:orders/0,end,4026",
+                               *[f"{ts},observer,sample,3" for ts in
+                                 (11 * S, 12 * S + 10**7, 13 * S, 15 * S, 16 * S, 17 * S, 18 * S - 10**6)]], PAUSE)
+    metrics, found = effects(ledger)
+    assert metrics == {"faults_without_effect": 0}, found
+    assert found[0]["led"] == {"partition:orders/0": "unavailable: stayed with kafka-2, its log end held at 3202"
+                                                     " (unreadable: the leader did not answer) until the heal"}
+
+
+def test_writes_that_land_after_the_first_look_of_a_fault_are_no_unavailability(tmp_path: Path) -> None:
+    ledger = record(tmp_path, [f"{10 * S},partition:orders/0,leader,kafka-2", f"{11 * S},partition:orders/0,end,3202",
+                               f"{13 * S},partition:orders/0,end,3300", f"{16 * S},partition:orders/0,end,3400",
+                               *looks(11, 13, 14, 16, 17)], PAUSE)
+    assert effects(ledger)[0] == {"faults_without_effect": 1}
