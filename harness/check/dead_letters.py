@@ -18,6 +18,7 @@ _ACCOUNTS = """
         (SELECT count(*) FROM dead) AS dead_lettered,
         (SELECT coalesce(sum(copies - 1), 0) FROM dead) AS dead_letter_duplicates,
         (SELECT count(*) FROM poison) AS poison_sent,
+        (SELECT count(*) FROM acked JOIN poison USING (id)) AS poison_acknowledged,
         (SELECT count(*) FROM acked JOIN poison USING (id) WHERE id NOT IN (SELECT id FROM dead)) AS poison_missing,
         (SELECT count(*) FROM dead WHERE id NOT IN (SELECT id FROM poison)
            AND id NOT IN (SELECT id FROM limited)) AS healthy_dead_lettered,
@@ -31,8 +32,10 @@ class DeadLetterChecker:
     """`unaccounted` needs a downstream service (effects); without one it is None."""
 
     name = "dead_letters"
-    metrics: tuple[str, ...] = ("dead_lettered", "dead_letter_duplicates", "poison_sent", "poison_missing",
-               "healthy_dead_lettered", "unaccounted")
+    # poison_sent counts every poison send, poison_acknowledged those the broker confirmed (a send
+    # the load's end cut short may have reached the queue, or not)
+    metrics: tuple[str, ...] = ("dead_lettered", "dead_letter_duplicates", "poison_sent", "poison_acknowledged",
+                                "poison_missing", "healthy_dead_lettered", "unaccounted")
 
     def check(self, history: History) -> Finding:
         if not self._in_use(history):

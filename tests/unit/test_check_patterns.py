@@ -54,8 +54,17 @@ def test_every_poison_message_dead_lettered_once_and_nothing_else_lost(tmp_path:
     write(tmp_path / "dlq-harness.csv", ["3,12,poison,1"])
     with History(tmp_path) as h:
         metrics = DeadLetterChecker().check(h).metrics
-    assert metrics == {"dead_lettered": 1, "dead_letter_duplicates": 0, "poison_sent": 1, "poison_missing": 0,
-                       "healthy_dead_lettered": 0, "unaccounted": 0}
+    assert metrics == {"dead_lettered": 1, "dead_letter_duplicates": 0, "poison_sent": 1, "poison_acknowledged": 1,
+                       "poison_missing": 0, "healthy_dead_lettered": 0, "unaccounted": 0}
+
+
+def test_a_poison_send_the_broker_never_confirmed_is_sent_but_not_acknowledged(tmp_path: Path) -> None:
+    """The load's end can cut a send short after the message left: it may still be dead-lettered."""
+    write(tmp_path / "sends-0.csv", sent(1, 2, poison=(2,)) + ["A,3,3,,,", "P,3,3,,,"])
+    write(tmp_path / "dlq-harness.csv", ["2,12,poison,1", "3,13,poison,1"])
+    with History(tmp_path) as h:
+        metrics = DeadLetterChecker().check(h).metrics
+    assert (metrics["poison_sent"], metrics["poison_acknowledged"], metrics["poison_missing"]) == (2, 1, 0)
 
 
 def test_dead_letter_anomalies_are_each_counted(tmp_path: Path) -> None:
@@ -66,7 +75,8 @@ def test_dead_letter_anomalies_are_each_counted(tmp_path: Path) -> None:
     with History(tmp_path) as h:
         finding = DeadLetterChecker().check(h)
     assert finding.metrics == {"dead_lettered": 2, "dead_letter_duplicates": 1, "poison_sent": 2,
-                               "poison_missing": 1, "healthy_dead_lettered": 1, "unaccounted": 2}
+                               "poison_acknowledged": 2, "poison_missing": 1, "healthy_dead_lettered": 1,
+                               "unaccounted": 2}
     assert finding.samples["poison_missing"] == [{"id": 5}]
     assert finding.samples["healthy_dead_lettered"] == [{"id": 2, "reason": "exhausted", "attempts": 5}]
 
