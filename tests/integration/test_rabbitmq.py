@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path
 
+import pika
 import psutil
 import pytest
 
@@ -55,20 +57,59 @@ def test_clean_run_loses_and_duplicates_nothing_on_each_queue_type(tmp_path: Pat
     assert erlang_processes_of(results["run_id"]) == []
 
 
-def test_killing_the_quorum_leader_moves_leadership(tmp_path: Path) -> None:
+def test_killing_the_quorum_leader_moves_leadership_and_the_observer_sees_it(tmp_path: Path) -> None:
+    """The cluster's own view (issue 17 point 1), over the run's hidden observer node: before, every
+    node answers and sees the others running, and the queue's leader is the one rabbitmqctl names;
+    the leader killed, it is down and the queue led elsewhere; another node paused, it times out."""
     run_id = "as-rabbit-leader"
     with RabbitCluster(RabbitSpec(kind="rabbitmq", nodes=3), LocalRuntime(run_id), tmp_path) as cluster:
-        old = cluster.leader_of("orders")
-        fault = Kill(ProcessFault(action="kill", target="leader(orders)", at=0))
-        env = RunFaultEnv(cluster=cluster, consumers=None, rng=random.Random(1))
-        assert fault.inject(env) == [f"rabbit-{old}"]
-        new = wait_until(lambda: (lambda n: n if n != old else None)(cluster.leader_of("orders")),
-                         what="a new quorum queue leader", timeout=60, give_up_on=())
-        assert new != old and cluster.nodes[new].alive
-        fault.heal(env)
-        assert cluster.nodes[old].alive
+        context = cluster.observation()
+        assert context is not None
+        with context as view:
+            def facts() -> dict[tuple[str, str], str]:
+                return {(f.subject, f.attribute): f.value for f in view()}
+
+            old = cluster.leader_of("orders")
+            before = facts()
+            assert before[("queue:orders", "leader")] == f"rabbit-{old}", before
+            assert before[("queue:orders", "type")] == "quorum" and before[("queue:orders", "state")] == "live"
+            assert before[("queue:orders", "members")] == "rabbit-1;rabbit-2;rabbit-3", before
+            assert before[("queue:orders", "consumers")] == "", before
+            # a consumer is listed by its connection's name and its channel, gone once it closes
+            host, port = cluster.endpoints[1]
+            connection = pika.BlockingConnection(pika.ConnectionParameters(
+                host=host, port=port, client_properties={"connection_name": "consumer-1"}))
+            connection.channel().basic_consume("orders", lambda *args: None)
+            consuming = facts()[("queue:orders", "consumers")]
+            connection.close()
+            assert re.fullmatch(r"consumer-1@<\d+\.\d+\.\d+>", consuming), consuming
+            wait_until(lambda: facts()[("queue:orders", "consumers")] == "", what="the closed consumer gone",
+                       timeout=10, give_up_on=())
+            for i in (1, 2, 3):
+                assert before[(f"node:rabbit-{i}", "answers")] == "yes", before
+                assert before[(f"node:rabbit-{i}", "running")] == "rabbit-1;rabbit-2;rabbit-3", before
+                assert before[(f"node:rabbit-{i}", "partitions")] == "" and before[(f"node:rabbit-{i}", "alarms")] == ""
+            fault = Kill(ProcessFault(action="kill", target="leader(orders)", at=0))
+            env = RunFaultEnv(cluster=cluster, consumers=None, rng=random.Random(1))
+            assert fault.inject(env) == [f"rabbit-{old}"]
+            new = wait_until(lambda: (lambda n: n if n != old else None)(cluster.leader_of("orders")),
+                             what="a new quorum queue leader", timeout=60, give_up_on=())
+            assert new != old and cluster.nodes[new].alive
+            during = wait_until(lambda: (lambda f: f if f[("queue:orders", "leader")] == f"rabbit-{new}" else None)(
+                facts()), what="the observer to see the new leader", timeout=30, give_up_on=())
+            assert during[(f"node:rabbit-{old}", "answers")] == "down", during
+            assert f"rabbit-{old}" not in during[(f"node:rabbit-{new}", "running")].split(";"), during
+            other = next(i for i in (1, 2, 3) if i not in (old, new))
+            cluster.nodes[other].pause()
+            try:
+                paused = facts()
+            finally:
+                cluster.nodes[other].resume()
+            assert paused[(f"node:rabbit-{other}", "answers")] == "timeout", paused
+            fault.heal(env)
+            assert cluster.nodes[old].alive
     assert survivors(run_id) == []
-    assert erlang_processes_of(run_id) == []
+    assert erlang_processes_of(run_id) == []   # the observer node's beam too
 
 
 @pytest.mark.parametrize("name,lost_at_least", [

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import socket
 import subprocess
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from harness.brokers.rabbitmq.common import READY_TIMEOUT, RabbitClusterBase
 from harness.brokers.rabbitmq.config import erlang_ip, render_conf, render_inetrc
 from harness.brokers.rabbitmq.dist import RABBIT_BIN, erlang_version, rabbitmq_version
+from harness.brokers.rabbitmq.observation import rabbit_view
 from harness.errors import ClusterError
+from harness.observer import View
 from harness.runtimes.base import ProcessSpec
 from harness.wait import wait_until
 
@@ -135,6 +139,14 @@ class RabbitCluster(RabbitClusterBase):
 
     def _rabbit_version(self) -> str:
         return self.version
+
+    def observation(self) -> AbstractContextManager[View] | None:
+        """The nodes' own view, from a hidden Erlang node beside them (observation.py)."""
+        if shutil.which("escript") is None:
+            log.warning("escript not found (Erlang's): this run cannot tell whether its faults bit")
+            return None
+        return rabbit_view(self.node_names, {i: node.name for i, node in self.nodes.items()}, self.home,
+                           self.epmd_port, self.runtime.isolated, self.runtime.run_id, self.dir / "observer.log")
 
     def versions(self) -> dict[str, str]:
         return {**super().versions(), "erlang": erlang_version()}

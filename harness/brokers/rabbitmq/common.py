@@ -14,6 +14,7 @@ import secrets
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Self
 
@@ -26,6 +27,7 @@ from harness.brokers.rabbitmq.queues import declare_dead_letter_queue, declare_q
 from harness.brokers.rabbitmq.spec import CONSUMER_HEARTBEAT, PolicySpec, RabbitSpec
 from harness.brokers.routes import ClientRoutes, Via
 from harness.errors import ClusterError, ScenarioError
+from harness.observer import View
 from harness.paths import REPO
 from harness.runtimes.base import NodeProcess, ProcessSpec, Runtime
 from harness.runtimes.local import run_env
@@ -322,9 +324,10 @@ class RabbitClusterBase:
                     for q in json.loads(out)}
         raise ClusterError("no RabbitMQ node answered")
 
-    def observation(self) -> None:
-        """No view yet: each rabbitmqctl starts an Erlang VM (0.5-0.9 s of CPU here), too dear once a
-        second; until a long-lived one is in, a RabbitMQ run cannot tell whether a fault bit."""
+    def observation(self) -> AbstractContextManager[View] | None:
+        """None here: the forms whose nodes the harness can reach over Erlang's distribution (local
+        processes, rooted ones) have a view (observation.py); on containers a run cannot tell yet
+        whether a fault bit (a rabbitmqctl per look would start an Erlang VM each second)."""
         return None
 
     def controller(self) -> int:
