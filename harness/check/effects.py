@@ -189,7 +189,9 @@ def _held_still(known: list[tuple[int, str]], seen: list[int], start: int, end: 
     if end is None:
         return False
     first = next((ts for ts in seen if start < ts <= end), None)
-    return first is not None and not any(first < ts <= end - HEAL_MARGIN_NS for ts, _ in known)
+    if first is None or not any(first < ts <= end - HEAL_MARGIN_NS for ts in seen):
+        return False   # no second look that could have seen it move: no evidence either way
+    return not any(first < ts <= end - HEAL_MARGIN_NS for ts, _ in known)
 
 
 def _silent(node: str, answers: Timeline | None, start: int, until: int | None) -> str | None:

@@ -331,3 +331,14 @@ def test_writes_that_land_after_the_first_look_of_a_fault_are_no_unavailability(
                                f"{13 * S},partition:orders/0,end,3300", f"{16 * S},partition:orders/0,end,3400",
                                *looks(11, 13, 14, 16, 17)], PAUSE)
     assert effects(ledger)[0] == {"faults_without_effect": 1}
+
+
+def test_a_fault_too_short_for_a_second_look_shows_no_held_log_end(tmp_path: Path) -> None:
+    """One look after the strike is a baseline, not evidence: with no look after it before the heal,
+    a log end that did not change says nothing."""
+    short = [PAUSE[0], {**PAUSE[1], "healed_ns": 13 * S}]
+    ledger = record(tmp_path, [f"{10 * S},partition:orders/0,leader,kafka-2", f"{11 * S},partition:orders/0,end,3202",
+                               *[f"{ts},observer,sample,3" for ts in (11 * S, 12 * S + 10**7, 12 * S + 6 * 10**8)]],
+                    short)
+    metrics, found = effects(ledger)
+    assert metrics == {"faults_without_effect": 1}, found
