@@ -10,7 +10,8 @@
 %%   fact<TAB>subject<TAB>attribute<TAB>value     (lists joined by ';', node names as given)
 %% Every node is asked what it sees (running nodes, members, partitions, alarms), all at once, each
 %% call within ?TIMEOUT: a paused node answers "timeout", a killed one "down". The queues (type,
-%% leader, members, consumers, state) are read from the first node that answered, in the order given.
+%% leader, members, consumers, state) are read from the node that sees the most nodes running (the first
+%% such, in the order given).
 -mode(compile).
 
 -define(TIMEOUT, 2000).
@@ -39,11 +40,15 @@ look(Nodes) ->
                 spawn(fun() -> Parent ! {Ref, node_facts(N)} end),
                 Ref
             end || N <- Nodes],
-    Answers = [receive {Ref, Facts} -> Facts after 3 * ?TIMEOUT -> {"timeout", [{"answers", "timeout"}]} end || Ref <- Refs],
-    lists:foreach(fun({N, {_, Facts}}) -> [fact("node:" ++ name(N), A, V) || {A, V} <- Facts] end,
+    Answers = [receive {Ref, Facts} -> Facts after 3 * ?TIMEOUT -> {"timeout", 0, [{"answers", "timeout"}]} end
+               || Ref <- Refs],
+    lists:foreach(fun({N, {_, _, Facts}}) -> [fact("node:" ++ name(N), A, V) || {A, V} <- Facts] end,
                   lists:zip(Nodes, Answers)),
-    case [N || {N, {yes, _}} <- lists:zip(Nodes, Answers)] of
-        [First | _] -> queue_facts(First);
+    %% the queues as the node that sees the most nodes running says: a minority node (paused by
+    %% pause_minority, or cut off) keeps a stale record of them
+    case lists:sort(fun({_, A}, {_, B}) -> A >= B end,
+                    [{N, Count} || {N, {yes, Count, _}} <- lists:zip(Nodes, Answers)]) of
+        [{Best, _} | _] -> queue_facts(Best);
         [] -> ok
     end.
 
@@ -54,10 +59,11 @@ node_facts(N) ->
             Members = first_of(N, [{rabbit_nodes, list_members, []}, {rabbit_nodes, all, []}]),
             Partitions = call(N, rabbit_node_monitor, partitions, []),
             Alarms = call(N, rabbit_alarm, get_alarms, []),
-            {yes, [{"answers", "yes"}, {"running", names(Running)}, {"members", names_or(Members)},
-                   {"partitions", names_or(Partitions)}, {"alarms", alarms(Alarms)}]};
+            Count = case is_list(Running) of true -> length(Running); false -> 0 end,
+            {yes, Count, [{"answers", "yes"}, {"running", names(Running)}, {"members", names_or(Members)},
+                          {"partitions", names_or(Partitions)}, {"alarms", alarms(Alarms)}]};
         {error, Why} ->
-            {Why, [{"answers", Why}]}
+            {Why, 0, [{"answers", Why}]}
     end.
 
 queue_facts(N) ->
