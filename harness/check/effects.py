@@ -108,7 +108,7 @@ def _client(subject: str, instance: str) -> tuple[str, str]:
     """How a consumer instance is listed under `subject`, and what the list is: a Kafka group's
     members by client id (<group>-<instance>), a queue's consumers by connection name (consumer-<instance>)."""
     if subject.startswith("queue:"):
-        return f"consumer-{instance}", f"{subject.removeprefix('queue:')}'s consumers"
+        return f"consumer-{instance}", f"the consumers of {subject.removeprefix('queue:')}"
     return f"{subject.removeprefix('group:')}-{instance}", "the group"
 
 

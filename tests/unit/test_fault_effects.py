@@ -303,7 +303,7 @@ def test_a_killed_consumer_back_on_a_new_channel_is_its_effect_on_the_queue(tmp_
                                *looks(10, 13, 17)], QUEUE_CONSUMER_KILL)
     metrics, found = effects(ledger)
     assert metrics == {"faults_without_effect": 0}
-    assert found[0]["led"] == {"queue:orders": "consumer-1 left orders's consumers at +3.0s"}, found
+    assert found[0]["led"] == {"queue:orders": "consumer-1 left the consumers of orders at +3.0s"}, found
 
 
 PAUSE = [{"event": "inject", "index": 0, "action": "pause", "target": "controller", "resolved": ["kafka-2"],
