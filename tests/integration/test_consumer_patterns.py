@@ -17,7 +17,10 @@ def test_retry_dlq_poison_dead_letters_every_poison_message_once_and_loses_nothi
     metrics = results["metrics"]
     assert results["verdict"] == "pass", (results["expectations"], results["error"])
     assert code == 0
-    assert metrics["dead_lettered"] == metrics["poison_sent"] >= 1
+    # every acknowledged poison message dead-lettered once; a poison send the load's end cut short
+    # (no acknowledgement) may have reached the broker or not (seen on RabbitMQ: 31 sent, 30 acknowledged)
+    assert metrics["poison_missing"] == 0 and metrics["dead_letter_duplicates"] == 0
+    assert 1 <= metrics["poison_acknowledged"] <= metrics["dead_lettered"] <= metrics["poison_sent"], metrics
     assert metrics["side_effects"] + metrics["dead_lettered"] >= metrics["acknowledged"]
     assert (tmp_path / "run" / "ledger" / "effects-inventory.csv").exists()
 

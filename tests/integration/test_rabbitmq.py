@@ -136,7 +136,10 @@ def test_retry_dlq_on_a_quorum_queue_dead_letters_every_poison_message_once(tmp_
     metrics = results["metrics"]
     assert results["verdict"] == "pass", (results["expectations"], results["error"])
     assert code == 0
-    assert metrics["dead_lettered"] == metrics["poison_sent"] >= 1
+    # every acknowledged poison message dead-lettered once; a poison send the load's end cut short
+    # (no acknowledgement) may have reached the broker or not (seen on RabbitMQ: 31 sent, 30 acknowledged)
+    assert metrics["poison_missing"] == 0 and metrics["dead_letter_duplicates"] == 0
+    assert 1 <= metrics["poison_acknowledged"] <= metrics["dead_lettered"] <= metrics["poison_sent"], metrics
     assert metrics["retries"] >= 1 and metrics["side_effects"] >= 1
     # moved by the broker, not republished by the consumer: RabbitMQ's x-death says why
     reasons = {line.split(",")[2] for line in (run / "ledger" / "dlq-reader.csv").read_text().splitlines()}
