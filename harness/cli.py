@@ -89,11 +89,10 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
     from harness.advice import schedule_warnings
 
     failed = 0
+    progress = Console(stderr=True, highlight=False, soft_wrap=True)   # stdout is the answer, a line per file
     for path in args.scenarios:
         try:
-            # progress on stderr: validate's stdout is its answer, one line per file
-            scenario = _load_checked(path, None, Console(stderr=True, highlight=False, soft_wrap=True).print,
-                                     fetch=False)
+            scenario = _load_checked(path, None, progress.print, fetch=False)
             console.print(f"[green]ok[/] {escape(str(path))}: {escape(scenario.name)}")
             warnings = schedule_warnings(scenario, path)
         except AftershockError as exc:

@@ -182,12 +182,10 @@ def effect_of(fault: dict[str, Any], timeline: Timeline, seen: list[int], run_st
 HEAL_MARGIN_NS = 500_000_000   # a look begun this close before a heal's record may already see it undone
 
 
-def _held_still(known: list[tuple[int, str]], seen: list[int], start: int, end: int | None) -> bool:
+def _held_still(known: list[tuple[int, str]], seen: list[int], start: int, end: int) -> bool:
     """The recorded log end did not change from the first look after the strike (writes in flight
     when it struck may land before that look) until the heal (seen on Docker: a look begun while
     the unpause was under way read the new end 1 ms before the heal's record)."""
-    if end is None:
-        return False
     first = next((ts for ts in seen if start < ts <= end), None)
     if first is None or not any(first < ts <= end - HEAL_MARGIN_NS for ts in seen):
         return False   # no second look that could have seen it move: no evidence either way

@@ -142,10 +142,11 @@ class RabbitCluster(RabbitClusterBase):
 
     def observation(self) -> AbstractContextManager[View] | None:
         """The nodes' own view, from a hidden Erlang node beside them (observation.py)."""
-        if shutil.which("escript") is None:
+        escript = shutil.which("escript")
+        if escript is None:
             log.warning("escript not found (Erlang's): this run cannot tell whether its faults bit")
             return None
-        return rabbit_view(self.node_names, {i: node.name for i, node in self.nodes.items()}, self.home,
+        return rabbit_view(escript, self.node_names, {i: node.name for i, node in self.nodes.items()}, self.home,
                            self.epmd_port, self.runtime.isolated, self.runtime.run_id, self.dir / "observer.log")
 
     def versions(self) -> dict[str, str]:

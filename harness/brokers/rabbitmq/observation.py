@@ -11,7 +11,6 @@ port and registers with no epmd, and it carries the run's id like every process 
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -51,13 +50,10 @@ def parse(lines: list[str], names: dict[str, str]) -> list[Fact]:
 
 
 @contextmanager
-def rabbit_view(node_names: dict[int, str], names: dict[int, str], home: Path, epmd_port: int, longnames: bool,
-                run_id: str, log_path: Path) -> Iterator[View]:
-    """A view over the run's observer node (`node_names`: Erlang's; `names`: the harness's), which
-    reads the run's cookie from `home` and finds the nodes through the run's epmd port."""
-    escript = shutil.which("escript")
-    if escript is None:
-        raise ClusterError("escript not found (Erlang's, installed with rabbitmq-server): the observer cannot run")
+def rabbit_view(escript: str, node_names: dict[int, str], names: dict[int, str], home: Path, epmd_port: int,
+                longnames: bool, run_id: str, log_path: Path) -> Iterator[View]:
+    """A view over the run's observer node, run by `escript` (`node_names`: Erlang's; `names`: the
+    harness's), which reads the run's cookie from `home` and finds the nodes through the run's epmd port."""
     host = "127.0.0.1" if longnames else "localhost"
     argv = [escript, str(SCRIPT), f"{run_id.replace('-', '')}-observer@{host}",
             "longnames" if longnames else "shortnames", *node_names.values()]
@@ -91,12 +87,9 @@ def rabbit_view(node_names: dict[int, str], names: dict[int, str], home: Path, e
             proc.wait(timeout=STOP_TIMEOUT)
         except (OSError, subprocess.TimeoutExpired):
             pass
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        else:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)   # beam's own children (erl_child_setup) go with it
-            except ProcessLookupError:
-                pass
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)   # beam's own children (erl_child_setup) go with it
+        except ProcessLookupError:
+            pass
+        proc.wait()
         proc.stdout.close()
